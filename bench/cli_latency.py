@@ -1,0 +1,75 @@
+#!/usr/bin/env python3
+"""Median wall time of `study log ...` beside its floor, `python -c "import sqlalchemy"`.
+
+The floor is the interpreter plus the database layer; everything else on the command line's
+path (argument parsing, validation, the insert and commit) must fit in 0.15 s above it.
+Usage: python bench/cli_latency.py [--runs 10]
+"""
+
+from __future__ import annotations
+
+import argparse
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+TARGET_EXTRA_S = 0.15
+
+
+def _median_time(cmd: list[str], runs: int) -> float:
+    times = []
+    for _ in range(runs):
+        t0 = time.perf_counter()
+        subprocess.run(cmd, check=True, capture_output=True)
+        times.append(time.perf_counter() - t0)
+    return statistics.median(times)
+
+
+def measure(runs: int = 10) -> dict[str, float]:
+    with tempfile.TemporaryDirectory() as tmp:
+        db = str(Path(tmp) / "bench.db")
+        subprocess.run(
+            [sys.executable, "-m", "study.cli.main", "init", "--db", db],
+            check=True,
+            capture_output=True,
+        )
+        study_cmd = [
+            sys.executable,
+            "-m",
+            "study.cli.main",
+            "log",
+            "metric",
+            "--name",
+            "followers",
+            "--value",
+            "42",
+            "--platform",
+            "xing",
+            "--db",
+            db,
+        ]
+        _median_time(study_cmd, 2)  # warm the file cache
+        ours = _median_time(study_cmd, runs)
+        floor = _median_time([sys.executable, "-c", "import sqlalchemy"], runs)
+    return {"ours": ours, "floor": floor, "extra": ours - floor}
+
+
+def main() -> int:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--runs", type=int, default=10)
+    args = ap.parse_args()
+    r = measure(args.runs)
+    print(f"{'work':<28}{'ours':>9}{'floor':>9}{'extra':>9}{'target':>10}")
+    verdict = "ok" if r["extra"] <= TARGET_EXTRA_S else "OVER"
+    print(
+        f"{'study log (one event)':<28}{r['ours']:>8.3f}s{r['floor']:>8.3f}s{r['extra']:>8.3f}s"
+        f"{'<= +0.15s':>10}  {verdict}"
+    )
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -1,0 +1,517 @@
+"""The object notebooks and the command line use: ``study.open(...)`` and its methods.
+
+Every write goes through :class:`Batch`, one transaction: it validates each event against the
+vocabulary and the rules, and commits all or nothing. Reads return pandas DataFrames (pandas is
+imported only when a read asks for it, so ``study log`` starts fast).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import hmac
+import os
+import secrets
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from sqlalchemy import and_, func, insert, select, update
+from sqlalchemy.exc import IntegrityError, OperationalError, SQLAlchemyError
+
+from study import store
+from study.errors import DatabaseError, ValidationError
+from study.rules import ContactState, Ledger
+from study.vocabulary import (
+    DEFAULT_PARTICIPANT,
+    PLATFORMS,
+    Event,
+    check_basis,
+    check_choice,
+    parse_datetime,
+    validate,
+)
+
+if TYPE_CHECKING:
+    import pandas as pd
+
+FLUSH_EVERY = 20_000
+DETAIL_FIELDS = ("display_name", "profile_url", "company", "position", "email")
+
+
+def open(db: str | os.PathLike[str] | None = None, *, create: bool = False) -> Study:  # noqa: A001
+    """Open the study at ``db`` (a path or an SQLAlchemy URL; default ``$STUDY_DB`` or
+    ``data/study.db``). ``create=True`` initializes a new study there if none exists."""
+    return Study(db, create=create)
+
+
+def init(db: str | os.PathLike[str] | None = None, *, timezone: str | None = None) -> Study:
+    """Create (or open) a study and make sure the default participant exists."""
+    if timezone is not None:
+        _zone(timezone)
+    s = Study(db, create=True, timezone=timezone)
+    if not s.participants():
+        s.add_participant(DEFAULT_PARTICIPANT)
+    return s
+
+
+def _zone(name: str) -> ZoneInfo:
+    try:
+        return ZoneInfo(name)
+    except (ZoneInfoNotFoundError, ValueError):
+        raise ValidationError(
+            f"{name!r} is not a time zone (e.g. Europe/Berlin)", "timezone"
+        ) from None
+
+
+@dataclass
+class WriteSummary:
+    """What a batch of writes did."""
+
+    added: int = 0
+    already_present: int = 0
+    contacts_added: int = 0
+    ids: list[int] = field(default_factory=list)
+
+
+class Study:
+    """A study's log: participants, contacts, and the append-only events."""
+
+    def __init__(
+        self,
+        db: str | os.PathLike[str] | None = None,
+        *,
+        create: bool = False,
+        timezone: str | None = None,
+    ):
+        self.url = store.resolve_url(db)
+        self.engine = store.make_engine(self.url, create=create)
+        self.meta = store.ensure_schema(self.engine, self.url, create=create, timezone=timezone)
+        self.tz = _zone(self.meta.get("timezone", "Europe/Berlin"))
+
+    # housekeeping --------------------------------------------------------------------------
+    def __repr__(self) -> str:
+        return f"<Study {store.describe(self.url)}>"
+
+    def __enter__(self) -> Study:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    def close(self) -> None:
+        self.engine.dispose()
+
+    @property
+    def name(self) -> str:
+        return store.describe(self.url)
+
+    @contextmanager
+    def _read(self) -> Iterator[Any]:
+        try:
+            with self.engine.connect().execution_options(sqlite_begin="DEFERRED") as conn:
+                yield conn
+        except OperationalError as exc:
+            raise DatabaseError(f"cannot read {self.name}: {store._short(exc)}") from None
+
+    # writes ------------------------------------------------------------------------------
+    @contextmanager
+    def batch(self, *, force: bool = False) -> Iterator[Batch]:
+        """A group of writes in one transaction: all of it is written, or none of it."""
+        try:
+            with self.engine.begin() as conn:
+                b = Batch(self, conn, force=force)
+                yield b
+                b.flush()
+        except OperationalError as exc:
+            raise DatabaseError(f"cannot write to {self.name}: {store._short(exc)}") from None
+        except IntegrityError as exc:
+            raise DatabaseError(f"{self.name} refused the write: {store._short(exc)}") from None
+
+    def log(self, kind: str, *, force: bool = False, **fields: Any) -> int | None:
+        """Append one event; return its id, or None if its source_key was already logged."""
+        with self.batch(force=force) as b:
+            b.log(kind, **fields)
+        return b.summary.ids[0] if b.summary.ids else None
+
+    def add_participant(self, pid: str) -> str:
+        with self.batch() as b:
+            return b.add_participant(pid)
+
+    def add_contact(self, name: str | None = None, **kwargs: Any) -> str:
+        """Add a contact; return its pseudonymous key. See :meth:`Batch.add_contact`."""
+        with self.batch() as b:
+            return b.add_contact(name, **kwargs)
+
+    def set_basis(self, key: str, basis: str, introducer: str | None = None) -> None:
+        """Classify a contact under the acceptance rule (basis, and introducer for basis c)."""
+        with self.batch() as b:
+            b.set_basis(key, basis, introducer)
+
+    def set_details(self, key: str, **details: Any) -> None:
+        with self.batch() as b:
+            b.set_details(key, **details)
+
+    def find_contact(
+        self, identity: str, *, platform: str, participant: str = DEFAULT_PARTICIPANT
+    ) -> str | None:
+        """The key of the contact with this platform identity (profile URL or name), if any."""
+        digest = self.identity_hash(participant, platform, identity)
+        c = store.contacts.c
+        with self._read() as conn:
+            return conn.execute(
+                select(c.key).where(
+                    and_(c.participant == participant, c.platform == platform, c.identity == digest)
+                )
+            ).scalar()
+
+    def identity_hash(self, participant: str, platform: str, identity: str) -> str:
+        key = bytes.fromhex(self.meta["pseudonym_key"])
+        msg = f"{participant}\x1f{platform}\x1f{identity.strip().lower()}".encode()
+        return hmac.new(key, msg, hashlib.sha256).hexdigest()[:32]
+
+    # reads -------------------------------------------------------------------------------
+    def participants(self) -> list[str]:
+        with self._read() as conn:
+            return list(conn.execute(select(store.participants.c.id).order_by("id")).scalars())
+
+    def count(self, kind: str | None = None) -> int:
+        e = store.events.c
+        q = select(func.count()).select_from(store.events)
+        if kind:
+            q = q.where(e.kind == kind)
+        with self._read() as conn:
+            return int(conn.execute(q).scalar() or 0)
+
+    def events(
+        self,
+        kind: str | list[str] | None = None,
+        *,
+        contact: str | None = None,
+        participant: str | None = None,
+        since: Any = None,
+        until: Any = None,
+    ) -> pd.DataFrame:
+        """Events as a DataFrame: UTC times, categorical kind and platform, one column per
+        attribute (see :data:`study.vocabulary.ATTRIBUTE_FIELDS`)."""
+        from study.frames import events_frame
+
+        e = store.events.c
+        q = select(store.events).order_by(e.occurred_at, e.id)
+        if kind is not None:
+            kinds = [kind] if isinstance(kind, str) else list(kind)
+            q = q.where(e.kind.in_(kinds))
+        if contact is not None:
+            q = q.where(e.contact == contact)
+        if participant is not None:
+            q = q.where(e.participant == participant)
+        if since is not None:
+            q = q.where(e.occurred_at >= parse_datetime(since, self.tz, "since"))
+        if until is not None:
+            q = q.where(e.occurred_at <= parse_datetime(until, self.tz, "until"))
+        with self._read() as conn:
+            rows = conn.execute(q).all()
+        return events_frame(rows)
+
+    def contacts(
+        self,
+        names: bool = False,
+        *,
+        participant: str | None = None,
+        basis: str | None = None,
+        platform: str | None = None,
+    ) -> pd.DataFrame:
+        """Contacts by pseudonymous key; personal details only with ``names=True``."""
+        from study.frames import contacts_frame
+
+        c, d = store.contacts.c, store.contact_details.c
+        cols = [
+            c.key,
+            c.participant,
+            c.platform,
+            c.basis,
+            c.introducer,
+            c.first_seen,
+            c.first_seen_estimated,
+        ]
+        source: Any = store.contacts
+        if names:
+            cols += [getattr(d, f) for f in DETAIL_FIELDS]
+            source = store.contacts.outerjoin(store.contact_details, c.key == d.key)
+        q = select(*cols).select_from(source).order_by(c.first_seen, c.key)
+        if participant is not None:
+            q = q.where(c.participant == participant)
+        if basis is not None:
+            q = q.where(c.basis == check_choice(basis, store_bases(), "basis"))
+        if platform is not None:
+            q = q.where(c.platform == check_choice(platform, PLATFORMS, "platform"))
+        with self._read() as conn:
+            rows = conn.execute(q).all()
+        return contacts_frame(rows, names=names)
+
+    def export(
+        self, outdir: str | os.PathLike[str], fmt: str = "parquet", *, names: bool = False
+    ) -> list[str]:
+        """Write one file per table (events, contacts, participants) for R or DuckDB users."""
+        from study.export import export_tables
+
+        return export_tables(self, outdir, fmt, names=names)
+
+
+def store_bases() -> tuple[str, ...]:
+    from study.vocabulary import BASES
+
+    return BASES
+
+
+class Batch:
+    """Writes collected in one transaction; see :meth:`Study.batch`."""
+
+    def __init__(self, study: Study, conn: Any, *, force: bool = False):
+        self.study = study
+        self.conn = conn
+        self.force = force
+        self.ledger = Ledger(conn)
+        self.summary = WriteSummary()
+        self.now = dt.datetime.now(dt.UTC)
+        self._events: list[dict[str, Any]] = []
+        self._contacts: list[dict[str, Any]] = []
+        self._details: list[dict[str, Any]] = []
+        self._identities: dict[tuple[str, str, str], str] = {}
+        dialect = conn.dialect.name
+        if dialect == "sqlite":
+            from sqlalchemy.dialects.sqlite import insert as dialect_insert
+        elif dialect == "postgresql":
+            from sqlalchemy.dialects.postgresql import insert as dialect_insert
+        else:
+            dialect_insert = None
+        if dialect_insert is not None:
+            self._insert_events = dialect_insert(store.events).on_conflict_do_nothing(
+                index_elements=["source", "source_key"]
+            )
+        else:
+            self._insert_events = insert(store.events)
+
+    # participants and contacts ----------------------------------------------------------
+    def add_participant(self, pid: str) -> str:
+        pid = str(pid).strip()
+        if not pid or len(pid) > 200:
+            raise ValidationError("missing or longer than 200 characters", "participant")
+        if self.ledger.has_participant(pid):
+            return pid
+        self.conn.execute(insert(store.participants).values(id=pid, created_at=self.now))
+        self.ledger.note_participant(pid)
+        return pid
+
+    def add_contact(
+        self,
+        name: str | None = None,
+        *,
+        platform: str,
+        basis: str = "unknown",
+        introducer: str | None = None,
+        participant: str = DEFAULT_PARTICIPANT,
+        first_seen: Any = None,
+        first_seen_estimated: bool = False,
+        key: str | None = None,
+        identity: str | None = None,
+        **details: Any,
+    ) -> str:
+        """Add a contact and return its key (generated unless given).
+
+        ``identity`` (a normalized profile URL or name) lets imports find the person again;
+        only its keyed hash is stored with the contact. ``name`` and ``details`` (profile_url,
+        company, position, email) go to the separate details table.
+        """
+        platform = check_choice(platform, PLATFORMS, "platform")
+        basis = check_basis(basis, introducer)
+        if not self.ledger.has_participant(participant):
+            raise ValidationError(f"unknown participant {participant!r}", "participant")
+        if introducer is not None:
+            self.ledger.require_contact(introducer, participant, "introducer")
+        if key is None:
+            key = self._new_key()
+        elif self.ledger.contact(key) is not None:
+            raise ValidationError(f"contact {key!r} already exists", "key")
+        seen = (
+            parse_datetime(first_seen, self.study.tz, "first_seen")
+            if first_seen is not None
+            else self.now
+        )
+        if seen > self.now + dt.timedelta(minutes=10):
+            raise ValidationError(f"{seen.date()} lies in the future", "first_seen")
+        digest = None
+        if identity:
+            digest = self.study.identity_hash(participant, platform, identity)
+            if (participant, platform, digest) in self._identities or self._find_identity(
+                participant, platform, digest
+            ):
+                raise ValidationError("a contact with this identity already exists", "identity")
+            self._identities[(participant, platform, digest)] = key
+        self._contacts.append(
+            {
+                "key": key,
+                "participant": participant,
+                "platform": platform,
+                "basis": basis,
+                "introducer": introducer,
+                "first_seen": seen,
+                "first_seen_estimated": bool(first_seen_estimated),
+                "identity": digest,
+                "created_at": self.now,
+            }
+        )
+        self.ledger.note_contact(
+            key, ContactState(participant, platform, basis, introducer), new=True
+        )
+        self.summary.contacts_added += 1
+        if name is not None or any(details.get(f) for f in DETAIL_FIELDS):
+            self._details.append(self._detail_row(key, {"display_name": name, **details}))
+        return key
+
+    def _detail_row(self, key: str, details: dict[str, Any]) -> dict[str, Any]:
+        unknown = set(details) - set(DETAIL_FIELDS)
+        if unknown:
+            raise ValidationError("not a contact detail", sorted(unknown)[0])
+        row = {
+            f: (None if details.get(f) in (None, "") else str(details[f]).strip())
+            for f in DETAIL_FIELDS
+        }
+        row.update(key=key, updated_at=self.now)
+        return row
+
+    def _new_key(self) -> str:
+        while True:
+            key = "c-" + secrets.token_hex(5)
+            if self.ledger.contact(key) is None:
+                return key
+
+    def _find_identity(self, participant: str, platform: str, digest: str) -> str | None:
+        c = store.contacts.c
+        return self.conn.execute(
+            select(c.key).where(
+                and_(c.participant == participant, c.platform == platform, c.identity == digest)
+            )
+        ).scalar()
+
+    def find_contact(
+        self, identity: str, *, platform: str, participant: str = DEFAULT_PARTICIPANT
+    ) -> str | None:
+        digest = self.study.identity_hash(participant, platform, identity)
+        return self._identities.get((participant, platform, digest)) or self._find_identity(
+            participant, platform, digest
+        )
+
+    def set_basis(self, key: str, basis: str, introducer: str | None = None) -> None:
+        state = self.ledger.contact(key)
+        if state is None:
+            raise ValidationError(f"unknown contact {key!r}", "contact")
+        basis = check_basis(basis, introducer)
+        if introducer is not None:
+            if introducer == key:
+                raise ValidationError("a contact cannot introduce themselves", "introducer")
+            self.ledger.require_contact(introducer, state.participant, "introducer")
+        self.flush()
+        self.conn.execute(
+            update(store.contacts)
+            .where(store.contacts.c.key == key)
+            .values(basis=basis, introducer=introducer)
+        )
+        state.basis, state.introducer = basis, introducer
+
+    def set_details(self, key: str, **details: Any) -> None:
+        if self.ledger.contact(key) is None:
+            raise ValidationError(f"unknown contact {key!r}", "contact")
+        self.flush()
+        row = self._detail_row(key, details)
+        d = store.contact_details
+        exists = self.conn.execute(select(d.c.key).where(d.c.key == key)).first()
+        if exists:
+            values = {k: v for k, v in row.items() if k in details or k == "updated_at"}
+            self.conn.execute(update(d).where(d.c.key == key).values(**values))
+        else:
+            self.conn.execute(insert(d).values(**row))
+
+    # events ------------------------------------------------------------------------------
+    def log(
+        self,
+        kind: str,
+        *,
+        participant: str = DEFAULT_PARTICIPANT,
+        platform: str | None = None,
+        at: Any = None,
+        source: str = "manual",
+        source_key: str | None = None,
+        force: bool | None = None,
+        **fields: Any,
+    ) -> bool:
+        """Validate and queue one event; return False if it was already in the log."""
+        ev = validate(
+            kind,
+            fields,
+            participant=participant,
+            platform=platform,
+            at=at,
+            tz=self.study.tz,
+            now=self.now,
+            source=source,
+            source_key=source_key,
+        )
+        return self.add(ev, force=self.force if force is None else force)
+
+    def add(self, ev: Event, *, force: bool = False) -> bool:
+        """Queue an already validated event after the stateful rules; False if a duplicate."""
+        if self.ledger.is_duplicate(ev.source, ev.source_key):
+            self.summary.already_present += 1
+            return False
+        self.ledger.check(ev, force=force)
+        self.ledger.accept(ev)
+        self._events.append(
+            {
+                "participant": ev.participant,
+                "platform": ev.platform,
+                "occurred_at": ev.occurred_at,
+                "recorded_at": self.now,
+                "kind": ev.kind,
+                "contact": ev.contact,
+                "value": ev.value,
+                "attributes": ev.attributes,
+                "source": ev.source,
+                "source_key": ev.source_key,
+            }
+        )
+        if len(self._events) >= FLUSH_EVERY:
+            self.flush()
+        return True
+
+    def flush(self) -> None:
+        """Send queued rows to the database (still inside the batch's transaction)."""
+        if self._contacts:
+            self.conn.execute(insert(store.contacts), self._contacts)
+            self._contacts = []
+        if self._details:
+            self.conn.execute(insert(store.contact_details), self._details)
+            self._details = []
+        if not self._events:
+            return
+        rows, self._events = self._events, []
+        if len(rows) == 1:
+            result = self.conn.execute(self._insert_events.returning(store.events.c.id), rows[0])
+            new_id = result.scalar()
+            if new_id is not None:
+                self.summary.ids.append(int(new_id))
+                self.summary.added += 1
+            else:
+                self.summary.already_present += 1
+            return
+        result = self.conn.execute(self._insert_events, rows)
+        added = (
+            result.rowcount if result.rowcount is not None and result.rowcount >= 0 else len(rows)
+        )
+        self.summary.added += added
+        self.summary.already_present += len(rows) - added
+
+
+__all__ = ["Study", "Batch", "WriteSummary", "open", "init", "SQLAlchemyError"]

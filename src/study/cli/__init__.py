@@ -1,0 +1,1 @@
+"""The ``study`` command line: thin commands over :mod:`study.api`, heavy imports deferred."""

@@ -1,0 +1,99 @@
+"""``study contact add|set-basis`` and ``study contacts``."""
+
+from __future__ import annotations
+
+import argparse
+from typing import Any
+
+from study.cli.base import add_command, open_study, print_frame
+from study.vocabulary import BASES, DEFAULT_PARTICIPANT, PLATFORMS
+
+
+def register(sub: Any) -> None:
+    p = add_command(
+        sub,
+        "contact",
+        help="add or classify a contact",
+        examples='  study contact add "Anna Beispiel" --platform xing --basis met_in_person\n'
+        "  study contact set-basis c-1a2b3c4d5e introduced --introducer c-0f9e8d7c6b",
+    )
+    csub = p.add_subparsers(dest="action", metavar="ACTION", required=True)
+
+    add = add_command(
+        csub,
+        "add",
+        help="add a contact; prints the new contact's pseudonymous key",
+        examples='  study contact add "Anna Beispiel" --platform xing --basis met_in_person\n'
+        '  study contact add "Bernd Muster" --platform linkedin --basis introduced --introducer c-1a2b3c4d5e',
+    )
+    add.add_argument("name", help="the person's name (stored apart from the events)")
+    add.add_argument("--platform", required=True, choices=PLATFORMS)
+    add.add_argument(
+        "--basis",
+        default="unknown",
+        choices=BASES,
+        help="how the contact meets the acceptance rule (default: unknown)",
+    )
+    add.add_argument(
+        "--introducer", metavar="KEY", help="the introducing contact (basis introduced)"
+    )
+    add.add_argument("--participant", default=DEFAULT_PARTICIPANT)
+    add.add_argument("--first-seen", metavar="DATE", help="when the tie began (default: now)")
+    add.add_argument("--url", help="profile URL")
+    add.add_argument("--company")
+    add.add_argument("--position")
+    add.set_defaults(func=run_add)
+
+    sb = add_command(
+        csub,
+        "set-basis",
+        help="set a contact's basis (and introducer)",
+        examples="  study contact set-basis c-1a2b3c4d5e knows_personally",
+    )
+    sb.add_argument("key")
+    sb.add_argument("basis", choices=BASES)
+    sb.add_argument("--introducer", metavar="KEY")
+    sb.set_defaults(func=run_set_basis)
+
+    ls = add_command(
+        sub,
+        "contacts",
+        help="list contacts (pseudonymous keys unless --names)",
+        examples="  study contacts --basis introduced\n  study contacts --platform xing --names",
+    )
+    ls.add_argument("--basis", choices=BASES)
+    ls.add_argument("--platform", choices=PLATFORMS)
+    ls.add_argument("--participant")
+    ls.add_argument("--names", action="store_true", help="show names and other personal details")
+    ls.add_argument("--format", choices=("table", "csv", "json"), default="table")
+    ls.set_defaults(func=run_list)
+
+
+def run_add(args: argparse.Namespace) -> int:
+    s = open_study(args)
+    key = s.add_contact(
+        args.name,
+        platform=args.platform,
+        basis=args.basis,
+        introducer=args.introducer,
+        participant=args.participant,
+        first_seen=args.first_seen,
+        profile_url=args.url,
+        company=args.company,
+        position=args.position,
+    )
+    print(key)
+    return 0
+
+
+def run_set_basis(args: argparse.Namespace) -> int:
+    open_study(args).set_basis(args.key, args.basis, args.introducer)
+    return 0
+
+
+def run_list(args: argparse.Namespace) -> int:
+    df = open_study(args).contacts(
+        names=args.names, participant=args.participant, basis=args.basis, platform=args.platform
+    )
+    print_frame(df, args.format)
+    return 0

@@ -1,0 +1,58 @@
+"""``study events`` and ``study export``."""
+
+from __future__ import annotations
+
+import argparse
+from typing import Any
+
+from study.cli.base import add_command, open_study, print_frame
+from study.vocabulary import KINDS
+
+
+def register(sub: Any) -> None:
+    p = add_command(
+        sub,
+        "events",
+        help="show events of the log",
+        examples="  study events --kind interaction --since 2026-01-01\n"
+        "  study events --contact c-1a2b3c4d5e --format csv > anna.csv",
+    )
+    p.add_argument("--kind", choices=tuple(KINDS), metavar="KIND")
+    p.add_argument("--contact", metavar="KEY")
+    p.add_argument("--participant")
+    p.add_argument("--since", metavar="WHEN")
+    p.add_argument("--until", metavar="WHEN")
+    p.add_argument("--format", choices=("table", "csv", "json"), default="table")
+    p.set_defaults(func=run_events)
+
+    e = add_command(
+        sub,
+        "export",
+        help="write one file per table (events, contacts, participants)",
+        examples="  study export --format parquet exports/\n  study export --format csv exports/",
+    )
+    e.add_argument("outdir")
+    e.add_argument("--format", choices=("parquet", "csv"), default="parquet")
+    e.add_argument("--names", action="store_true", help="include names and other personal details")
+    e.set_defaults(func=run_export)
+
+
+def run_events(args: argparse.Namespace) -> int:
+    df = open_study(args).events(
+        args.kind,
+        contact=args.contact,
+        participant=args.participant,
+        since=args.since,
+        until=args.until,
+    )
+    if args.format == "table":
+        df = df.dropna(axis=1, how="all")
+        df = df.drop(columns=[c for c in ("recorded_at", "source", "source_key") if c in df])
+    print_frame(df, args.format)
+    return 0
+
+
+def run_export(args: argparse.Namespace) -> int:
+    for path in open_study(args).export(args.outdir, args.format, names=args.names):
+        print(path)
+    return 0

@@ -1,0 +1,54 @@
+"""Writing a study's tables to files (Parquet or CSV) for R, DuckDB and other tools."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from study.errors import StudyError
+
+if TYPE_CHECKING:
+    from study.api import Study
+
+FORMATS = ("parquet", "csv")
+_FORMULA_START = ("=", "+", "-", "@")
+
+
+def escape_formulas(values):  # type: ignore[no-untyped-def]
+    """Prefix text cells a spreadsheet would run as a formula with an apostrophe."""
+    return values.map(
+        lambda v: "'" + v if isinstance(v, str) and v.startswith(_FORMULA_START) else v
+    )
+
+
+def export_tables(
+    study: Study, outdir: str | os.PathLike[str], fmt: str, *, names: bool = False
+) -> list[str]:
+    """One file per table; contact details only when ``names`` is set."""
+    import pandas as pd
+
+    if fmt not in FORMATS:
+        raise StudyError(f"format: {fmt!r} is not allowed (one of: {', '.join(FORMATS)})")
+    out = Path(outdir)
+    out.mkdir(parents=True, exist_ok=True)
+    tables: dict[str, pd.DataFrame] = {
+        "events": study.events(),
+        "contacts": study.contacts(names=names),
+        "participants": pd.DataFrame({"id": study.participants()}),
+    }
+    written = []
+    for name, df in tables.items():
+        path = out / f"{name}.{fmt}"
+        tmp = path.with_suffix(path.suffix + ".part")
+        if fmt == "parquet":
+            df.to_parquet(tmp, index=False)
+        else:
+            text_cols = df.select_dtypes(include=["object", "string"]).columns
+            df = df.copy()
+            for col in text_cols:
+                df[col] = escape_formulas(df[col])
+            df.to_csv(tmp, index=False)
+        os.replace(tmp, path)
+        written.append(str(path))
+    return written

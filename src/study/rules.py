@@ -1,0 +1,300 @@
+"""Rules that need the log's state, checked inside the writing transaction.
+
+The :class:`Ledger` keeps what a batch of writes has learnt about contacts, leads and sources,
+loading each from the database once, so an import of a million events checks each rule in
+constant time. Rules (each error names its field):
+
+* a contact must exist and belong to the event's participant; the event's platform is the
+  contact's platform (the tie lives there);
+* an event about a contact who was removed is refused until a ``request_accepted`` re-adds the
+  tie; requests, introductions, vouch checks and notes are allowed meanwhile (they concern a
+  new tie or the person, not the lost tie). ``force`` lets it through: a researcher may log an
+  interaction with a former contact on purpose;
+* an introduction or a vouch check names a known introducer (by default the one recorded on the
+  contact) who is not the contact;
+* a job lead's stages never go backwards (lead < applied < interview < offer < accepted), and
+  nothing follows a closing stage (accepted, rejected, withdrawn); ``force`` lets a correction
+  through. A lead's first event gives its channel; later stages inherit channel and contact;
+* an event whose (source, source_key) is already in the log is a duplicate: skipped, not
+  checked, not an error, so re-importing a file adds nothing.
+"""
+
+from __future__ import annotations
+
+import bisect
+import datetime as dt
+from dataclasses import dataclass
+from typing import Any
+
+from sqlalchemy import and_, select
+from sqlalchemy.engine import Connection
+
+from study import store
+from study.errors import ValidationError
+from study.vocabulary import LEAD_CLOSING, LEAD_STAGES, Event
+
+#: Kinds that (re)start a tie.
+READDING_KINDS = frozenset({"request_accepted"})
+#: Kinds allowed about a contact whose tie is removed: they concern a new tie or the person.
+ALLOWED_WHILE_REMOVED = frozenset(
+    {
+        "request_sent",
+        "request_received",
+        "request_accepted",
+        "request_declined",
+        "request_withdrawn",
+        "introduction",
+        "vouch_check",
+        "note",
+    }
+)
+#: Kinds without a contact whose platform must be given (the figure belongs to one platform).
+PLATFORM_REQUIRED = frozenset({"metric", "profile_updated"})
+
+_RANK = {stage: i for i, stage in enumerate(("lead", "applied", "interview", "offer", "accepted"))}
+_RANK.update({"rejected": 5, "withdrawn": 5})
+assert set(_RANK) == set(LEAD_STAGES)
+
+
+@dataclass
+class ContactState:
+    participant: str
+    platform: str
+    basis: str
+    introducer: str | None
+
+
+@dataclass(order=True)
+class _LeadStep:
+    at: dt.datetime
+    rank: int
+    stage: str
+    channel: str | None
+    contact: str | None
+
+
+class Ledger:
+    """What the rules need to know, cached per transaction."""
+
+    def __init__(self, conn: Connection):
+        self.conn = conn
+        self._participants: set[str] = set()
+        self._contacts: dict[str, ContactState | None] = {}
+        self._membership: dict[str, list[tuple[dt.datetime, bool]]] = {}
+        self._leads: dict[tuple[str, str], list[_LeadStep]] = {}
+        self._source_keys: dict[str, set[str]] = {}
+
+    # participants -------------------------------------------------------------------------
+    def has_participant(self, pid: str) -> bool:
+        if pid in self._participants:
+            return True
+        found = self.conn.execute(
+            select(store.participants.c.id).where(store.participants.c.id == pid)
+        ).first()
+        if found:
+            self._participants.add(pid)
+        return bool(found)
+
+    def note_participant(self, pid: str) -> None:
+        self._participants.add(pid)
+
+    # contacts -----------------------------------------------------------------------------
+    def contact(self, key: str) -> ContactState | None:
+        if key not in self._contacts:
+            c = store.contacts.c
+            row = self.conn.execute(
+                select(c.participant, c.platform, c.basis, c.introducer).where(c.key == key)
+            ).first()
+            self._contacts[key] = ContactState(*row) if row else None
+        return self._contacts[key]
+
+    def note_contact(self, key: str, state: ContactState, *, new: bool) -> None:
+        self._contacts[key] = state
+        if new:
+            self._membership[key] = []
+
+    def require_contact(self, key: str, participant: str, field: str = "contact") -> ContactState:
+        state = self.contact(key)
+        if state is None:
+            raise ValidationError(
+                f"unknown contact {key!r} (add it with `study contact add`)", field
+            )
+        if state.participant != participant:
+            raise ValidationError(
+                f"contact {key!r} belongs to participant {state.participant!r}, not {participant!r}",
+                field,
+            )
+        return state
+
+    def _membership_of(self, key: str) -> list[tuple[dt.datetime, bool]]:
+        if key not in self._membership:
+            e = store.events.c
+            rows = self.conn.execute(
+                select(e.occurred_at, e.kind).where(
+                    and_(e.contact == key, e.kind.in_(["contact_removed", *READDING_KINDS]))
+                )
+            ).all()
+            self._membership[key] = sorted(
+                (r.occurred_at, r.kind == "contact_removed") for r in rows
+            )
+        return self._membership[key]
+
+    def removed_at(self, key: str, at: dt.datetime) -> dt.datetime | None:
+        """When the tie was removed, if it stands removed just before ``at``."""
+        steps = self._membership_of(key)
+        i = bisect.bisect_left(steps, (at, False))
+        if i == 0:
+            return None
+        when, removed = steps[i - 1]
+        return when if removed else None
+
+    # sources ------------------------------------------------------------------------------
+    def is_duplicate(self, source: str, source_key: str | None) -> bool:
+        if source_key is None:
+            return False
+        keys = self._source_keys.get(source)
+        if keys is None:
+            e = store.events.c
+            keys = set(
+                self.conn.execute(
+                    select(e.source_key).where(and_(e.source == source, e.source_key.is_not(None)))
+                ).scalars()
+            )
+            self._source_keys[source] = keys
+        return source_key in keys
+
+    # leads --------------------------------------------------------------------------------
+    def _lead_steps(self, participant: str, lead: str) -> list[_LeadStep]:
+        ident = (participant, lead)
+        if ident not in self._leads:
+            e = store.events.c
+            rows = self.conn.execute(
+                select(e.occurred_at, e.attributes, e.contact).where(
+                    and_(
+                        e.participant == participant,
+                        e.kind == "job_lead",
+                        e.attributes["lead"].as_string() == lead,
+                    )
+                )
+            ).all()
+            self._leads[ident] = sorted(
+                _LeadStep(
+                    r.occurred_at,
+                    _RANK[r.attributes["stage"]],
+                    r.attributes["stage"],
+                    r.attributes.get("channel"),
+                    r.contact,
+                )
+                for r in rows
+            )
+        return self._leads[ident]
+
+    # the check ----------------------------------------------------------------------------
+    def check(self, ev: Event, *, force: bool = False) -> None:
+        """Apply the stateful rules to ``ev``, filling in defaults; raise on a broken rule."""
+        if not self.has_participant(ev.participant):
+            raise ValidationError(
+                f"unknown participant {ev.participant!r} (add it with `study participant add`)",
+                "participant",
+            )
+        if ev.contact is not None:
+            state = self.require_contact(ev.contact, ev.participant)
+            if ev.platform is None:
+                ev.platform = state.platform
+            elif ev.platform != state.platform:
+                raise ValidationError(
+                    f"contact {ev.contact!r} is a {state.platform} contact, not {ev.platform}",
+                    "platform",
+                )
+            if ev.kind not in ALLOWED_WHILE_REMOVED and not force:
+                when = self.removed_at(ev.contact, ev.occurred_at)
+                if when is not None:
+                    raise ValidationError(
+                        f"contact {ev.contact!r} was removed on {when.date()} and not re-added "
+                        "since (log request_accepted first)",
+                        "contact",
+                        forceable=True,
+                    )
+            if ev.kind in ("introduction", "vouch_check"):
+                self._check_introducer(ev, state)
+        elif ev.platform is None:
+            if ev.kind in PLATFORM_REQUIRED:
+                raise ValidationError(
+                    f"required for {ev.kind} (one of: xing, linkedin, other)", "platform"
+                )
+            ev.platform = "other"
+        if ev.kind == "job_lead":
+            self._check_lead(ev, force)
+
+    def _check_introducer(self, ev: Event, state: ContactState) -> None:
+        introducer = ev.attributes.get("introducer") or state.introducer
+        if not introducer:
+            raise ValidationError(
+                f"contact {ev.contact!r} has no recorded introducer; name one with --introducer",
+                "introducer",
+            )
+        if introducer == ev.contact:
+            raise ValidationError("a contact cannot introduce themselves", "introducer")
+        self.require_contact(introducer, ev.participant, "introducer")
+        ev.attributes["introducer"] = introducer
+
+    def _check_lead(self, ev: Event, force: bool) -> None:
+        lead, stage = ev.attributes["lead"], ev.attributes["stage"]
+        steps = self._lead_steps(ev.participant, lead)
+        rank = _RANK[stage]
+        first = steps[0] if steps else None
+        if first is None or ev.occurred_at < first.at:
+            if not ev.attributes.get("channel"):
+                raise ValidationError(
+                    f"required on the first event of lead {lead!r} (one of: recruiter, referral, "
+                    "posting, project_inquiry, other)",
+                    "channel",
+                )
+        else:
+            ev.attributes.setdefault("channel", first.channel)
+            if ev.contact is None and first.contact is not None:
+                ev.contact = first.contact
+        if force:
+            return
+        before = [s for s in steps if s.at <= ev.occurred_at]
+        after = [s for s in steps if s.at > ev.occurred_at]
+        closed = next((s for s in before if s.stage in LEAD_CLOSING), None)
+        if closed is not None:
+            raise ValidationError(
+                f"lead {lead!r} was closed ({closed.stage}) on {closed.at.date()}; nothing follows",
+                "stage",
+                forceable=True,
+            )
+        highest = max((s.rank for s in before), default=-1)
+        if rank < highest:
+            prior = max(before, key=lambda s: s.rank)
+            raise ValidationError(
+                f"{stage!r} goes backwards: lead {lead!r} reached {prior.stage!r} on {prior.at.date()}",
+                "stage",
+                forceable=True,
+            )
+        if after and (stage in LEAD_CLOSING or rank > min(s.rank for s in after)):
+            later = min(after, key=lambda s: s.rank)
+            raise ValidationError(
+                f"{stage!r} on {ev.occurred_at.date()} would come after lead {lead!r} reached "
+                f"{later.stage!r} on {later.at.date()}",
+                "stage",
+                forceable=True,
+            )
+
+    def accept(self, ev: Event) -> None:
+        """Record an accepted event in the caches so later checks in the batch see it."""
+        if ev.source_key is not None:
+            self._source_keys.setdefault(ev.source, set()).add(ev.source_key)
+        if ev.contact is not None and (ev.kind == "contact_removed" or ev.kind in READDING_KINDS):
+            bisect.insort(
+                self._membership_of(ev.contact), (ev.occurred_at, ev.kind == "contact_removed")
+            )
+        if ev.kind == "job_lead":
+            a: dict[str, Any] = ev.attributes
+            bisect.insort(
+                self._lead_steps(ev.participant, a["lead"]),
+                _LeadStep(
+                    ev.occurred_at, _RANK[a["stage"]], a["stage"], a.get("channel"), ev.contact
+                ),
+            )

@@ -1,0 +1,274 @@
+"""The log's tables and engines: one SQLAlchemy Core code path for SQLite and PostgreSQL.
+
+SQLite is the embedded default (a file, WAL journal, foreign keys on, a busy timeout, and
+``BEGIN IMMEDIATE`` for writes so that a notebook and the command line can write at the same
+moment). Any SQLAlchemy URL works as well; PostgreSQL goes through psycopg 3.
+
+Times are stored as UTC. Personal details of contacts live in ``contact_details`` only, so a
+person can be erased without touching the events.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import os
+import secrets
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy import (
+    JSON,
+    BigInteger,
+    Boolean,
+    Column,
+    DateTime,
+    Float,
+    ForeignKey,
+    Index,
+    Integer,
+    MetaData,
+    String,
+    Table,
+    Text,
+    UniqueConstraint,
+    create_engine,
+    event,
+    inspect,
+    select,
+)
+from sqlalchemy.engine import Connection, Engine
+from sqlalchemy.exc import ArgumentError, OperationalError, SQLAlchemyError
+from sqlalchemy.types import TypeDecorator
+
+from study.errors import DatabaseError
+
+SCHEMA_VERSION = 1
+DEFAULT_DB = Path("data") / "study.db"
+
+
+class UTCDateTime(TypeDecorator):
+    """An aware datetime, stored as UTC (naive UTC text on SQLite, timestamptz on PostgreSQL)."""
+
+    impl = DateTime(timezone=True)
+    cache_ok = True
+
+    def process_bind_param(self, value: Any, dialect: Any) -> Any:
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            raise ValueError("naive datetime given to the store; times must be timezone-aware")
+        value = value.astimezone(dt.UTC)
+        return value.replace(tzinfo=None) if dialect.name == "sqlite" else value
+
+    def process_result_value(self, value: Any, dialect: Any) -> Any:
+        if value is None:
+            return None
+        if isinstance(value, str):
+            value = dt.datetime.fromisoformat(value)
+        return value.replace(tzinfo=dt.UTC) if value.tzinfo is None else value.astimezone(dt.UTC)
+
+
+_ID = BigInteger().with_variant(Integer, "sqlite")
+
+metadata = MetaData()
+
+study_meta = Table(
+    "study_meta",
+    metadata,
+    Column("key", String(64), primary_key=True),
+    Column("value", Text, nullable=False),
+)
+
+participants = Table(
+    "participants",
+    metadata,
+    Column("id", String(200), primary_key=True),
+    Column("created_at", UTCDateTime, nullable=False),
+)
+
+contacts = Table(
+    "contacts",
+    metadata,
+    Column("key", String(200), primary_key=True),
+    Column("participant", String(200), ForeignKey("participants.id"), nullable=False),
+    Column("platform", String(16), nullable=False),
+    Column("basis", String(32), nullable=False),
+    Column("introducer", String(200), ForeignKey("contacts.key"), nullable=True),
+    Column("first_seen", UTCDateTime, nullable=False),
+    # True when first_seen is a stand-in (e.g. the import date of a vCard without a date).
+    Column("first_seen_estimated", Boolean, nullable=False, default=False),
+    # Keyed hash of the platform identity (profile URL or name) so imports can match a person
+    # again without reading their details.
+    Column("identity", String(64), nullable=True),
+    Column("created_at", UTCDateTime, nullable=False),
+    UniqueConstraint("participant", "platform", "identity", name="uq_contacts_identity"),
+)
+
+contact_details = Table(
+    "contact_details",
+    metadata,
+    Column("key", String(200), ForeignKey("contacts.key", ondelete="CASCADE"), primary_key=True),
+    Column("display_name", Text),
+    Column("profile_url", Text),
+    Column("company", Text),
+    Column("position", Text),
+    Column("email", Text),
+    Column("updated_at", UTCDateTime, nullable=False),
+)
+
+events = Table(
+    "events",
+    metadata,
+    Column("id", _ID, primary_key=True, autoincrement=True),
+    Column("participant", String(200), ForeignKey("participants.id"), nullable=False),
+    Column("platform", String(16), nullable=True),
+    Column("occurred_at", UTCDateTime, nullable=False),
+    Column("recorded_at", UTCDateTime, nullable=False),
+    Column("kind", String(32), nullable=False),
+    Column("contact", String(200), ForeignKey("contacts.key"), nullable=True),
+    Column("value", Float, nullable=True),
+    Column("attributes", JSON, nullable=False, default=dict),
+    Column("source", String(200), nullable=False, default="manual"),
+    Column("source_key", String(200), nullable=True),
+    UniqueConstraint("source", "source_key", name="uq_events_source_key"),
+    Index("ix_events_participant_time", "participant", "occurred_at"),
+    Index("ix_events_contact", "contact"),
+    Index("ix_events_kind", "kind"),
+)
+
+
+def resolve_url(db: str | os.PathLike[str] | None = None) -> str:
+    """A database argument (URL, path, or nothing) as an SQLAlchemy URL.
+
+    Nothing means ``$STUDY_DB`` or else ``data/study.db``; a value without ``://`` is a path.
+    """
+    if db is None or str(db) == "":
+        db = os.environ.get("STUDY_DB") or DEFAULT_DB
+    text = str(db)
+    if "://" in text:
+        return text
+    return "sqlite:///" + str(Path(text).expanduser().absolute())
+
+
+def sqlite_path(url: str) -> Path | None:
+    """The file behind a SQLite URL, or None for other engines and in-memory databases."""
+    if not url.startswith("sqlite"):
+        return None
+    path = url.split(":///", 1)[1] if ":///" in url else ""
+    path = path.split("?", 1)[0]
+    if not path or path == ":memory:":
+        return None
+    return Path(path)
+
+
+def describe(url: str) -> str:
+    """The database as a user would name it (no password)."""
+    path = sqlite_path(url)
+    if path is not None:
+        try:
+            return str(path.relative_to(Path.cwd()))
+        except ValueError:
+            return str(path)
+    from sqlalchemy.engine import make_url
+
+    try:
+        return make_url(url).render_as_string(hide_password=True)
+    except ArgumentError:
+        return url
+
+
+def _sqlite_setup(engine: Engine) -> None:
+    @event.listens_for(engine, "connect")
+    def _on_connect(dbapi_conn: Any, _record: Any) -> None:
+        dbapi_conn.isolation_level = None  # we issue BEGIN ourselves, below
+        cur = dbapi_conn.cursor()
+        cur.execute("PRAGMA busy_timeout = 30000")
+        cur.execute("PRAGMA foreign_keys = ON")
+        cur.execute("PRAGMA journal_mode = WAL")
+        cur.execute("PRAGMA synchronous = NORMAL")
+        cur.close()
+
+    @event.listens_for(engine, "begin")
+    def _on_begin(conn: Connection) -> None:
+        mode = conn.get_execution_options().get("sqlite_begin", "IMMEDIATE")
+        conn.exec_driver_sql(f"BEGIN {mode}")
+
+
+def make_engine(url: str, *, create: bool = False) -> Engine:
+    """An engine for ``url``; for a SQLite file, check the directory and create it owner-only."""
+    path = sqlite_path(url)
+    if path is not None:
+        if not path.parent.is_dir():
+            raise DatabaseError(
+                f"cannot open {describe(url)}: directory {path.parent} does not exist"
+            )
+        if not path.exists():
+            if not create:
+                raise DatabaseError(f"no study at {describe(url)} (run `study init` first)")
+            fd = os.open(path, os.O_CREAT | os.O_WRONLY, 0o600)
+            os.close(fd)
+    try:
+        engine = create_engine(url, future=True)
+    except (ArgumentError, SQLAlchemyError, ImportError) as exc:
+        raise DatabaseError(f"cannot use database URL {describe(url)}: {exc}") from None
+    if engine.dialect.name == "sqlite":
+        _sqlite_setup(engine)
+    return engine
+
+
+def read_meta(conn: Connection) -> dict[str, str]:
+    return {r.key: r.value for r in conn.execute(select(study_meta))}
+
+
+def ensure_schema(
+    engine: Engine, url: str, *, create: bool, timezone: str | None = None
+) -> dict[str, str]:
+    """Check (or create) the schema; refuse a database written by a newer toolkit."""
+    try:
+        with engine.begin() as conn:
+            has_meta = inspect(conn).has_table("study_meta")
+            if not has_meta:
+                if not create:
+                    raise DatabaseError(f"no study at {describe(url)} (run `study init` first)")
+                metadata.create_all(conn)
+                now = dt.datetime.now(dt.UTC)
+                conn.execute(
+                    study_meta.insert(),
+                    [
+                        {"key": "schema_version", "value": str(SCHEMA_VERSION)},
+                        {"key": "pseudonym_key", "value": secrets.token_hex(32)},
+                        {"key": "created_at", "value": now.isoformat()},
+                        {
+                            "key": "timezone",
+                            "value": timezone or os.environ.get("STUDY_TZ", "Europe/Berlin"),
+                        },
+                    ],
+                )
+            meta = read_meta(conn)
+    except DatabaseError:
+        raise
+    except OperationalError as exc:
+        raise DatabaseError(f"cannot open {describe(url)}: {_short(exc)}") from None
+    except SQLAlchemyError as exc:
+        raise DatabaseError(f"cannot open {describe(url)}: {_short(exc)}") from None
+    try:
+        version = int(meta.get("schema_version", "0"))
+    except ValueError:
+        raise DatabaseError(f"{describe(url)} has an unreadable schema version") from None
+    if version > SCHEMA_VERSION:
+        raise DatabaseError(
+            f"{describe(url)} has schema version {version}, newer than this toolkit knows "
+            f"({SCHEMA_VERSION}); upgrade the study package"
+        )
+    if version < SCHEMA_VERSION:
+        from study.migrations import upgrade
+
+        upgrade(engine, version)
+        meta["schema_version"] = str(SCHEMA_VERSION)
+    return meta
+
+
+def _short(exc: BaseException) -> str:
+    """The driver's message of a database error, without SQL and background links."""
+    orig = getattr(exc, "orig", None) or exc
+    return str(orig).strip().splitlines()[0] if str(orig).strip() else type(orig).__name__
