@@ -267,3 +267,29 @@ def test_export_writes_one_file_per_table(s, tmp_path):
     text = (tmp_path / "csv" / "events.csv").read_text()
     assert "'+1 call back" in text  # a spreadsheet would run it as a formula
     assert "'=HYPERLINK(evil)" in (tmp_path / "csv" / "contacts.csv").read_text()
+
+
+def test_log_frame_goes_through_the_same_rules(s):
+    k = s.add_contact(platform="xing", first_seen="2026-01-01")
+    frame = pd.DataFrame(
+        {
+            "kind": ["request_accepted", "interaction", "metric"],
+            "occurred_at": pd.to_datetime(["2026-01-02", "2026-01-03", "2026-01-04"], utc=True),
+            "contact": [k, k, None],
+            "direction": ["in", "out", None],
+            "channel": [None, "call", None],
+            "name": [None, None, "followers"],
+            "value": [None, None, 12.0],
+            "platform": [None, None, "xing"],
+            "source_key": ["a", "b", "c"],
+        }
+    )
+    with s.batch() as b:
+        assert b.log_frame(frame, source="sim") == 3
+    with s.batch() as b:
+        assert b.log_frame(frame, source="sim") == 0
+    assert s.count() == 3
+    bad = frame.assign(channel=[None, "fax", None], source_key=["d", "e", "f"])
+    with pytest.raises(ValidationError, match="channel: 'fax'"), s.batch() as b:
+        b.log_frame(bad, source="sim")
+    assert s.count() == 3

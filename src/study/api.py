@@ -461,6 +461,47 @@ class Batch:
         )
         return self.add(ev, force=self.force if force is None else force)
 
+    def log_frame(
+        self, frame: pd.DataFrame, *, source: str = "manual", force: bool | None = None
+    ) -> int:
+        """Validate and queue many events given as a DataFrame; return how many were new.
+
+        Columns: ``kind``, ``occurred_at`` (tz-aware), optional ``participant`` (default
+        ``me``), ``platform``, ``source_key``, and the kinds' fields by name (``contact``,
+        ``channel``, ``direction``, ``with_message``, ``name``, ``value``, ``period_start``,
+        ``period_end``, ``completeness``, ``lead``, ``stage``, ...). Empty cells mean "not given".
+        The same vocabulary and rules apply as to :meth:`log`.
+        """
+        import pandas as pd
+
+        meta = {"kind", "occurred_at", "participant", "platform", "source_key"}
+        if "kind" not in frame or "occurred_at" not in frame:
+            raise ValidationError(
+                "a frame of events needs the columns kind and occurred_at", "columns"
+            )
+        field_cols = [c for c in frame.columns if c not in meta]
+        before = self.summary.added + len(self._events)
+        for row in frame.itertuples(index=False):
+            r = row._asdict()
+            fields = {
+                c: r[c]
+                for c in field_cols
+                if r[c] is not None
+                and not (pd.isna(r[c]) if not isinstance(r[c], (list, tuple, dict)) else False)
+            }
+            at = r["occurred_at"]
+            self.log(
+                r["kind"],
+                participant=r.get("participant") or DEFAULT_PARTICIPANT,
+                platform=None if pd.isna(r.get("platform")) else r.get("platform"),
+                at=at.to_pydatetime() if hasattr(at, "to_pydatetime") else at,
+                source=source,
+                source_key=None if pd.isna(r.get("source_key")) else str(r.get("source_key")),
+                force=force,
+                **fields,
+            )
+        return self.summary.added + len(self._events) - before
+
     def add(self, ev: Event, *, force: bool = False) -> bool:
         """Queue an already validated event after the stateful rules; False if a duplicate."""
         if self.ledger.is_duplicate(ev.source, ev.source_key):

@@ -61,6 +61,9 @@ LEAD_PROGRESS = ("lead", "applied", "interview", "offer", "accepted")
 LEAD_CLOSING = ("accepted", "rejected", "withdrawn")
 VOUCH_OUTCOMES = ("known", "unknown")
 
+#: An introducer with this many connections or more is a contact collector (Kontaktsammler).
+COLLECTOR_CONNECTIONS = 500
+
 DEFAULT_PARTICIPANT = "me"
 DEFAULT_TIMEZONE = "Europe/Berlin"
 #: Clock skew tolerated before an event counts as "in the future".
@@ -210,8 +213,17 @@ KINDS: dict[str, Kind] = {
                     "(default: the contact's recorded introducer)",
                     required=False,
                 ),
+                Field(
+                    "introducer_connections",
+                    "number",
+                    f"the introducer's number of connections, if known ({COLLECTOR_CONNECTIONS}+ marks a "
+                    "contact collector)",
+                    required=False,
+                    minimum=0,
+                ),
             ),
-            example="study log introduction --contact c-2b3c4d5e6f --introducer c-1a2b3c4d5e",
+            example="study log introduction --contact c-2b3c4d5e6f --introducer c-1a2b3c4d5e "
+            "--introducer-connections 740",
         ),
         Kind(
             "vouch_check",

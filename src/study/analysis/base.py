@@ -1,0 +1,57 @@
+"""What every analysis shares: the error for too little data, estimates with intervals, Wilson.
+
+Every estimate the toolkit reports carries its uncertainty; :class:`Estimate` is the smallest
+such thing, and result objects of the analyses are built from it.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import asdict, dataclass
+
+from study.errors import StudyError
+
+
+class NotEnoughData(StudyError):
+    """The data are too few for the method; reports show it as 'not enough data yet'."""
+
+    def __init__(self, what: str, n: int, needs: int | str):
+        self.what, self.n, self.needs = what, n, needs
+        super().__init__(f"not enough data for {what} (n = {n}, needs {needs})")
+
+
+@dataclass(frozen=True)
+class Estimate:
+    """A point estimate with its confidence interval, the n behind it, and how it was made."""
+
+    estimate: float
+    low: float
+    high: float
+    n: int
+    method: str
+    level: float = 0.95
+
+    def __str__(self) -> str:
+        return f"{fmt(self.estimate)} ({int(self.level * 100)}% CI {fmt(self.low)}–{fmt(self.high)}, n = {self.n})"
+
+    def as_dict(self) -> dict[str, float | int | str]:
+        return asdict(self)
+
+
+def fmt(x: float, digits: int = 2) -> str:
+    """A number for text: fixed digits, 'n/a' for a missing value."""
+    if x is None or (isinstance(x, float) and math.isnan(x)):
+        return "n/a"
+    if isinstance(x, float) and math.isinf(x):
+        return "∞" if x > 0 else "-∞"
+    return f"{x:.{digits}f}"
+
+
+def wilson(successes: int, n: int, level: float = 0.95) -> Estimate:
+    """A proportion with its Wilson score interval (statsmodels ``proportion_confint``)."""
+    from statsmodels.stats.proportion import proportion_confint
+
+    if n <= 0:
+        raise NotEnoughData("a proportion", n, 1)
+    low, high = proportion_confint(successes, n, alpha=1 - level, method="wilson")
+    return Estimate(successes / n, float(low), float(high), int(n), "Wilson score interval", level)
