@@ -471,36 +471,17 @@ class Batch:
         ``channel``, ``direction``, ``with_message``, ``name``, ``value``, ``period_start``,
         ``period_end``, ``completeness``, ``lead``, ``stage``, ...). Empty cells mean "not given".
         The same vocabulary and rules apply as to :meth:`log`.
-        """
-        import pandas as pd
 
-        meta = {"kind", "occurred_at", "participant", "platform", "source_key"}
-        if "kind" not in frame or "occurred_at" not in frame:
-            raise ValidationError(
-                "a frame of events needs the columns kind and occurred_at", "columns"
-            )
-        field_cols = [c for c in frame.columns if c not in meta]
-        before = self.summary.added + len(self._events)
-        for row in frame.itertuples(index=False):
-            r = row._asdict()
-            fields = {
-                c: r[c]
-                for c in field_cols
-                if r[c] is not None
-                and not (pd.isna(r[c]) if not isinstance(r[c], (list, tuple, dict)) else False)
-            }
-            at = r["occurred_at"]
-            self.log(
-                r["kind"],
-                participant=r.get("participant") or DEFAULT_PARTICIPANT,
-                platform=None if pd.isna(r.get("platform")) else r.get("platform"),
-                at=at.to_pydatetime() if hasattr(at, "to_pydatetime") else at,
-                source=source,
-                source_key=None if pd.isna(r.get("source_key")) else str(r.get("source_key")),
-                force=force,
-                **fields,
-            )
-        return self.summary.added + len(self._events) - before
+        Each cell is what the same keyword of :meth:`log` would be: an empty cell (None,
+        NaN, NaT) is "not given", an empty ``occurred_at`` means now (or, for a metric with a
+        period, noon of the period's last day), an empty ``participant`` the default one.
+        The first row that breaks a rule raises its :class:`ValidationError`, prefixed with
+        the frame's row label (``row 17: channel: ...``; also ``err.row``). Rows are checked
+        per column and sent with one ``executemany`` (see :mod:`study.bulk`).
+        """
+        from study.bulk import log_frame
+
+        return log_frame(self, frame, source=source, force=self.force if force is None else force)
 
     def add(self, ev: Event, *, force: bool = False) -> bool:
         """Queue an already validated event after the stateful rules; False if a duplicate."""

@@ -1,0 +1,904 @@
+"""Many events at once: the vocabulary and the rules applied per column (``Batch.log_frame``).
+
+There is one specification (:mod:`study.vocabulary`, :mod:`study.rules`) and two executors: the
+per-event one (:meth:`study.api.Batch.log`) and this per-column one. This module only decides
+*which* rows break a rule, column by column; the first such row is then replayed through the
+per-event executor, which raises the very error ``log`` would raise (prefixed with the frame's
+row label). So both executors accept the same events and name the same first problem; the
+randomized test in ``tests/test_bulk.py`` holds them to it.
+
+What runs per row in Python, because it is small or rare: rows of job leads (the lead rules need
+the order of a lead's steps), contacts whose rows in the frame are not in time order (the
+removal rule then depends on the order of the rows), and columns of Python objects that are not
+of the expected dtype (numbers given as text, naive times).
+
+The insert sends pre-built rows with the driver's ``executemany`` inside the batch's
+transaction: ISO text times on SQLite (the format SQLAlchemy's ``DateTime`` writes there, so the
+API reads them back), aware datetimes on PostgreSQL, and pre-serialized JSON attributes.
+"""
+
+from __future__ import annotations
+
+import bisect
+import datetime as dt
+import json
+import math
+import warnings
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+import pandas as pd
+from sqlalchemy import and_, select
+
+from study import store
+from study.errors import ValidationError
+from study.rules import ALLOWED_WHILE_REMOVED, PLATFORM_REQUIRED, READDING_KINDS, Ledger, _LeadStep
+from study.vocabulary import (
+    _FALSE,
+    _TRUE,
+    COUNT_METRICS,
+    DEFAULT_PARTICIPANT,
+    FUTURE_TOLERANCE,
+    KINDS,
+    PLATFORMS,
+    Event,
+    Field,
+    parse_date,
+    parse_datetime,
+)
+
+if TYPE_CHECKING:
+    from study.api import Batch
+
+#: Columns of an events frame that are not fields of a kind.
+META_COLUMNS = ("kind", "occurred_at", "participant", "platform", "source_key")
+#: Keyword arguments of ``log`` that a frame may not carry as columns (they come from the call).
+RESERVED_COLUMNS = ("at", "source", "force")
+#: Keys per ``IN (...)`` query, well below SQLite's and PostgreSQL's parameter limits.
+CHUNK_KEYS = 5_000
+#: Rows per ``executemany`` call (bounds the memory of the Python tuples).
+INSERT_CHUNK = 100_000
+_INSERT_COLUMNS = (
+    "participant",
+    "platform",
+    "occurred_at",
+    "recorded_at",
+    "kind",
+    "contact",
+    "value",
+    "attributes",
+    "source",
+    "source_key",
+)
+_US = dt.timedelta(microseconds=1)
+_EPOCH = dt.datetime(1970, 1, 1, tzinfo=dt.UTC)
+_NAT = np.iinfo(np.int64).min
+
+
+# helpers --------------------------------------------------------------------------------------
+def _isin(values: np.ndarray, allowed: Any) -> np.ndarray:
+    """Membership by hashing (object arrays may mix None and text, which cannot be sorted)."""
+    return pd.Series(values, dtype=object).isin(list(allowed)).to_numpy(bool)
+
+
+def _present(values: np.ndarray) -> np.ndarray:
+    return np.asarray(values != None, dtype=bool)  # noqa: E711
+
+
+def _us(moment: dt.datetime) -> int:
+    return (moment - _EPOCH) // _US
+
+
+def _from_us(us: int) -> dt.datetime:
+    return _EPOCH + dt.timedelta(microseconds=int(us))
+
+
+def _label_error(err: ValidationError, label: Any) -> ValidationError:
+    """The same error, saying which row of the frame it is about."""
+    new = ValidationError(err.reason, err.field, forceable=err.forceable)
+    new.args = (f"row {label}: {err}",)
+    new.row = label  # type: ignore[attr-defined]
+    return new
+
+
+def check_columns(frame: pd.DataFrame) -> None:
+    if "kind" not in frame or "occurred_at" not in frame:
+        raise ValidationError("a frame of events needs the columns kind and occurred_at", "columns")
+    reserved = [c for c in RESERVED_COLUMNS if c in frame.columns]
+    if reserved:
+        raise ValidationError(
+            f"{reserved[0]!r} is not a column of an events frame (it is an argument of log_frame "
+            "or is called occurred_at)",
+            "columns",
+        )
+    if frame.columns.duplicated().any():
+        raise ValidationError("the frame has duplicate column names", "columns")
+
+
+def _is_na(v: Any) -> bool:
+    if isinstance(v, (list, tuple, dict)):
+        return False
+    return v is None or bool(pd.isna(v))
+
+
+def _plain(v: Any) -> Any:
+    """NumPy scalars as the Python values a row of records holds."""
+    return v.item() if isinstance(v, (np.bool_, np.integer, np.floating)) else v
+
+
+def row_arguments(
+    frame: pd.DataFrame, pos: int, source: str
+) -> tuple[str, dict[str, Any], dict[str, Any]]:
+    """Row ``pos`` of ``frame`` as the arguments of ``Batch.log``: kind, keywords, fields.
+
+    The one definition of how a frame's cells map to ``log``: an empty cell (None, NaN, NaT,
+    NA) is "not given"; a missing participant is the default participant.
+    """
+    r = {c: _plain(frame[c].iat[pos]) for c in frame.columns}
+    fields = {c: v for c, v in r.items() if c not in META_COLUMNS and not _is_na(v)}
+    participant = r.get("participant")
+    if _is_na(participant) or participant == "":
+        participant = DEFAULT_PARTICIPANT
+    at = r["occurred_at"]
+    if _is_na(at):
+        at = None
+    elif isinstance(at, pd.Timestamp):
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", UserWarning)  # nanoseconds: the store keeps µs
+            at = at.to_pydatetime()
+    platform = r.get("platform")
+    source_key = r.get("source_key")
+    kwargs = {
+        "participant": participant,
+        "platform": None if _is_na(platform) else platform,
+        "at": at,
+        "source": source,
+        "source_key": None if _is_na(source_key) else str(source_key),
+    }
+    return r["kind"], kwargs, fields
+
+
+def log_frame_rows(batch: Batch, frame: pd.DataFrame, *, source: str, force: bool) -> int:
+    """The per-event executor over a frame: ``Batch.log`` row by row (the reference)."""
+    check_columns(frame)
+    before = batch.summary.added + len(batch._events)
+    for pos in range(len(frame)):
+        kind, kwargs, fields = row_arguments(frame, pos, source)
+        try:
+            batch.log(kind, force=force, **kwargs, **fields)
+        except ValidationError as err:
+            raise _label_error(err, frame.index[pos]) from None
+    return batch.summary.added + len(batch._events) - before
+
+
+# per-column parsing (stateless rules) ----------------------------------------------------------
+def _texts(values: pd.Series) -> pd.Series:
+    """``str(value).strip()`` for every cell (cells that are not given are never looked at)."""
+    return values.astype(str).str.strip()
+
+
+def _blank(values: pd.Series, given: np.ndarray) -> np.ndarray:
+    """Given cells that are strings of only white space."""
+    if values.dtype.kind in "biufcmM" or isinstance(values.dtype, pd.CategoricalDtype):
+        if isinstance(values.dtype, pd.CategoricalDtype):
+            cats = pd.Series(values.cat.categories)
+            blank_cats = cats.map(lambda v: isinstance(v, str) and not v.strip()).to_numpy(bool)
+            codes = values.cat.codes.to_numpy()
+            return given & (codes >= 0) & blank_cats[np.maximum(codes, 0)]
+        return np.zeros(len(values), bool)
+    try:
+        stripped = values.str.strip()  # NaN for cells that are not strings
+    except AttributeError:  # no strings at all
+        return np.zeros(len(values), bool)
+    return given & (stripped == "").fillna(False).to_numpy(bool)
+
+
+def _number_cells(values: pd.Series, given: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """``parse_number`` per column: (the numbers, cells that are not finite numbers)."""
+    n = len(values)
+    if values.dtype == bool or isinstance(values.dtype, pd.BooleanDtype):
+        return np.full(n, np.nan), given.copy()
+    if values.dtype.kind in "iuf" or (
+        isinstance(values.dtype, pd.api.extensions.ExtensionDtype)
+        and pd.api.types.is_numeric_dtype(values.dtype)
+    ):
+        nums = values.to_numpy(dtype="float64", na_value=np.nan)
+        return nums, given & ~np.isfinite(nums)
+    nums = np.full(n, np.nan)
+    bad = np.zeros(n, bool)
+    raw = values.to_numpy(dtype=object)
+    for i in np.flatnonzero(given):
+        v = raw[i]
+        if isinstance(v, bool):
+            bad[i] = True
+            continue
+        try:
+            x = float(v)
+        except (TypeError, ValueError):
+            bad[i] = True
+            continue
+        if math.isnan(x) or math.isinf(x):
+            bad[i] = True
+        else:
+            nums[i] = x
+    return nums, bad
+
+
+def _date_cells(values: pd.Series, given: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """``parse_date`` per column: (days as datetime64[D], cells that are not dates)."""
+    n = len(values)
+    if isinstance(values.dtype, pd.DatetimeTZDtype) or values.dtype.kind == "M":
+        local = (
+            values.dt.tz_localize(None) if isinstance(values.dtype, pd.DatetimeTZDtype) else values
+        )
+        days = local.to_numpy(dtype="datetime64[ns]").astype("datetime64[D]")
+        return days, np.zeros(n, bool)
+    days = np.full(n, np.datetime64("NaT"), dtype="datetime64[D]")
+    bad = np.zeros(n, bool)
+    raw = values.to_numpy(dtype=object)
+    for i in np.flatnonzero(given):
+        try:
+            days[i] = np.datetime64(parse_date(raw[i], "date"), "D")
+        except ValidationError:
+            bad[i] = True
+    return days, bad
+
+
+def _time_cells(values: pd.Series, tz: dt.tzinfo) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """``parse_datetime`` per column: (µs since the epoch, UTC; given cells; unreadable cells)."""
+    n = len(values)
+    if isinstance(values.dtype, pd.DatetimeTZDtype):
+        ns = pd.DatetimeIndex(values).as_unit("ns").asi8
+        given = ns != _NAT
+        return np.where(given, ns // 1000, _NAT), given, np.zeros(n, bool)
+    raw = values.to_numpy(dtype=object)
+    given = ~pd.isna(values).to_numpy(bool)
+    us = np.full(n, _NAT, dtype=np.int64)
+    bad = np.zeros(n, bool)
+    for i in np.flatnonzero(given):
+        v = raw[i]
+        if isinstance(v, pd.Timestamp):
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore", UserWarning)
+                v = v.to_pydatetime()
+        elif isinstance(v, np.datetime64):
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore", UserWarning)
+                v = pd.Timestamp(v).to_pydatetime()
+        try:
+            us[i] = _us(parse_datetime(v, tz, "at"))
+        except (ValidationError, OverflowError, ValueError):
+            bad[i] = True
+    return us, given, bad
+
+
+class _Parsed:
+    """The frame after the stateless rules: typed columns, and which rows broke a rule."""
+
+    def __init__(self, n: int):
+        self.bad = np.zeros(n, bool)
+        self.contact = np.full(n, None, dtype=object)
+        self.value = np.full(n, np.nan)
+        #: attribute name -> object array of parsed values (None: absent)
+        self.attrs: dict[str, np.ndarray] = {}
+
+    def attr(self, name: str) -> np.ndarray:
+        if name not in self.attrs:
+            self.attrs[name] = np.full(len(self.bad), None, dtype=object)
+        return self.attrs[name]
+
+
+def _parse_field(
+    f: Field, values: pd.Series, given: np.ndarray, out: _Parsed, idx: np.ndarray, kind: str
+) -> None:
+    """One field of one kind over the rows ``idx`` (``values`` and ``given`` are those rows)."""
+    missing = ~given
+    if f.type != "text":
+        missing = missing | _blank(values, given)
+    bad = np.zeros(len(idx), bool)
+    if f.required:
+        bad |= missing
+    has = ~missing
+    parsed: np.ndarray
+    if f.type == "choice":
+        txt = _texts(values)
+        bad |= has & ~txt.isin(f.choices).to_numpy(bool)
+        parsed = txt.to_numpy(dtype=object)
+    elif f.type == "bool":
+        if values.dtype == bool or isinstance(values.dtype, pd.BooleanDtype):
+            parsed = values.to_numpy(dtype=object, na_value=None)
+        else:
+            low = _texts(values).str.lower()
+            yes, no = low.isin(_TRUE).to_numpy(bool), low.isin(_FALSE).to_numpy(bool)
+            bad |= has & ~(yes | no)
+            parsed = np.where(yes, True, False).astype(object)
+    elif f.type in ("number", "int"):
+        nums, unreadable = _number_cells(values, has)
+        bad |= unreadable
+        with np.errstate(invalid="ignore"):
+            if f.minimum is not None:
+                bad |= has & ~unreadable & (nums < f.minimum)
+            if f.maximum is not None:
+                bad |= has & ~unreadable & (nums > f.maximum)
+        parsed = nums
+    elif f.type == "date":
+        days, unreadable = _date_cells(values, has)
+        bad |= unreadable
+        parsed = days
+    elif f.type in ("contact", "lead"):
+        txt = _texts(values)
+        lens = txt.str.len().to_numpy()
+        bad |= has & ((lens == 0) | (lens > 200))
+        parsed = txt.to_numpy(dtype=object)
+    else:  # text
+        txt = values.astype(str)
+        lens = txt.str.len().to_numpy()
+        if f.required:
+            bad |= has & (txt.str.strip().str.len().to_numpy() == 0)
+        bad |= has & (lens > 10_000)
+        parsed = txt.to_numpy(dtype=object)
+    out.bad[idx] |= bad
+    ok = has & ~bad
+    if f.name == "contact":
+        out.contact[idx[ok]] = parsed[ok]
+    elif f.name == KINDS[kind].value_field:
+        out.value[idx[ok]] = parsed[ok].astype(float)
+    elif f.type == "date":
+        col = out.attr(f.name)
+        col[idx[ok]] = parsed[ok]  # datetime64[D] objects, made ISO text later
+    elif f.type in ("number", "int"):
+        col = out.attr(f.name)
+        col[idx[ok]] = parsed[ok].astype(float).astype(object)
+    else:
+        col = out.attr(f.name)
+        col[idx[ok]] = parsed[ok]
+
+
+# the executor ---------------------------------------------------------------------------------
+class BulkLog:
+    """Validate and insert one frame inside one batch; see :func:`log_frame`."""
+
+    def __init__(self, batch: Batch, frame: pd.DataFrame, *, source: str, force: bool):
+        self.batch = batch
+        self.conn = batch.conn
+        self.frame = frame
+        self.source = source
+        self.force = force
+        self.tz = batch.study.tz
+        self.now = batch.now
+        self.n = len(frame)
+
+    # stateless ------------------------------------------------------------------------------
+    def parse(self) -> None:
+        fr, n = self.frame, self.n
+        out = self.out = _Parsed(n)
+        given = {c: ~pd.isna(fr[c]).to_numpy(bool) for c in fr.columns if c not in META_COLUMNS}
+        kinds = pd.Categorical(fr["kind"], categories=list(KINDS))
+        codes = np.asarray(kinds.codes)
+        self.kind_codes = codes
+        out.bad |= codes < 0
+        self.kind = np.array(list(KINDS), dtype=object)[np.maximum(codes, 0)]
+
+        # participant, platform, source key
+        if "participant" in fr:
+            p = fr["participant"]
+            pg = ~pd.isna(p).to_numpy(bool)
+            txt = _texts(p).to_numpy(dtype=object)
+            default = ~pg | (p.astype(object) == "").to_numpy(bool)
+            part = np.where(default, DEFAULT_PARTICIPANT, txt)
+            lens = pd.Series(part, dtype=object).str.len().to_numpy()
+            out.bad |= (lens == 0) | (lens > 200)
+        else:
+            part = np.full(n, DEFAULT_PARTICIPANT, dtype=object)
+        self.participant = part
+        self.platform = np.full(n, None, dtype=object)
+        if "platform" in fr:
+            pl = fr["platform"]
+            pg = ~pd.isna(pl).to_numpy(bool)
+            txt = _texts(pl)
+            out.bad |= pg & ~txt.isin(PLATFORMS).to_numpy(bool)
+            self.platform[pg] = txt.to_numpy(dtype=object)[pg]
+        self.source_key = np.full(n, None, dtype=object)
+        if "source_key" in fr:
+            sk = fr["source_key"]
+            sg = ~pd.isna(sk).to_numpy(bool)
+            txt = _texts(sk)
+            lens = txt.str.len().to_numpy()
+            out.bad |= sg & ((lens == 0) | (lens > 200))
+            self.source_key[sg] = txt.to_numpy(dtype=object)[sg]
+
+        # when
+        at_us, at_given, at_bad = _time_cells(fr["occurred_at"], self.tz)
+        out.bad |= at_bad
+        now_us = _us(self.now)
+        out.bad |= at_given & (at_us > now_us + FUTURE_TOLERANCE // _US)
+        self.at = np.where(at_given, at_us, now_us)
+        self.at_given = at_given
+
+        # the kinds' fields
+        for code, spec in enumerate(KINDS.values()):
+            idx = np.flatnonzero(codes == code)
+            if not len(idx):
+                continue
+            names = {f.name for f in spec.fields}
+            for c, g in given.items():
+                if c not in names:
+                    out.bad[idx] |= g[idx]
+            for f in spec.fields:
+                if f.name in fr:
+                    values = fr[f.name].iloc[idx]
+                    g = given[f.name][idx]
+                else:
+                    values = pd.Series(np.full(len(idx), None, dtype=object))
+                    g = np.zeros(len(idx), bool)
+                _parse_field(f, values.reset_index(drop=True), g, out, idx, spec.name)
+            if spec.name == "metric":
+                self._metric_rules(idx)
+
+    def _metric_rules(self, idx: np.ndarray) -> None:
+        out = self.out
+        name = out.attr("name")[idx]
+        value = out.value[idx]
+        start = np.array(list(out.attr("period_start")[idx]), dtype="datetime64[D]")
+        end = np.array(list(out.attr("period_end")[idx]), dtype="datetime64[D]")
+        if not len(idx):
+            return
+        has_s, has_e = ~np.isnat(start), ~np.isnat(end)
+        with np.errstate(invalid="ignore"):
+            bad = (name == "googlability_rank") & ~np.isnan(value) & (value < 1)
+        bad |= _isin(name.astype(str), COUNT_METRICS) & ~(has_s & has_e)
+        bad |= has_s != has_e
+        both = has_s & has_e
+        today = np.datetime64(self.now.astimezone(self.tz).date(), "D")
+        bad |= both & (end < start)
+        bad |= both & (end > today)
+        out.bad[idx] |= bad
+        # a period without a time: the event happened at noon of its last day (or now)
+        fill = both & ~self.at_given[idx]
+        if fill.any():
+            noon = (
+                pd.DatetimeIndex(end[fill].astype("datetime64[ns]")) + pd.Timedelta(hours=12)
+            ).tz_localize(self.tz, ambiguous=True, nonexistent="shift_forward")
+            us = noon.as_unit("ns").asi8 // 1000
+            self.at[idx[fill]] = np.minimum(us, _us(self.now))
+        for col, days in (("period_start", start), ("period_end", end)):
+            iso = np.full(len(idx), None, dtype=object)
+            iso[both] = np.datetime_as_string(days[both], unit="D").astype(object)
+            out.attr(col)[idx] = iso
+
+    # stateful ------------------------------------------------------------------------------
+    def _in_chunks(self, keys: list[Any], query: Any) -> list[Any]:
+        rows: list[Any] = []
+        for i in range(0, len(keys), CHUNK_KEYS):
+            rows.extend(self.conn.execute(query(keys[i : i + CHUNK_KEYS])).all())
+        return rows
+
+    def _duplicates(self) -> np.ndarray:
+        """Rows whose source key is in the log already or earlier in the frame."""
+        sk = self.source_key
+        has = _present(sk)
+        dup = np.zeros(self.n, bool)
+        if not has.any():
+            return dup
+        keys = pd.Series(sk[has], dtype=object)
+        within = keys.duplicated(keep="first").to_numpy(bool)
+        e = store.events.c
+        known = self.batch.ledger._source_keys.get(self.source)
+        if known is not None:
+            in_db = keys.isin(known).to_numpy(bool)
+        else:
+            from sqlalchemy import func
+
+            stored = self.conn.execute(
+                select(func.count()).where(and_(e.source == self.source, e.source_key.is_not(None)))
+            ).scalar()
+            if not stored:
+                in_db = np.zeros(len(keys), bool)
+            elif len(keys) * 10 < stored:
+                uniq = list(pd.unique(keys))
+                found = self._in_chunks(
+                    uniq,
+                    lambda ks: select(e.source_key).where(
+                        and_(e.source == self.source, e.source_key.in_(ks))
+                    ),
+                )
+                in_db = keys.isin([r[0] for r in found]).to_numpy(bool)
+            else:
+                stored_keys = self.conn.execute(
+                    select(e.source_key).where(
+                        and_(e.source == self.source, e.source_key.is_not(None))
+                    )
+                ).scalars()
+                in_db = keys.isin(pd.Index(list(stored_keys))).to_numpy(bool)
+        dup[np.flatnonzero(has)] = within | in_db
+        return dup
+
+    def check_rules(self) -> None:
+        """The rules of :mod:`study.rules` over the rows that passed the stateless ones."""
+        out = self.out
+        self.dup = self._duplicates()
+        live = ~out.bad & ~self.dup  # rows the per-event executor would check against the log
+        self.state_bad = np.zeros(self.n, bool)
+        bad = self.state_bad
+        kind = self.kind
+
+        # participants: one query for the set
+        parts = list(pd.unique(self.participant[live]))
+        p = store.participants.c
+        known_parts = {
+            r[0] for r in self._in_chunks(parts, lambda ks: select(p.id).where(p.id.in_(ks)))
+        }
+        bad |= live & ~_isin(self.participant, list(known_parts))
+
+        # contacts: one query per chunk of keys
+        intro_given = out.attr("introducer")
+        keys = set(pd.unique(out.contact[live & (out.contact != None)]))  # noqa: E711
+        keys |= set(pd.unique(intro_given[live & (intro_given != None)]))  # noqa: E711
+        contacts = self._contacts(keys)
+        recorded = {st[3] for st in contacts.values() if st[3] is not None} - set(contacts)
+        contacts.update(self._contacts(recorded))
+        self.contacts = contacts
+
+        has_c = live & (out.contact != None)  # noqa: E711
+        cidx = np.flatnonzero(has_c)
+        cstate = [contacts.get(k) for k in out.contact[cidx]]
+        c_missing = np.array([st is None for st in cstate], dtype=bool)
+        c_part = np.array([None if st is None else st[0] for st in cstate], dtype=object)
+        c_plat = np.array([None if st is None else st[1] for st in cstate], dtype=object)
+        c_intro = np.array([None if st is None else st[3] for st in cstate], dtype=object)
+        cbad = c_missing | (~c_missing & (c_part != self.participant[cidx]))
+        given_pl = self.platform[cidx]
+        cbad |= ~cbad & (given_pl != None) & (given_pl != c_plat)  # noqa: E711
+        bad[cidx] |= cbad
+        self.platform[cidx] = np.where(c_missing, given_pl, c_plat)
+
+        # an event about a removed contact
+        needs = has_c & ~bad & ~_isin(kind, list(ALLOWED_WHILE_REMOVED))
+        if not self.force and needs.any():
+            bad |= self._removed(needs, live)
+
+        # introducer of introductions and vouch checks
+        is_intro = has_c & ~bad & _isin(kind, ["introduction", "vouch_check"])
+        if is_intro.any():
+            iidx = np.flatnonzero(is_intro)
+            pos_in_c = np.searchsorted(cidx, iidx)
+            given_i = intro_given[iidx]
+            chosen = np.array(
+                [g if g else r for g, r in zip(given_i, c_intro[pos_in_c], strict=True)],
+                dtype=object,
+            )
+            ibad = np.array([not x for x in chosen], dtype=bool)
+            ibad |= ~ibad & (chosen == out.contact[iidx])
+            ist = [contacts.get(k) if k else None for k in chosen]
+            ibad |= ~ibad & np.array(
+                [
+                    st is None or st[0] != pp
+                    for st, pp in zip(ist, self.participant[iidx], strict=True)
+                ],
+                dtype=bool,
+            )
+            bad[iidx] |= ibad
+            intro_given[iidx[~ibad]] = chosen[~ibad]
+
+        # no contact: the platform is required for some kinds, else "other"
+        no_c = live & (out.contact == None)  # noqa: E711
+        no_pl = no_c & (self.platform == None)  # noqa: E711
+        bad |= no_pl & _isin(kind, list(PLATFORM_REQUIRED))
+        self.platform[no_pl & ~bad] = "other"
+
+    def _contacts(self, keys: set[Any]) -> dict[str, tuple[str, str, str, str | None]]:
+        if not keys:
+            return {}
+        c = store.contacts.c
+        rows = self._in_chunks(
+            sorted(keys),
+            lambda ks: select(c.key, c.participant, c.platform, c.basis, c.introducer).where(
+                c.key.in_(ks)
+            ),
+        )
+        return {r[0]: (r[1], r[2], r[3], r[4]) for r in rows}
+
+    def _db_membership(self, keys: list[str]) -> pd.DataFrame:
+        e = store.events.c
+        rows = self._in_chunks(
+            keys,
+            lambda ks: select(e.contact, e.occurred_at, e.kind).where(
+                and_(e.contact.in_(ks), e.kind.in_(["contact_removed", *READDING_KINDS]))
+            ),
+        )
+        return pd.DataFrame(
+            {
+                "contact": [r[0] for r in rows],
+                "t": np.array([_us(r[1]) for r in rows], dtype=np.int64),
+                "removed": np.array([r[2] == "contact_removed" for r in rows], dtype=bool),
+                "pos": np.full(len(rows), -1, dtype=np.int64),
+            }
+        )
+
+    def _removed(self, needs: np.ndarray, live: np.ndarray) -> np.ndarray:
+        """Rows about a contact that stands removed just before the row's time.
+
+        The per-event executor sees the log plus the frame's earlier rows. When a contact's
+        rows are in time order that is "everything earlier in time" (an as-of join); contacts
+        whose rows are not are checked row by row.
+        """
+        out, kind = self.out, self.kind
+        member = live & (out.contact != None) & _isin(kind, ["contact_removed", *READDING_KINDS])  # noqa: E711
+        keys = list(pd.unique(out.contact[needs]))
+        db = self._db_membership(keys)
+        fm = np.flatnonzero(member & _isin(out.contact, keys))
+        frame_m = pd.DataFrame(
+            {
+                "contact": out.contact[fm],
+                "t": self.at[fm],
+                "removed": kind[fm] == "contact_removed",
+                "pos": fm,
+            }
+        )
+        right = pd.concat([db, frame_m], ignore_index=True)
+        # contacts whose relevant rows go back in time somewhere in the frame
+        rel = np.flatnonzero(needs | (member & _isin(out.contact, keys)))
+        order = pd.DataFrame({"contact": out.contact[rel], "t": self.at[rel], "pos": rel})
+        order = order.sort_values(["contact", "pos"], kind="stable")
+        back = (order["t"].diff() < 0) & (order["contact"] == order["contact"].shift())
+        unsorted = set(order.loc[back, "contact"])
+        bad = np.zeros(self.n, bool)
+
+        left_idx = np.flatnonzero(needs & ~_isin(out.contact, list(unsorted)))
+        if len(left_idx) and len(right):
+            left = pd.DataFrame(
+                {"contact": out.contact[left_idx], "t": self.at[left_idx], "row": left_idx}
+            ).sort_values("t", kind="stable")
+            r = right[~right["contact"].isin(unsorted)].sort_values(["t", "removed"], kind="stable")
+            m = pd.merge_asof(
+                left,
+                r[["contact", "t", "removed"]],
+                on="t",
+                by="contact",
+                allow_exact_matches=False,
+                direction="backward",
+            )
+            hit = m["removed"].eq(True).to_numpy(bool)
+            bad[m["row"].to_numpy()[hit]] = True
+        for key in unsorted:
+            steps = right[right["contact"] == key]
+            known = sorted(zip(steps.t[steps.pos < 0], steps.removed[steps.pos < 0], strict=True))
+            pending = steps[steps.pos >= 0].sort_values("pos")
+            rows = np.flatnonzero((needs | (member & (out.contact == key))) & (out.contact == key))
+            pend = list(zip(pending.pos, pending.t, pending.removed, strict=True))
+            j = 0
+            for row in rows:
+                while j < len(pend) and pend[j][0] < row:
+                    bisect.insort(known, (pend[j][1], pend[j][2]))
+                    j += 1
+                if not needs[row]:
+                    continue
+                i = bisect.bisect_left(known, (self.at[row], False))
+                if i and known[i - 1][1]:
+                    bad[row] = True
+        return bad
+
+    def check_leads(self, limit: int) -> int:
+        """The lead rules row by row over the job-lead rows before ``limit``; the first bad row."""
+        out = self.out
+        live = ~out.bad & ~self.dup & ~self.state_bad
+        idx = np.flatnonzero(live & (self.kind == "job_lead"))
+        idx = idx[idx < limit]
+        ledger = Ledger(self.conn)
+        self.lead_ledger = ledger
+        if not len(idx):
+            return limit
+        lead, stage, channel = out.attr("lead"), out.attr("stage"), out.attr("channel")
+        wanted = {(self.participant[i], lead[i]) for i in idx}
+        for ident in wanted:
+            ledger._leads[ident] = []
+        e = store.events.c
+        people = sorted({w[0] for w in wanted})
+        rows = self._in_chunks(
+            people,
+            lambda ks: select(e.participant, e.occurred_at, e.attributes, e.contact).where(
+                and_(e.participant.in_(ks), e.kind == "job_lead")
+            ),
+        )
+        for r in rows:
+            ident = (r.participant, r.attributes.get("lead"))
+            if ident in wanted:
+                a = r.attributes
+                ledger._leads[ident].append(
+                    _LeadStep(
+                        r.occurred_at,
+                        _rank(a["stage"]),
+                        a["stage"],
+                        a.get("channel"),
+                        r.contact,
+                    )
+                )
+        for steps in ledger._leads.values():
+            steps.sort()
+        for i in idx:
+            attrs = {"lead": lead[i], "stage": stage[i]}
+            if channel[i] is not None:
+                attrs["channel"] = channel[i]
+            ev = Event(
+                participant=self.participant[i],
+                platform=self.platform[i],
+                occurred_at=_from_us(self.at[i]),
+                kind="job_lead",
+                contact=out.contact[i],
+                attributes=attrs,
+            )
+            try:
+                ledger._check_lead(ev, self.force)
+            except ValidationError:
+                self.state_bad[i] = True
+                return int(i)
+            channel[i] = ev.attributes.get("channel")
+            out.contact[i] = ev.contact
+            ledger.accept(ev)
+        return limit
+
+    # the first problem, as log() names it -----------------------------------------------------
+    def raise_first(self, pos: int) -> None:
+        """Replay row ``pos`` through the per-event executor, which raises its error."""
+        from study.vocabulary import validate
+
+        kind, kwargs, fields = row_arguments(self.frame, pos, self.source)
+        label = self.frame.index[pos]
+        try:
+            ev = validate(kind, fields, tz=self.tz, now=self.now, **kwargs)
+        except ValidationError as err:
+            raise _label_error(err, label) from None
+        ledger = getattr(self, "lead_ledger", None) or Ledger(self.conn)
+        if ev.contact is not None:
+            db = self._db_membership([ev.contact])
+            steps = [(_from_us(t), bool(r)) for t, r in zip(db.t, db.removed, strict=True)]
+            out = self.out
+            for q in range(pos):
+                if (
+                    out.contact[q] == ev.contact
+                    and not out.bad[q]
+                    and not self.dup[q]
+                    and self.kind[q] in ("contact_removed", *READDING_KINDS)
+                ):
+                    steps.append((_from_us(self.at[q]), self.kind[q] == "contact_removed"))
+            ledger._membership[ev.contact] = sorted(steps)
+        try:
+            ledger.check(ev, force=self.force)
+        except ValidationError as err:
+            raise _label_error(err, label) from None
+        raise _Disagreement(pos)
+
+    # insert --------------------------------------------------------------------------------
+    def attributes_json(self, rows: np.ndarray) -> np.ndarray:
+        """The attributes of ``rows`` as JSON text, built per column."""
+        parts = np.full(len(rows), "{", dtype=object)
+        started = np.zeros(len(rows), bool)
+        for name, col in self.out.attrs.items():
+            vals = col[rows]
+            has = _present(vals)
+            if not has.any():
+                continue
+            sub = vals[has]
+            first = sub[0]
+            if isinstance(first, (bool, np.bool_)):
+                text = np.where(sub.astype(bool), "true", "false").astype(object)
+            elif isinstance(first, float):
+                text = np.array([json.dumps(float(v)) for v in sub], dtype=object)
+            elif name in ("lead", "topic", "text", "introducer"):
+                text = np.array([json.dumps(v) for v in sub], dtype=object)
+            else:  # choices and ISO dates: plain words
+                text = '"' + sub.astype(str).astype(object) + '"'
+            piece = np.full(len(rows), "", dtype=object)
+            piece[has] = (
+                np.where(started[has], f', "{name}": ', f'"{name}": ').astype(object) + text
+            )
+            parts = parts + piece
+            started |= has
+        return parts + "}"
+
+    def insert(self) -> int:
+        rows = np.flatnonzero(~self.dup)
+        self.batch.summary.already_present += int(self.dup.sum())
+        if not len(rows):
+            return 0
+        dialect = self.conn.dialect.name
+        out = self.out
+        at = self.at[rows]
+        now = self.now
+        if dialect == "sqlite":
+            times = np.datetime_as_string(at.astype("datetime64[us]"), unit="us")
+            chars = times.view(np.uint32).reshape(len(times), -1)
+            chars[:, 10] = ord(" ")
+            occurred = times.astype(object)
+            recorded: Any = (
+                now.astimezone(dt.UTC).replace(tzinfo=None).strftime("%Y-%m-%d %H:%M:%S.%f")
+            )
+            marks = ", ".join("?" * len(_INSERT_COLUMNS))
+        else:
+            occurred = np.array([_from_us(t) for t in at], dtype=object)
+            recorded = now
+            marks = ", ".join(["%s"] * 7 + ["%s::json"] + ["%s"] * 2)
+        value = out.value[rows].astype(object)
+        value[np.isnan(out.value[rows])] = None
+        columns = [
+            self.participant[rows],
+            self.platform[rows],
+            occurred,
+            np.full(len(rows), recorded, dtype=object),
+            self.kind[rows],
+            out.contact[rows],
+            value,
+            self.attributes_json(rows),
+            np.full(len(rows), self.source, dtype=object),
+            self.source_key[rows],
+        ]
+        sql = (
+            f"INSERT INTO events ({', '.join(_INSERT_COLUMNS)}) VALUES ({marks}) "
+            "ON CONFLICT (source, source_key) DO NOTHING"
+        )
+        added = 0
+        for i in range(0, len(rows), INSERT_CHUNK):
+            chunk = list(zip(*(c[i : i + INSERT_CHUNK].tolist() for c in columns), strict=True))
+            result = self.conn.exec_driver_sql(sql, chunk)
+            count = result.rowcount
+            added += count if count is not None and count >= 0 else len(chunk)
+        self.batch.summary.added += added
+        self.batch.summary.already_present += len(rows) - added
+        self._teach_ledger(rows)
+        return added
+
+    def _teach_ledger(self, rows: np.ndarray) -> None:
+        """Drop what the batch's ledger cached about state these rows change: it reloads it
+        from the database (inside this transaction) when a later ``log`` needs it."""
+        ledger = self.batch.ledger
+        ledger._source_keys.pop(self.source, None)
+        kind = self.kind[rows]
+        member = _isin(kind, ["contact_removed", *READDING_KINDS])
+        for key in set(pd.unique(self.out.contact[rows][member])) & set(ledger._membership):
+            del ledger._membership[key]
+        leads = kind == "job_lead"
+        if leads.any() and ledger._leads:
+            idents = set(
+                zip(self.participant[rows][leads], self.out.attr("lead")[rows][leads], strict=True)
+            )
+            for ident in idents & set(ledger._leads):
+                del ledger._leads[ident]
+
+
+class _Disagreement(Exception):
+    """The per-column executor flagged a row the per-event one accepts (a bug; never silent)."""
+
+
+def _rank(stage: str) -> int:
+    from study.rules import _RANK
+
+    return _RANK[stage]
+
+
+def log_frame(batch: Batch, frame: pd.DataFrame, *, source: str, force: bool) -> int:
+    """Validate ``frame`` per column, raise the first row's problem, insert; return how many
+    were new."""
+    check_columns(frame)
+    if "period" in frame.columns or batch.conn.dialect.name not in ("sqlite", "postgresql"):
+        return log_frame_rows(batch, frame, source=source, force=force)
+    if not len(frame):
+        return 0
+    batch.flush()  # contacts and events queued by log()/add_contact() are now in the database
+    bulk = BulkLog(batch, frame, source=source, force=force)
+    bulk.parse()
+    bulk.check_rules()
+    first = np.flatnonzero(bulk.out.bad | bulk.state_bad)
+    limit = int(first[0]) if len(first) else bulk.n
+    limit = bulk.check_leads(limit)
+    if limit < bulk.n:
+        try:
+            bulk.raise_first(limit)
+        except _Disagreement:
+            warnings.warn(
+                f"log_frame: the per-column checks disagree with log() on row "
+                f"{frame.index[limit]}; falling back to row by row",
+                RuntimeWarning,
+                stacklevel=3,
+            )
+            return log_frame_rows(batch, frame, source=source, force=force)
+    return bulk.insert()
