@@ -172,25 +172,54 @@ def log_frame_rows(batch: Batch, frame: pd.DataFrame, *, source: str, force: boo
 
 
 # per-column parsing (stateless rules) ----------------------------------------------------------
-def _texts(values: pd.Series) -> pd.Series:
-    """``str(value).strip()`` for every cell (cells that are not given are never looked at)."""
-    return values.astype(str).str.strip()
+class _Text:
+    """``str(cell)`` and ``str(cell).strip()`` of a column, computed once per distinct value.
+
+    Only columns of strings (or categoricals) are factorized: in a column of mixed Python
+    objects 1, 1.0 and True hash alike but read differently, so those go cell by cell.
+    """
+
+    def __init__(self, values: pd.Series):
+        if isinstance(values.dtype, pd.CategoricalDtype):
+            codes = values.cat.codes.to_numpy()
+            uniq = np.asarray(values.cat.categories, dtype=object)
+        elif pd.api.types.infer_dtype(values, skipna=True) in ("string", "empty"):
+            codes, uniq = pd.factorize(values)
+            uniq = np.asarray(uniq, dtype=object)
+        else:
+            uniq = values.to_numpy(dtype=object)
+            codes = np.where(pd.isna(values).to_numpy(bool), -1, np.arange(len(values)))
+        self.codes = codes
+        self.raw = np.array([str(u) for u in uniq], dtype=object)
+        self.text = np.array([t.strip() for t in self.raw], dtype=object)
+        self.blank_str = np.array([isinstance(u, str) and not u.strip() for u in uniq], dtype=bool)
+
+    def _take(self, per_value: np.ndarray, fill: Any) -> np.ndarray:
+        if not len(per_value):
+            return np.full(len(self.codes), fill, dtype=per_value.dtype)
+        return np.where(self.codes >= 0, per_value[np.maximum(self.codes, 0)], fill)
+
+    def values(self, raw: bool = False) -> np.ndarray:
+        return self._take(self.raw if raw else self.text, None)
+
+    def isin(self, allowed: Any, lower: bool = False) -> np.ndarray:
+        text = np.array([t.lower() for t in self.text], dtype=object) if lower else self.text
+        return self._take(_isin(text, allowed), False)
+
+    def lens(self, raw: bool = False) -> np.ndarray:
+        src = self.raw if raw else self.text
+        return self._take(np.array([len(t) for t in src], dtype=np.int64), 0)
+
+    def blank(self) -> np.ndarray:
+        """Cells that are strings of only white space."""
+        return self._take(self.blank_str, False)
 
 
 def _blank(values: pd.Series, given: np.ndarray) -> np.ndarray:
-    """Given cells that are strings of only white space."""
-    if values.dtype.kind in "biufcmM" or isinstance(values.dtype, pd.CategoricalDtype):
-        if isinstance(values.dtype, pd.CategoricalDtype):
-            cats = pd.Series(values.cat.categories)
-            blank_cats = cats.map(lambda v: isinstance(v, str) and not v.strip()).to_numpy(bool)
-            codes = values.cat.codes.to_numpy()
-            return given & (codes >= 0) & blank_cats[np.maximum(codes, 0)]
+    """Given cells that are strings of only white space (numbers and dates given as text)."""
+    if values.dtype.kind in "biufcmM":
         return np.zeros(len(values), bool)
-    try:
-        stripped = values.str.strip()  # NaN for cells that are not strings
-    except AttributeError:  # no strings at all
-        return np.zeros(len(values), bool)
-    return given & (stripped == "").fillna(False).to_numpy(bool)
+    return given & _Text(values).blank()
 
 
 def _number_cells(values: pd.Series, given: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -292,8 +321,11 @@ def _parse_field(
     f: Field, values: pd.Series, given: np.ndarray, out: _Parsed, idx: np.ndarray, kind: str
 ) -> None:
     """One field of one kind over the rows ``idx`` (``values`` and ``given`` are those rows)."""
+    txt = _Text(values) if f.type not in ("number", "int", "date") else None
     missing = ~given
-    if f.type != "text":
+    if f.type != "text" and txt is not None:
+        missing = missing | (given & txt.blank())
+    elif f.type != "text":
         missing = missing | _blank(values, given)
     bad = np.zeros(len(idx), bool)
     if f.required:
@@ -301,15 +333,13 @@ def _parse_field(
     has = ~missing
     parsed: np.ndarray
     if f.type == "choice":
-        txt = _texts(values)
-        bad |= has & ~txt.isin(f.choices).to_numpy(bool)
-        parsed = txt.to_numpy(dtype=object)
+        bad |= has & ~txt.isin(f.choices)
+        parsed = txt.values()
     elif f.type == "bool":
         if values.dtype == bool or isinstance(values.dtype, pd.BooleanDtype):
             parsed = values.to_numpy(dtype=object, na_value=None)
         else:
-            low = _texts(values).str.lower()
-            yes, no = low.isin(_TRUE).to_numpy(bool), low.isin(_FALSE).to_numpy(bool)
+            yes, no = txt.isin(_TRUE, lower=True), txt.isin(_FALSE, lower=True)
             bad |= has & ~(yes | no)
             parsed = np.where(yes, True, False).astype(object)
     elif f.type in ("number", "int"):
@@ -326,17 +356,14 @@ def _parse_field(
         bad |= unreadable
         parsed = days
     elif f.type in ("contact", "lead"):
-        txt = _texts(values)
-        lens = txt.str.len().to_numpy()
+        lens = txt.lens()
         bad |= has & ((lens == 0) | (lens > 200))
-        parsed = txt.to_numpy(dtype=object)
+        parsed = txt.values()
     else:  # text
-        txt = values.astype(str)
-        lens = txt.str.len().to_numpy()
         if f.required:
-            bad |= has & (txt.str.strip().str.len().to_numpy() == 0)
-        bad |= has & (lens > 10_000)
-        parsed = txt.to_numpy(dtype=object)
+            bad |= has & (txt.lens() == 0)
+        bad |= has & (txt.lens(raw=True) > 10_000)
+        parsed = txt.values(raw=True)
     out.bad[idx] |= bad
     ok = has & ~bad
     if f.name == "contact":
@@ -382,11 +409,11 @@ class BulkLog:
         # participant, platform, source key
         if "participant" in fr:
             p = fr["participant"]
-            pg = ~pd.isna(p).to_numpy(bool)
-            txt = _texts(p).to_numpy(dtype=object)
-            default = ~pg | (p.astype(object) == "").to_numpy(bool)
-            part = np.where(default, DEFAULT_PARTICIPANT, txt)
-            lens = pd.Series(part, dtype=object).str.len().to_numpy()
+            txt = _Text(p)
+            default = ~pd.isna(p).to_numpy(bool)
+            default = ~default | (txt.values(raw=True) == "")
+            part = np.where(default, DEFAULT_PARTICIPANT, txt.values())
+            lens = np.where(default, len(DEFAULT_PARTICIPANT), txt.lens())
             out.bad |= (lens == 0) | (lens > 200)
         else:
             part = np.full(n, DEFAULT_PARTICIPANT, dtype=object)
@@ -395,17 +422,17 @@ class BulkLog:
         if "platform" in fr:
             pl = fr["platform"]
             pg = ~pd.isna(pl).to_numpy(bool)
-            txt = _texts(pl)
-            out.bad |= pg & ~txt.isin(PLATFORMS).to_numpy(bool)
-            self.platform[pg] = txt.to_numpy(dtype=object)[pg]
+            txt = _Text(pl)
+            out.bad |= pg & ~txt.isin(PLATFORMS)
+            self.platform[pg] = txt.values()[pg]
         self.source_key = np.full(n, None, dtype=object)
         if "source_key" in fr:
             sk = fr["source_key"]
             sg = ~pd.isna(sk).to_numpy(bool)
-            txt = _texts(sk)
-            lens = txt.str.len().to_numpy()
+            txt = _Text(sk)
+            lens = txt.lens()
             out.bad |= sg & ((lens == 0) | (lens > 200))
-            self.source_key[sg] = txt.to_numpy(dtype=object)[sg]
+            self.source_key[sg] = txt.values()[sg]
 
         # when
         at_us, at_given, at_bad = _time_cells(fr["occurred_at"], self.tz)
@@ -456,10 +483,10 @@ class BulkLog:
         # a period without a time: the event happened at noon of its last day (or now)
         fill = both & ~self.at_given[idx]
         if fill.any():
-            noon = (
-                pd.DatetimeIndex(end[fill].astype("datetime64[ns]")) + pd.Timedelta(hours=12)
-            ).tz_localize(self.tz, ambiguous=True, nonexistent="shift_forward")
-            us = noon.as_unit("ns").asi8 // 1000
+            codes, days = pd.factorize(end[fill])
+            noon = pd.DatetimeIndex(days.astype("datetime64[ns]")) + pd.Timedelta(hours=12)
+            noon = noon.tz_localize(self.tz, ambiguous=True, nonexistent="shift_forward")
+            us = (noon.as_unit("ns").asi8 // 1000)[codes]
             self.at[idx[fill]] = np.minimum(us, _us(self.now))
         for col, days in (("period_start", start), ("period_end", end)):
             iso = np.full(len(idx), None, dtype=object)
@@ -541,11 +568,15 @@ class BulkLog:
 
         has_c = live & (out.contact != None)  # noqa: E711
         cidx = np.flatnonzero(has_c)
-        cstate = [contacts.get(k) for k in out.contact[cidx]]
-        c_missing = np.array([st is None for st in cstate], dtype=bool)
-        c_part = np.array([None if st is None else st[0] for st in cstate], dtype=object)
-        c_plat = np.array([None if st is None else st[1] for st in cstate], dtype=object)
-        c_intro = np.array([None if st is None else st[3] for st in cstate], dtype=object)
+        table = list(contacts.values())
+        at = pd.Index(list(contacts), dtype=object).get_indexer(out.contact[cidx])
+        c_missing = at < 0
+
+        def column(i: int) -> np.ndarray:
+            values = np.array([st[i] for st in table] + [None], dtype=object)
+            return values[at]  # -1: the None at the end
+
+        c_part, c_plat, c_intro = column(0), column(1), column(3)
         cbad = c_missing | (~c_missing & (c_part != self.participant[cidx]))
         given_pl = self.platform[cidx]
         cbad |= ~cbad & (given_pl != None) & (given_pl != c_plat)  # noqa: E711
@@ -660,22 +691,21 @@ class BulkLog:
             )
             hit = m["removed"].eq(True).to_numpy(bool)
             bad[m["row"].to_numpy()[hit]] = True
-        for key in unsorted:
-            steps = right[right["contact"] == key]
-            known = sorted(zip(steps.t[steps.pos < 0], steps.removed[steps.pos < 0], strict=True))
-            pending = steps[steps.pos >= 0].sort_values("pos")
-            rows = np.flatnonzero((needs | (member & (out.contact == key))) & (out.contact == key))
-            pend = list(zip(pending.pos, pending.t, pending.removed, strict=True))
-            j = 0
-            for row in rows:
-                while j < len(pend) and pend[j][0] < row:
-                    bisect.insort(known, (pend[j][1], pend[j][2]))
-                    j += 1
-                if not needs[row]:
-                    continue
-                i = bisect.bisect_left(known, (self.at[row], False))
-                if i and known[i - 1][1]:
-                    bad[row] = True
+        if unsorted:  # row by row, in the frame's order, as the per-event executor goes
+            steps: dict[str, list[tuple[int, bool]]] = {}
+            old = db[db["contact"].isin(unsorted)]
+            for key, t, removed in zip(old["contact"], old["t"], old["removed"], strict=True):
+                steps.setdefault(key, []).append((int(t), bool(removed)))
+            for known in steps.values():
+                known.sort()
+            for row in rel[_isin(out.contact[rel], unsorted)]:
+                known = steps.setdefault(out.contact[row], [])
+                if needs[row]:
+                    i = bisect.bisect_left(known, (int(self.at[row]), False))
+                    if i and known[i - 1][1]:
+                        bad[row] = True
+                if member[row]:
+                    bisect.insort(known, (int(self.at[row]), kind[row] == "contact_removed"))
         return bad
 
     def check_leads(self, limit: int) -> int:
@@ -770,31 +800,30 @@ class BulkLog:
 
     # insert --------------------------------------------------------------------------------
     def attributes_json(self, rows: np.ndarray) -> np.ndarray:
-        """The attributes of ``rows`` as JSON text, built per column."""
-        parts = np.full(len(rows), "{", dtype=object)
-        started = np.zeros(len(rows), bool)
+        """The attributes of ``rows`` as JSON text, serialized once per distinct combination."""
+        names, cols = [], []
+        combined = np.zeros(len(rows), dtype=np.int64)
         for name, col in self.out.attrs.items():
             vals = col[rows]
-            has = _present(vals)
-            if not has.any():
+            if not _present(vals).any():
                 continue
-            sub = vals[has]
-            first = sub[0]
-            if isinstance(first, (bool, np.bool_)):
-                text = np.where(sub.astype(bool), "true", "false").astype(object)
-            elif isinstance(first, float):
-                text = np.array([json.dumps(float(v)) for v in sub], dtype=object)
-            elif name in ("lead", "topic", "text", "introducer"):
-                text = np.array([json.dumps(v) for v in sub], dtype=object)
-            else:  # choices and ISO dates: plain words
-                text = '"' + sub.astype(str).astype(object) + '"'
-            piece = np.full(len(rows), "", dtype=object)
-            piece[has] = (
-                np.where(started[has], f', "{name}": ', f'"{name}": ').astype(object) + text
-            )
-            parts = parts + piece
-            started |= has
-        return parts + "}"
+            codes, _ = pd.factorize(vals)  # None -> -1
+            combined = pd.factorize(combined * (codes.max() + 2) + (codes + 1))[0]
+            names.append(name)
+            cols.append(vals)
+        if not names:
+            return np.full(len(rows), "{}", dtype=object)
+        _, first, inverse = np.unique(combined, return_index=True, return_inverse=True)
+        texts = []
+        for i in first:
+            attrs = {}
+            for name, vals in zip(names, cols, strict=True):
+                v = vals[i]
+                if v is None:
+                    continue
+                attrs[name] = v.item() if isinstance(v, np.generic) else v
+            texts.append(json.dumps(attrs))
+        return np.array(texts, dtype=object)[inverse.reshape(-1)]
 
     def insert(self) -> int:
         rows = np.flatnonzero(~self.dup)
