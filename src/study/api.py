@@ -227,8 +227,20 @@ class Study:
         if until is not None:
             q = q.where(e.occurred_at <= parse_datetime(until, self.tz, "until"))
         with self._read() as conn:
-            result = conn.execution_options(stream_results=True).execute(q)
-            return read_events(result.partitions(READ_CHUNK), wanted)
+            if conn.dialect.name != "sqlite":  # a server-side cursor, read in partitions
+                result = conn.execution_options(stream_results=True).execute(q)
+                return read_events(result.partitions(READ_CHUNK), wanted)
+            result = conn.execute(q)
+            cursor = result.cursor  # the driver's own rows: no per-row work in between
+
+            def chunks() -> Iterator[list[Any]]:
+                while rows := cursor.fetchmany(READ_CHUNK):
+                    yield rows
+
+            try:
+                return read_events(chunks(), wanted)
+            finally:
+                result.close()
 
     def contacts(
         self,

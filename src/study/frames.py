@@ -209,11 +209,20 @@ def _arrow_types(t: Any) -> Any:
     return None
 
 
+def _strings(values: Any) -> Any:
+    import pyarrow as pa
+
+    return pd.arrays.ArrowStringArray(pa.array(values, type=pa.string()))
+
+
 def _chunk_frame(rows: list[Any], names: list[str], attrs: list[str]) -> pd.DataFrame:
     """One chunk of rows (table columns, then the attributes' JSON) as typed columns."""
     cols = list(zip(*rows, strict=True)) if rows else [()] * (len(names) + bool(attrs))
     out: dict[str, Any] = {}
     for name, values in zip(names, cols, strict=False):
+        if name in ("participant", "contact", "source", "source_key"):
+            out[name] = _strings(values)
+            continue
         arr = np.asarray(values, dtype=object)
         if name == "id":
             out[name] = pd.array(arr.astype("int64"), dtype="Int64")
@@ -228,7 +237,7 @@ def _chunk_frame(rows: list[Any], names: list[str], attrs: list[str]) -> pd.Data
         elif name == "value":
             out[name] = pd.to_numeric(pd.Series(arr), errors="coerce").astype("float64").to_numpy()
         else:
-            out[name] = pd.array(arr, dtype=_string_dtype())
+            out[name] = _strings(values)
     frame = pd.DataFrame(out)
     if attrs:
         flat = _attributes(list(cols[len(names)]), attrs)
