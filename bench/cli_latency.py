@@ -9,6 +9,7 @@ Usage: python bench/cli_latency.py [--runs 10]
 from __future__ import annotations
 
 import argparse
+import os
 import statistics
 import subprocess
 import sys
@@ -19,13 +20,32 @@ from pathlib import Path
 TARGET_EXTRA_S = 0.15
 
 
-def _median_time(cmd: list[str], runs: int) -> float:
-    times = []
-    for _ in range(runs):
+def run_measured(cmd: list[str]) -> tuple[float, int, str]:
+    """Run ``cmd``; its wall time, its own peak memory (bytes, from wait4) and its output."""
+    with tempfile.TemporaryFile("w+") as errfile:
         t0 = time.perf_counter()
-        subprocess.run(cmd, check=True, capture_output=True)
-        times.append(time.perf_counter() - t0)
-    return statistics.median(times)
+        proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=errfile, text=True)
+        out = proc.stdout.read()  # type: ignore[union-attr]
+        _, status, usage = os.wait4(proc.pid, 0)
+        seconds = time.perf_counter() - t0
+        proc.returncode = os.waitstatus_to_exitcode(status)
+        proc.stdout.close()  # type: ignore[union-attr]
+        if proc.returncode:
+            errfile.seek(0)
+            raise RuntimeError(
+                f"{' '.join(cmd)} failed ({proc.returncode}): {errfile.read().strip()[-2000:]}"
+            )
+    return seconds, usage.ru_maxrss * 1024, out
+
+
+def _median_time(cmd: list[str], runs: int) -> tuple[float, int]:
+    """Median wall time of ``runs`` runs, and the largest peak memory among them."""
+    times, peaks = [], []
+    for _ in range(runs):
+        seconds, peak, _ = run_measured(cmd)
+        times.append(seconds)
+        peaks.append(peak)
+    return statistics.median(times), max(peaks)
 
 
 def measure(runs: int = 10) -> dict[str, float]:
@@ -52,9 +72,15 @@ def measure(runs: int = 10) -> dict[str, float]:
             db,
         ]
         _median_time(study_cmd, 2)  # warm the file cache
-        ours = _median_time(study_cmd, runs)
-        floor = _median_time([sys.executable, "-c", "import sqlalchemy"], runs)
-    return {"ours": ours, "floor": floor, "extra": ours - floor}
+        ours, ours_peak = _median_time(study_cmd, runs)
+        floor, floor_peak = _median_time([sys.executable, "-c", "import sqlalchemy"], runs)
+    return {
+        "ours": ours,
+        "floor": floor,
+        "extra": ours - floor,
+        "ours_peak": ours_peak,
+        "floor_peak": floor_peak,
+    }
 
 
 def main() -> int:
