@@ -277,3 +277,29 @@ def test_bulk_rows_read_back_exactly(s):
     ]
     assert ev.topic.iloc[1] == 'the "strength" of weak ties'
     assert ev.period_end.iloc[0] == pd.Timestamp("2026-02-07")
+
+
+@pytest.mark.parametrize("broken", [False, True])
+def test_many_distinct_keys_agree_with_the_loop(broken):
+    """Over 1,000 distinct values take the Arrow path: white space and length as in log()."""
+    n = 1500
+    keys = [f"k{i}" for i in range(n)]
+    keys[10] = " k11 "  # the same key as row 11 once stripped: a duplicate
+    keys[20] = "\u2003k20\t"  # Unicode white space
+    if broken:
+        keys[1400] = "x" * 201
+    frame = pd.DataFrame(
+        {
+            "kind": "note",
+            "occurred_at": pd.Timestamp("2026-01-01", tz="UTC"),
+            "text": [f"note {i}" for i in range(n)],
+            "source_key": keys,
+        }
+    )
+    assert _run(_bulk, frame, False) == _run(log_frame_rows, frame, False)
+    outcome = _run(_bulk, frame, False)
+    if broken:
+        assert outcome[0] == "error" and outcome[1].startswith("row 1400: source_key:")
+    else:
+        # " k11 " repeats k11, and k0 is in the log already
+        assert outcome[0] == "ok" and outcome[2] == n - 2 and outcome[3] == 2

@@ -190,9 +190,34 @@ class _Text:
             uniq = values.to_numpy(dtype=object)
             codes = np.where(pd.isna(values).to_numpy(bool), -1, np.arange(len(values)))
         self.codes = codes
+        if len(uniq) > 1000 and all(isinstance(u, str) for u in uniq[:1]) and self._arrow(uniq):
+            return
         self.raw = np.array([str(u) for u in uniq], dtype=object)
         self.text = np.array([t.strip() for t in self.raw], dtype=object)
         self.blank_str = np.array([isinstance(u, str) and not u.strip() for u in uniq], dtype=bool)
+        self._lens: dict[bool, np.ndarray] = {}
+
+    def _arrow(self, uniq: np.ndarray) -> bool:
+        """Many distinct strings: let Arrow find the few with white space at either end."""
+        import pyarrow as pa
+        import pyarrow.compute as pc
+
+        try:
+            arr = pa.array(uniq, type=pa.string())
+        except (pa.ArrowInvalid, pa.ArrowTypeError):  # not all strings after all
+            return False
+        changed = pc.not_equal(pc.utf8_trim_whitespace(arr), arr).to_numpy(zero_copy_only=False)
+        self.raw = uniq
+        self.text = uniq.copy()
+        for i in np.flatnonzero(changed):  # Python's own strip for those, to the letter
+            self.text[i] = uniq[i].strip()
+        self.blank_str = np.zeros(len(uniq), bool)
+        self.blank_str[changed] = [not self.text[i] for i in np.flatnonzero(changed)]
+        raw_lens = pc.utf8_length(arr).to_numpy(zero_copy_only=False).astype(np.int64)
+        lens = raw_lens.copy()
+        lens[changed] = [len(self.text[i]) for i in np.flatnonzero(changed)]
+        self._lens = {True: raw_lens, False: lens}
+        return True
 
     def _take(self, per_value: np.ndarray, fill: Any) -> np.ndarray:
         if not len(per_value):
@@ -207,8 +232,10 @@ class _Text:
         return self._take(_isin(text, allowed), False)
 
     def lens(self, raw: bool = False) -> np.ndarray:
-        src = self.raw if raw else self.text
-        return self._take(np.array([len(t) for t in src], dtype=np.int64), 0)
+        if raw not in self._lens:
+            src = self.raw if raw else self.text
+            self._lens[raw] = np.array([len(t) for t in src], dtype=np.int64)
+        return self._take(self._lens[raw], 0)
 
     def blank(self) -> np.ndarray:
         """Cells that are strings of only white space."""
