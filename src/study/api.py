@@ -214,19 +214,24 @@ class Study:
         cols: list[Any] = [type_coerce(e[c], NullType()) for c in _TABLE_COLUMNS if c in wanted]
         if any(c in ATTRIBUTE_FIELDS for c in wanted):
             cols.append(type_coerce(cast(e.attributes, Text), NullType()))
-        q = select(*cols).order_by(e.occurred_at, e.id)
+        conditions: list[Any] = []
         if kind is not None:
             kinds = [kind] if isinstance(kind, str) else list(kind)
-            q = q.where(e.kind.in_(kinds))
+            conditions.append(e.kind.in_(kinds))
         if contact is not None:
-            q = q.where(e.contact == contact)
+            conditions.append(e.contact == contact)
         if participant is not None:
-            q = q.where(e.participant == participant)
+            conditions.append(e.participant == participant)
         if since is not None:
-            q = q.where(e.occurred_at >= parse_datetime(since, self.tz, "since"))
+            conditions.append(e.occurred_at >= parse_datetime(since, self.tz, "since"))
         if until is not None:
-            q = q.where(e.occurred_at <= parse_datetime(until, self.tz, "until"))
+            conditions.append(e.occurred_at <= parse_datetime(until, self.tz, "until"))
+        q = select(*cols).where(*conditions).order_by(e.occurred_at, e.id)
         with self._read() as conn:
+            if conn.dialect.name == "sqlite":
+                from study.frames import read_events_sqlite
+
+                return read_events_sqlite(conn, conditions, wanted)
             if conn.dialect.name != "sqlite":  # a server-side cursor, read in partitions
                 result = conn.execution_options(stream_results=True).execute(q)
                 return read_events(result.partitions(READ_CHUNK), wanted)

@@ -161,6 +161,8 @@ def _attribute_schema(names: list[str]) -> Any:
     import pyarrow as pa
 
     def kind(name: str) -> Any:
+        if name in _DATE_ATTRIBUTES:
+            return pa.timestamp("s")
         if name in _BOOL_ATTRIBUTES:
             return pa.bool_()
         if name in _NUMBER_ATTRIBUTES:
@@ -242,16 +244,7 @@ def _chunk_frame(rows: list[Any], names: list[str], attrs: list[str]) -> pd.Data
     if attrs:
         flat = _attributes(list(cols[len(names)]), attrs)
         for name in attrs:
-            col = flat[name]
-            if name in _DATE_ATTRIBUTES:
-                col = pd.to_datetime(col.astype(object), errors="coerce").astype("datetime64[ns]")
-            elif name in _BOOL_ATTRIBUTES:
-                col = col.astype("boolean")
-            elif name in _NUMBER_ATTRIBUTES:
-                col = pd.to_numeric(col, errors="coerce").astype("float64")
-            else:
-                col = col.astype(_string_dtype())
-            frame[name] = col.to_numpy() if name in _DATE_ATTRIBUTES else col.array
+            frame[name] = _attribute_column(flat[name], name)
     return frame
 
 
@@ -269,3 +262,167 @@ def read_events(partitions: Any, columns: list[str]) -> pd.DataFrame:
         chunks = [_chunk_frame([], names, attrs)]
     df = pd.concat(chunks, ignore_index=True) if len(chunks) > 1 else chunks[0]
     return df[columns]
+
+
+# SQLite: whole chunks as text, parsed by Arrow ---------------------------------------------------
+_SEP = "\x1f"  # unit separator: never in a validated key or kind; JSON escapes it
+
+
+def read_events_sqlite(conn: Any, conditions: list[Any], columns: list[str]) -> pd.DataFrame:
+    """Events from SQLite with a few Python objects per chunk rather than one per value.
+
+    SQLite joins each chunk of rows (a range of ids) into two strings: the table columns
+    separated by ``\\x1f``, and the attributes' JSON, a line per row. Arrow's CSV and JSON
+    readers parse them; NumPy sorts by (occurred_at, id) at the end. A chunk whose text does not
+    parse into the expected rows (a separator inside a value) is fetched row by row instead.
+    """
+    from sqlalchemy import Text, and_, cast, func, literal, select, type_coerce
+    from sqlalchemy.types import NullType
+
+    from study import store
+
+    e = store.events.c
+    names = [c for c in _TABLE_COLUMNS if c in columns]
+    for must in ("id", "occurred_at"):  # the order needs them
+        if must not in names:
+            names.append(must)
+    attrs = [c for c in columns if c in ATTRIBUTE_FIELDS]
+    line: Any = None
+    for name in names:
+        part = func.ifnull(cast(e[name], Text), "")
+        line = part if line is None else line.op("||")(literal(_SEP)).op("||")(part)
+    outputs = [func.count(), type_coerce(func.group_concat(line, "\n"), NullType())]
+    if attrs:
+        outputs.append(type_coerce(func.group_concat(cast(e.attributes, Text), "\n"), NullType()))
+    lo, hi = conn.execute(select(func.min(e.id), func.max(e.id))).one()
+    chunks = []
+    if lo is not None:
+        for start in range(lo - 1, hi, READ_CHUNK):
+            window = [e.id > start, e.id <= start + READ_CHUNK]
+            got = tuple(conn.execute(select(*outputs).where(and_(*window, *conditions))).one())
+            count, text, attr_text = (*got, None)[:3]
+            if not count:
+                continue
+            frame: Any = _parse_chunk(text, attr_text, names, attrs, count)
+            if frame is None:  # the slow, exact way for this chunk
+                cols = [type_coerce(e[c], NullType()) for c in names]
+                if attrs:
+                    cols.append(type_coerce(cast(e.attributes, Text), NullType()))
+                rows = conn.execute(select(*cols).where(and_(*window, *conditions))).all()
+                slow = _chunk_frame([tuple(r) for r in rows], names, attrs)
+                frame = {c: slow[c].array for c in slow.columns}
+            chunks.append(frame)
+    if not chunks:
+        empty = _chunk_frame([], names, attrs)
+        chunks = [{c: empty[c].array for c in empty.columns}]
+    return _assemble(chunks, columns)
+
+
+def _assemble(chunks: list[dict[str, Any]], columns: list[str]) -> pd.DataFrame:
+    """The chunks (dicts of arrays) as one frame in (occurred_at, id) order, built a column at
+    a time and freeing each chunk's column as it goes: memory holds the output plus one column,
+    not two copies of everything."""
+    ids = np.concatenate([np.asarray(c["id"], dtype="int64") for c in chunks])
+    times = np.concatenate([pd.DatetimeIndex(c["occurred_at"]).asi8 for c in chunks])
+    order = np.lexsort((ids, times))
+    del ids, times
+    ordered = bool(np.all(order[1:] > order[:-1])) if len(order) > 1 else True
+    out: dict[str, Any] = {}
+    for name in columns:
+        parts = [pd.Series(c.pop(name), copy=False) for c in chunks]
+        col = pd.concat(parts, ignore_index=True) if len(parts) > 1 else parts[0]
+        del parts
+        out[name] = (col if ordered else col.take(order)).reset_index(drop=True)
+        del col
+    return pd.DataFrame(out, columns=columns, copy=False)
+
+
+def _parse_chunk(
+    text: str, attr_text: str | None, names: list[str], attrs: list[str], count: int
+) -> dict[str, Any] | None:
+    import io
+
+    import pyarrow as pa
+    import pyarrow.compute as pc
+    import pyarrow.csv as pcsv
+
+    types = {
+        "id": pa.int64(),
+        "value": pa.float64(),
+        "occurred_at": pa.timestamp("us"),
+        "recorded_at": pa.timestamp("us"),
+    }
+    try:
+        table = pcsv.read_csv(
+            io.BytesIO(text.encode()),
+            read_options=pcsv.ReadOptions(column_names=names, block_size=1 << 24),
+            parse_options=pcsv.ParseOptions(
+                delimiter=_SEP, quote_char=False, escape_char=False, newlines_in_values=False
+            ),
+            convert_options=pcsv.ConvertOptions(
+                column_types={n: types.get(n, pa.string()) for n in names},
+                null_values=[""],
+                strings_can_be_null=True,
+            ),
+        )
+    except (pa.ArrowInvalid, pa.ArrowTypeError):
+        return None
+    if table.num_rows != count:
+        return None
+    out: dict[str, Any] = {}
+    for name in names:
+        col = table.column(name)
+        if name == "id":
+            out[name] = pd.array(col.to_numpy(zero_copy_only=False), dtype="Int64")
+        elif name in ("occurred_at", "recorded_at"):
+            us = col.to_numpy(zero_copy_only=False).astype("datetime64[ns]")
+            out[name] = pd.DatetimeIndex(us).tz_localize("UTC")
+        elif name in ("kind", "platform"):
+            cats = list(KINDS) if name == "kind" else list(PLATFORMS)
+            codes = pc.fill_null(pc.index_in(col, value_set=pa.array(cats)), -1)
+            out[name] = pd.Categorical.from_codes(codes.to_numpy(), categories=cats)
+        elif name == "value":
+            out[name] = col.to_numpy(zero_copy_only=False).astype("float64")
+        else:
+            out[name] = pd.arrays.ArrowStringArray(col)
+    if attrs:
+        flat = _attributes_text(attr_text or "", attrs, count)
+        if flat is None:
+            return None
+        for name in attrs:
+            out[name] = pd.array(_attribute_column(flat[name], name))
+    return out
+
+
+def _attributes_text(text: str, names: list[str], count: int) -> pd.DataFrame | None:
+    import io
+
+    import pyarrow as pa
+    import pyarrow.json as pj
+
+    data = text.encode() + b"\n"
+    try:
+        table = pj.read_json(
+            io.BytesIO(data),
+            read_options=pj.ReadOptions(block_size=max(1 << 20, len(data) // 4 + 1)),
+            parse_options=pj.ParseOptions(
+                explicit_schema=_attribute_schema(names), unexpected_field_behavior="ignore"
+            ),
+        )
+    except (pa.ArrowInvalid, pa.ArrowTypeError):
+        return None
+    if table.num_rows != count:
+        return None
+    return pd.DataFrame({n: table.column(n).to_pandas(types_mapper=_arrow_types) for n in names})
+
+
+def _attribute_column(col: pd.Series, name: str) -> Any:
+    if name in _DATE_ATTRIBUTES:
+        return (
+            pd.to_datetime(col.astype(object), errors="coerce").astype("datetime64[ns]").to_numpy()
+        )
+    if name in _BOOL_ATTRIBUTES:
+        return col.astype("boolean").array
+    if name in _NUMBER_ATTRIBUTES:
+        return pd.to_numeric(col, errors="coerce").astype("float64").array
+    return col.astype(_string_dtype()).array
