@@ -22,12 +22,12 @@ report: $(STAMP)
 
 ## Lint and run the whole test suite.
 test: $(STAMP)
-	$(BIN)/ruff format --check src tests bench
-	$(BIN)/ruff check src tests bench
+	$(BIN)/ruff format --check src tests bench bench/run
+	$(BIN)/ruff check src tests bench bench/run
 	$(BIN)/python -m pytest
 
 lint: $(STAMP)
-	$(BIN)/ruff check src tests bench
+	$(BIN)/ruff check src tests bench bench/run
 
 format: $(STAMP)
 	$(BIN)/ruff format src tests bench
