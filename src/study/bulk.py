@@ -575,7 +575,6 @@ class BulkLog:
         live = ~out.bad & ~self.dup  # rows the per-event executor would check against the log
         self.state_bad = np.zeros(self.n, bool)
         bad = self.state_bad
-        kind = self.kind
 
         # participants: one query for the set
         parts = list(pd.unique(self.participant[live]))
@@ -612,12 +611,12 @@ class BulkLog:
         self.platform[cidx] = np.where(c_missing, given_pl, c_plat)
 
         # an event about a removed contact
-        needs = has_c & ~bad & ~_isin(kind, list(ALLOWED_WHILE_REMOVED))
+        needs = has_c & ~bad & ~self._kind_in(ALLOWED_WHILE_REMOVED)
         if not self.force and needs.any():
             bad |= self._removed(needs, live)
 
         # introducer of introductions and vouch checks
-        is_intro = has_c & ~bad & _isin(kind, ["introduction", "vouch_check"])
+        is_intro = has_c & ~bad & self._kind_in(["introduction", "vouch_check"])
         if is_intro.any():
             iidx = np.flatnonzero(is_intro)
             pos_in_c = np.searchsorted(cidx, iidx)
@@ -642,8 +641,13 @@ class BulkLog:
         # no contact: the platform is required for some kinds, else "other"
         no_c = live & (out.contact == None)  # noqa: E711
         no_pl = no_c & (self.platform == None)  # noqa: E711
-        bad |= no_pl & _isin(kind, list(PLATFORM_REQUIRED))
+        bad |= no_pl & self._kind_in(PLATFORM_REQUIRED)
         self.platform[no_pl & ~bad] = "other"
+
+    def _kind_in(self, kinds: Any) -> np.ndarray:
+        """Rows of these kinds (by the kinds' codes: integers, not strings)."""
+        codes = [i for i, k in enumerate(KINDS) if k in set(kinds)]
+        return np.isin(self.kind_codes, codes)
 
     def _contacts(self, keys: set[Any]) -> dict[str, tuple[str, str, str, str | None]]:
         if not keys:
@@ -682,7 +686,7 @@ class BulkLog:
         whose rows are not are checked row by row.
         """
         out, kind = self.out, self.kind
-        member = live & (out.contact != None) & _isin(kind, ["contact_removed", *READDING_KINDS])  # noqa: E711
+        member = live & (out.contact != None) & self._kind_in(["contact_removed", *READDING_KINDS])  # noqa: E711
         keys = list(pd.unique(out.contact[needs]))
         db = self._db_membership(keys)
         fm = np.flatnonzero(member & _isin(out.contact, keys))
@@ -833,9 +837,11 @@ class BulkLog:
         combined = np.zeros(len(rows), dtype=np.int64)
         for name, col in self.out.attrs.items():
             vals = col[rows]
-            if not _present(vals).any():
+            has = _present(vals)
+            if not has.any():
                 continue
-            codes, _ = pd.factorize(vals)  # None -> -1
+            codes = np.full(len(rows), -1, dtype=np.int64)
+            codes[has] = pd.factorize(vals[has])[0]
             combined = pd.factorize(combined * (codes.max() + 2) + (codes + 1))[0]
             names.append(name)
             cols.append(vals)
