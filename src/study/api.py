@@ -496,7 +496,7 @@ class Batch:
     def log_frame(
         self, frame: pd.DataFrame, *, source: str = "manual", force: bool | None = None
     ) -> int:
-        """Validate and queue many events given as a DataFrame; return how many were new.
+        """Validate and write many events given as a DataFrame; return how many were new.
 
         Columns: ``kind``, ``occurred_at`` (tz-aware), optional ``participant`` (default
         ``me``), ``platform``, ``source_key``, and the kinds' fields by name (``contact``,
