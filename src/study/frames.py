@@ -50,7 +50,10 @@ def events_frame(rows: Sequence[Any]) -> pd.DataFrame:
         ],
     )
     attrs = [a if isinstance(a, dict) else json.loads(a or "{}") for a in base.pop("attributes")]
-    flat = pd.DataFrame.from_records(attrs, columns=list(ATTRIBUTE_FIELDS), index=base.index)
+    if attrs:
+        flat = pd.DataFrame.from_records(attrs, columns=list(ATTRIBUTE_FIELDS), index=base.index)
+    else:  # from_records cannot build an empty frame on an empty index
+        flat = pd.DataFrame(columns=list(ATTRIBUTE_FIELDS), index=base.index)
     df = pd.concat([base, flat], axis=1)
     return tidy_events(df)
 
