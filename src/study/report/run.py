@@ -221,6 +221,7 @@ def build_report(
                 str(out),
                 parameters=params,
                 kernel_name=kernel,
+                language="python",
                 progress_bar=False,
                 log_output=False,
                 request_save_on_cell_execute=False,
