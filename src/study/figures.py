@@ -20,15 +20,8 @@ WIDTH = 6.2
 PALETTE = "colorblind"
 
 
-#: Date ticks without month names for German (matplotlib's names follow the C locale).
-_DATES: dict[str, dict[str, list[str]]] = {
-    "de": {
-        "formats": ["%Y", "%m.%Y", "%d.%m.", "%H:%M", "%H:%M", "%S.%f"],
-        "zero_formats": ["", "%Y", "%m.%Y", "%d.%m.", "%H:%M", "%H:%M"],
-        "offset_formats": ["", "%Y", "%m.%Y", "%d.%m.%Y", "%d.%m.%Y", "%d.%m.%Y %H:%M"],
-    },
-    "en": {},
-}
+#: Date ticks: numeric for German (matplotlib's month names follow the C locale).
+_DATE_FORMAT = {"de": "%d.%m.%Y", "en": "%d %b %Y"}
 
 
 def use_report_style() -> None:
@@ -70,12 +63,16 @@ def events_by_kind(counts: pd.DataFrame, lang: str) -> Figure:
 
 
 def lead_funnel(stages: pd.DataFrame, lang: str) -> Figure:
-    """Bars: leads by the furthest stage reached (from :func:`study.report.counts.lead_stages`)."""
+    """The lead funnel: how many leads reached each progress stage or a later one (from
+    :func:`study.report.counts.lead_stages`)."""
+    from study.report.counts import stage_reached
     from study.vocabulary import LEAD_PROGRESS
 
-    counts = stages["furthest"].value_counts().reindex(list(LEAD_PROGRESS), fill_value=0)
     data = pd.DataFrame(
-        {"stage": [label("stage", s, lang) for s in counts.index], "count": counts.to_numpy()}
+        {
+            "stage": [label("stage", s, lang) for s in LEAD_PROGRESS],
+            "count": [stage_reached(stages, s) for s in LEAD_PROGRESS],
+        }
     )
     fig, ax = plt.subplots(figsize=(WIDTH, 3.0))
     sns.barplot(data=data, x="stage", y="count", color=sns.color_palette(PALETTE)[1], ax=ax)
@@ -109,9 +106,8 @@ def metrics_over_time(metrics: pd.DataFrame, lang: str) -> Figure:
         ax.set(title=name, xlabel="", ylabel=t("axis.value", lang))
         ax.legend(title=t("column.platform", lang), loc="best")
         _decimal_axis(ax, lang, "y")
-    locator = mdates.AutoDateLocator()
-    axes[-1, 0].xaxis.set_major_locator(locator)
-    axes[-1, 0].xaxis.set_major_formatter(mdates.ConciseDateFormatter(locator, **_DATES[lang]))
+    axes[-1, 0].xaxis.set_major_locator(mdates.AutoDateLocator(minticks=3, maxticks=6))
+    axes[-1, 0].xaxis.set_major_formatter(mdates.DateFormatter(_DATE_FORMAT[lang]))
     axes[-1, 0].set_xlabel(t("axis.date", lang))
     fig.tight_layout()
     return fig
