@@ -140,7 +140,8 @@ def test_a4_pages_and_private_files(german: Path) -> None:
 
 def test_html_is_self_contained(german: Path) -> None:
     html = german.with_suffix(".html").read_text(encoding="utf-8")
-    assert 'src="media' not in html and "<svg" in html or "data:image/svg+xml" in html
+    assert 'src="media' not in html and "http" not in html.split("<body")[1]
+    assert html.count("data:image/svg+xml") == 3  # the three figures of the period, inlined
     assert t("part.sustainability.title", "de") in html
     assert "<table" in html and t("report.appendix", "de") in html
 
@@ -243,6 +244,48 @@ def test_kernel_is_registered_for_this_environment() -> None:
     assert ensure_kernel() == KERNEL_NAME  # idempotent
     spec = KernelSpecManager().get_kernel_spec(KERNEL_NAME)
     assert Path(spec.argv[0]).absolute().parent.parent == Path(sys.prefix).absolute()
+
+
+def test_demo_if_empty(db: Path, tmp_path: Path) -> None:
+    """A study with events is left alone; an empty one gets `study demo` if this version has
+    it, and otherwise a one-line error."""
+    import study
+    from study.cli.main import build_parser
+
+    nbs = write_notebooks(tmp_path / "nbs", [SHOW])
+    env = {"STUDY_NOTEBOOKS": str(nbs)}
+    with study.open(db) as s:
+        before = s.count()
+    out = tmp_path / "out"
+    proc = run_study("report", "--db", str(db), "--demo-if-empty", "--out", str(out), env=env)
+    assert proc.returncode == 0, proc.stderr
+    with study.open(db) as s:
+        assert s.count() == before
+    empty = tmp_path / "empty.db"
+    proc = run_study("report", "--db", str(empty), "--demo-if-empty", "--out", str(out), env=env)
+    sub = next(
+        a
+        for a in build_parser()._actions
+        if hasattr(a, "choices") and "report" in (a.choices or {})
+    )
+    if "demo" in sub.choices:
+        assert proc.returncode == 0, proc.stderr
+        with study.open(empty) as s:
+            assert s.count() > 0
+    else:
+        assert proc.returncode == 2
+        assert proc.stderr.strip() == (
+            "error: the study is empty and this version has no `study demo` to fill it; "
+            "log events first (see `study log --help`)"
+        )
+
+
+def test_participant_must_be_usable_in_a_file_name(db: Path, tmp_path: Path) -> None:
+    from study.errors import ValidationError
+
+    with pytest.raises(ValidationError, match="file name"):
+        build_report(db, "../escape", PERIOD, out_root=tmp_path / "out", progress=False)
+    assert not (tmp_path / "out").exists()
 
 
 def test_bad_format_and_participant(db: Path, tmp_path: Path) -> None:

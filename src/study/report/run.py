@@ -15,6 +15,7 @@ import datetime as dt
 import hashlib
 import hmac
 import os
+import re
 import sys
 from collections.abc import Sequence
 from importlib.metadata import PackageNotFoundError, version
@@ -185,6 +186,11 @@ def build_report(
     bad = [f for f in formats if f not in FORMATS]
     if bad or not formats:
         raise ValidationError(f"{bad[0] if bad else ''!r} is not one of pdf, html", "format")
+    if not re.fullmatch(r"[A-Za-z0-9_][A-Za-z0-9_.-]*", participant):
+        raise ValidationError(
+            f"{participant!r} cannot be used in a file name (letters, digits, _ . -)",
+            "participant",
+        )
     p = resolve_period(period, today)
     targets = {f: report_path(out_root, participant, p, f) for f in ("pdf", *formats)}
     if not force and all(path.exists() for path in targets.values()):
@@ -226,6 +232,7 @@ def build_report(
                 log_output=False,
                 request_save_on_cell_execute=False,
                 cwd=str(nb_path.parent),
+                extra_arguments=["--IPKernelApp.log_level=CRITICAL"],  # no TCP warning noise
             )
         except Exception as exc:  # papermill's execution error, or a kernel that died
             if out.exists():
