@@ -36,7 +36,8 @@ local function cell_blocks(div)
 end
 
 local function is_number(s)
-  s = s:gsub("[%s,%%]", ""):gsub("\u{2212}", "-")
+  -- separators and the percent sign, incl. the no-break space German puts before "%"
+  s = s:gsub("\u{a0}", ""):gsub("\u{202f}", ""):gsub("[%s,%.%%]", ""):gsub("\u{2212}", "-")
   return s ~= "" and (tonumber(s) ~= nil or s == "NaN" or s == "nan" or s == "<NA>")
 end
 
