@@ -237,6 +237,31 @@ def test_every_skips_existing_periods(db: Path, tmp_path: Path) -> None:
     assert f"Teil {prev.label}" in pdf_text(old)
 
 
+def test_a_notebook_runs_with_its_defaults_from_the_notebooks_folder(tmp_path: Path) -> None:
+    """As in JupyterLab: no parameters given, the working directory is notebooks/, the study
+    is the project's data/study.db, the period the last complete month."""
+    import shutil
+
+    import papermill as pm
+
+    project = tmp_path / "project"
+    (project / "notebooks").mkdir(parents=True)
+    (project / "data").mkdir()
+    make_small_study(project / "data" / "study.db").close()
+    src = project / "notebooks" / "01_overview.ipynb"
+    shutil.copy(NOTEBOOKS / "01_overview.ipynb", src)
+    out = tmp_path / "executed.ipynb"
+    pm.execute_notebook(
+        str(src), str(out), kernel_name=ensure_kernel(), cwd=str(src.parent), progress_bar=False
+    )
+    shown = "".join(
+        o.get("data", {}).get("text/markdown", "")
+        for c in nbformat.read(out, as_version=4).cells
+        for o in c.get("outputs", [])
+    )
+    assert "# Überblick" in shown and "## Ereignisse im Zeitraum" in shown
+
+
 def test_kernel_is_registered_for_this_environment() -> None:
     from jupyter_client.kernelspec import KernelSpecManager
 

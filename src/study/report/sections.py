@@ -14,7 +14,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 import pandas as pd
 
@@ -307,11 +307,3 @@ def second_degree_introductions(ctx: Context) -> list[Item]:
         intros=intros,
     )
     return [Text(text)]
-
-
-def describe(items: list[Item]) -> list[dict[str, Any]]:
-    """The items as plain data (for tests and debugging)."""
-    return [
-        {"type": type(i).__name__, **({"markdown": i.markdown} if isinstance(i, Text) else {})}
-        for i in items
-    ]
