@@ -163,7 +163,7 @@ def _files(path: str) -> list[SourceFile]:
     files = sorted(q for q in p.rglob("*") if q.is_file() and q.suffix.lower() == ".vcf")
     if not files:
         raise StudyError(f"{path}: no .vcf files in this folder")
-    return [SourceFile(q.relative_to(p).as_posix(), q.read_bytes()) for q in files]
+    return [SourceFile(f"{p.name}/{q.relative_to(p).as_posix()}", q.read_bytes()) for q in files]
 
 
 def run(ctx: ImportContext, path: str) -> None:
