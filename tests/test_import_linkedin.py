@@ -352,3 +352,51 @@ def test_connection_rows_keep_row_column_in_summary_of_tables(s, tmp_path):
         snaps = conn.execute(select(provenance.import_snapshots)).all()
         members = conn.execute(select(provenance.snapshot_members)).all()
     assert len(snaps) == 1 and len(members) == 5
+
+
+def test_connection_back_after_removal_starts_again(s, tmp_path):
+    n = write_zip(
+        tmp_path / "Complete_LinkedInDataExport_03-01-2026.zip",
+        {"Connections.csv": SNAP_N.encode()},
+    )
+    without = SNAP_N.replace(
+        "Erik,Weg,https://www.linkedin.com/in/erik-weg,,Weg AG,Koch,01 Feb 2023\n", ""
+    )
+    n1 = write_zip(
+        tmp_path / "Complete_LinkedInDataExport_05-01-2026.zip",
+        {"Connections.csv": without.encode()},
+    )
+    n2 = write_zip(
+        tmp_path / "Complete_LinkedInDataExport_07-01-2026.zip",
+        {"Connections.csv": SNAP_N.encode()},
+    )
+    for p in (n, n1, n2):
+        import_path(s, "linkedin", p)
+    erik = _by_name(s)["Erik Weg"]
+    ev = s.events(["request_accepted", "contact_removed"], contact=erik)
+    assert list(ev.kind) == ["request_accepted", "contact_removed", "request_accepted"]
+    assert ev.occurred_at.iloc[2].date() == dt.date(2026, 5, 31)
+
+
+URN_INVITATIONS = (
+    "From,To,Sent At,Message,Direction,inviterProfileUrn,inviteeProfileUrn\n"
+    'Max Mustermann,Anna Beispiel,"3/10/22, 9:04 AM",Hallo,OUTGOING,'
+    "urn:li:fsd_profile:ACoAAA1,urn:li:fsd_profile:ACoAAB2\n"
+)
+
+
+def test_urn_era_invitations_match_by_name_and_export_date_from_contents(s, tmp_path):
+    folder = write_folder(
+        tmp_path / "my-export",
+        {"Connections.csv": SNAP_N.encode(), "Invitations.csv": URN_INVITATIONS.encode()},
+    )
+    summary = import_path(s, "linkedin", folder)
+    anna = _by_name(s)["Anna Beispiel"]
+    sent = s.events("request_sent")
+    assert list(sent.contact) == [anna] and bool(sent.with_message.iloc[0])
+    acc = s.events("request_accepted").set_index("contact")
+    assert acc.loc[anna, "direction"] == "out"
+    with s.engine.connect() as conn:
+        taken = conn.execute(select(provenance.import_snapshots.c.taken_at)).scalar()
+    assert taken.date() == dt.date(2023, 7, 7)  # the newest date inside: Fritz's connection
+    assert summary.total_added == 5

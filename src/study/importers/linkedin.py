@@ -93,6 +93,7 @@ class LinkedInImport:
                 self.export_date = export_date_from_name(rel)
                 if self.export_date:
                     break
+        self._misses: set[tuple[str, str]] = set()
         self.me_names: set[str] = set()
         self.me_urls: set[str] = set()
 
@@ -128,6 +129,17 @@ class LinkedInImport:
 
     # contacts ----------------------------------------------------------------------------
     def find(self, url: str = "", name: str = "") -> str | None:
+        """The contact with this profile URL, else this name (this archive's connections
+        first, then the study's contacts); None for someone not among the connections."""
+        memo = (url, name)
+        if memo in self._misses:
+            return None
+        key = self._find(url, name)
+        if key is None:
+            self._misses.add(memo)
+        return key
+
+    def _find(self, url: str, name: str) -> str | None:
         url = norm_url(url) if url and is_profile_url(url.lower()) else ""
         if url:
             key = self.by_url.get(url) or self.b.find_contact(
@@ -280,6 +292,7 @@ def _connections(imp: LinkedInImport, invitations: list[tuple[Table, Row, dict[s
                     )
                 else:
                     imp.changes.append((t, row, key, company, position))
+                imp._misses.clear()  # a new connection may be someone looked up before
                 if url:
                     imp.by_url[url] = key
                 if name:
@@ -712,6 +725,8 @@ def _snapshot_diff(imp: LinkedInImport) -> None:
                 removed_after=after_day,
                 removed_before=export_day,
             )
+    if prev and not later:
+        _readded(imp, prev, snap_at, prev_members, export_day)
     if not later:
         _job_changes(imp, export_day)
     provenance.save_snapshot(
@@ -726,6 +741,37 @@ def _snapshot_diff(imp: LinkedInImport) -> None:
         ctx.summary.notes.append(
             f"compared with the snapshot of {prev[1].astimezone(ctx.study.tz).date()}; "
             f"this export: {export_day}"
+        )
+
+
+def _readded(
+    imp: LinkedInImport,
+    prev: tuple[int, dt.datetime],
+    snap_at: dt.datetime,
+    prev_members: list[tuple[str, dt.date | None, str | None]],
+    export_day: dt.date,
+) -> None:
+    """A connection that was removed and is back in this export, under its old connection
+    date: the tie starts again between the two exports (at the midpoint, like removals)."""
+    ctx, b = imp.ctx, imp.b
+    before = {c for c, _on, _slot in prev_members}
+    mid = prev[1] + (snap_at - prev[1]) / 2
+    after_day = prev[1].astimezone(ctx.study.tz).date()
+    for m in imp.members:
+        key = m["contact"]
+        if key in before or m["slot"] is not None:
+            continue
+        if b.ledger.removed_at(key, mid) is None:
+            continue
+        ctx.log(
+            None,
+            "request_accepted",
+            file=imp.connection_files[0].file,
+            source="linkedin:snapshots",
+            source_key=f"readded:{key}:{after_day}:{export_day}",
+            at=mid,
+            contact=key,
+            direction=DEFAULT_DIRECTION,
         )
 
 
