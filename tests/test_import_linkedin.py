@@ -400,3 +400,47 @@ def test_urn_era_invitations_match_by_name_and_export_date_from_contents(s, tmp_
         taken = conn.execute(select(provenance.import_snapshots.c.taken_at)).scalar()
     assert taken.date() == dt.date(2023, 7, 7)  # the newest date inside: Fritz's connection
     assert summary.total_added == 5
+
+
+@pytest.mark.parametrize(
+    ("name", "text", "message"),
+    [
+        (
+            "messages.csv",
+            "CONVERSATION ID,FROM,SENDER PROFILE URL,TO,DATE,CONTENT\n"
+            "c1,Anna Beispiel,,Max,2024-05-14 10:03:27 UTC,hi\nc1,Anna Beispiel,,Max,tomorrow,hi\n",
+            "messages.csv line 3 column 5 (date): 'tomorrow' is not a date",
+        ),
+        (
+            "Invitations.csv",
+            'From,To,Sent At,Message,Direction\nA,B,"11/19/25, 9:04 PM",,SIDEWAYS\n',
+            "Invitations.csv line 2 column 5 (direction): 'SIDEWAYS' is not INCOMING or OUTGOING",
+        ),
+        (
+            "Member_Follows.csv",
+            "Date,FullName,Status\n2024-01-10,Anna Beispiel,Maybe\n",
+            "Member_Follows.csv line 2 column 3 (status): 'maybe' is not Active or Unfollow",
+        ),
+        (
+            "Comments.csv",
+            "Date,Link,Message\n2024-02-31 10:00:00,x,hi\n",
+            "Comments.csv line 2 column 1 (date): '2024-02-31 10:00:00' is not a valid date",
+        ),
+        (
+            "messages.csv",
+            "CONVERSATION ID,FROM,DATE\nc1,Anna,2024-05-14 10:03:27 UTC\n",
+            "messages.csv line 1: no header line naming the columns from, to, date",
+        ),
+    ],
+)
+def test_errors_in_other_tables(cli, tmp_path, name, text, message):
+    cli("init")
+    path = write_zip(tmp_path / ZIP, {**linkedin_files(), name: text.encode()})
+    code, _, err = cli("import", "linkedin", str(path))
+    assert (
+        code == 2
+        and err == f"error: {ZIP}:{message}\n"
+        or err.startswith(f"error: {ZIP}:{message}")
+    ), err
+    with study.open(cli.db) as st:
+        assert st.count() == 0 and len(st.contacts()) == 0

@@ -94,6 +94,7 @@ class LinkedInImport:
                 if self.export_date:
                     break
         self._misses: set[tuple[str, str]] = set()
+        self._identities: dict[str, str] | None = None
         self.me_names: set[str] = set()
         self.me_urls: set[str] = set()
 
@@ -142,17 +143,36 @@ class LinkedInImport:
     def _find(self, url: str, name: str) -> str | None:
         url = norm_url(url) if url and is_profile_url(url.lower()) else ""
         if url:
-            key = self.by_url.get(url) or self.b.find_contact(
-                url, platform=PLATFORM, participant=self.ctx.participant
-            )
+            key = self.by_url.get(url) or self.known(url)
             if key:
                 return key
         n = norm_person(name)
         if n:
-            return self.by_name.get(n) or self.b.find_contact(
-                name_identity(n), platform=PLATFORM, participant=self.ctx.participant
-            )
+            return self.by_name.get(n) or self.known(name_identity(n))
         return None
+
+    def known(self, identity: str) -> str | None:
+        """The study's contact with this identity (all loaded in one query, once)."""
+        if self._identities is None:
+            from sqlalchemy import and_, select
+
+            from study import store
+
+            c = store.contacts.c
+            self._identities = dict(
+                self.ctx.conn.execute(
+                    select(c.identity, c.key).where(
+                        and_(
+                            c.participant == self.ctx.participant,
+                            c.platform == PLATFORM,
+                            c.identity.is_not(None),
+                        )
+                    )
+                ).all()
+            )
+        digest_ = self.ctx.study.identity_hash(self.ctx.participant, PLATFORM, identity)
+        # contacts added by this import are found through by_url and by_name
+        return self._identities.get(digest_)
 
     def is_me(self, name: str, url: str) -> bool:
         if url and norm_url(url) in self.me_urls:

@@ -10,6 +10,7 @@ problem is an :class:`ImportFileError` naming file, line and column.
 from __future__ import annotations
 
 import csv
+import functools
 import io
 import re
 from collections.abc import Iterable, Iterator
@@ -73,6 +74,7 @@ class Table:
     bad_rows: list[ImportFileError]
 
 
+@functools.lru_cache(maxsize=4096)
 def norm_name(name: str) -> str:
     """A column name compared loosely: no BOM, no surrounding quotes, spaces collapsed, lower."""
     return re.sub(r"\s+", " ", name.replace("\ufeff", "").strip().strip('"').strip()).lower()
