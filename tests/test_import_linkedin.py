@@ -444,3 +444,18 @@ def test_errors_in_other_tables(cli, tmp_path, name, text, message):
     ), err
     with study.open(cli.db) as st:
         assert st.count() == 0 and len(st.contacts()) == 0
+
+
+def test_removal_interval_fields(s):
+    k = s.add_contact("Anna", platform="xing")
+    with pytest.raises(study.ValidationError, match="removed_before: 2025-01-01 precedes"):
+        s.log("contact_removed", contact=k, removed_after="2026-01-01", removed_before="2025-01-01")
+    s.log(
+        "contact_removed",
+        contact=k,
+        at="2026-02-01",
+        removed_after="2026-01-01",
+        removed_before="2026-03-01",
+    )
+    ev = s.events("contact_removed")
+    assert ev.removed_after.iloc[0].date() == dt.date(2026, 1, 1)

@@ -238,3 +238,21 @@ def test_linkedin_messages_variants(shared, messages, old):
         ),
         inmail_as_leads=True,
     )
+
+
+@SETTINGS
+@given(data=st.binary(max_size=800), good=st.booleans())
+def test_annotate_in_arbitrary_files(shared, data, good):
+    from study.importers.annotate import apply
+
+    s, root = shared
+    key = s.add_contact(None, platform="xing")
+    if good:
+        data = f"key;basis;introducer\r\n{key};none;\r\n".encode("cp1252") + data
+    d = _folder(root, {"in.csv": data})
+    before = s.contacts().set_index("key").basis.to_dict()
+    try:
+        apply(s, d / "in.csv")
+    except StudyError as exc:
+        assert "in.csv" in str(exc) and "\n" not in str(exc)
+        assert s.contacts().set_index("key").basis.to_dict() == before

@@ -110,6 +110,8 @@ def run_import(args: argparse.Namespace) -> int:
     s = open_study(args)
     options: dict[str, Any] = {}
     if getattr(args, "export_date", None):
+        if args.export_date > dt.date.today():
+            raise StudyError(f"export-date: {args.export_date} lies in the future")
         options["export_date"] = args.export_date
     if getattr(args, "inmail_as_leads", False):
         options["inmail_as_leads"] = True
