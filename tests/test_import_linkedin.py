@@ -270,7 +270,7 @@ def _bad(tmp_path, connections: bytes):
         (
             (HEADER + "Anna,B,https://www.linkedin.com/in/a,,,,21 Nov 2025\n").encode()
             + b"\xc3\xa9\xff,,,,,,1 Jan 2024\n",
-            f"{ZIP}:Connections.csv line 3 column 3 (byte): byte 0xFF cannot be decoded",
+            f"{ZIP}:Connections.csv line 3 column 3 (byte): byte 0xFF is not valid UTF-8",
         ),
         (
             (HEADER + "Anna,B,https://www.linkedin.com/in/a,,Foo, Bar,CEO,21 Nov 2025\n").encode(),

@@ -112,3 +112,16 @@ def test_dates(text, expected):
 def test_bad_dates(text):
     with pytest.raises(DateFormatError):
         parse_when(text)
+
+
+def test_neither_utf8_nor_windows_1252():
+    with pytest.raises(ImportFileError) as e:
+        read_table(b"Date\n2024-01-01 \x81\n", "x.csv", required=["date"])
+    assert str(e.value) == (
+        "x.csv line 2 column 12 (byte): byte 0x81 cannot be decoded (neither UTF-8 nor Windows-1252)"
+    )
+
+
+def test_broken_utf16():
+    with pytest.raises(ImportFileError, match="x.csv: cannot decode the bytes as UTF-16-LE"):
+        read_table(b"\xff\xfe\x00\xd8a\x00", "x.csv", required=["date"])

@@ -105,34 +105,38 @@ def decode(data: bytes, file: str) -> tuple[str, str]:
             raise ImportFileError(
                 file, "a NUL byte: this is not a text file", line, f"{col} (byte)"
             )
-    first_error: UnicodeDecodeError | None = None
-    for enc in encodings:
-        try:
-            text = data.decode(enc)
-        except UnicodeDecodeError as exc:
-            first_error = first_error or exc
-            # Valid multi-byte UTF-8 before the bad byte: the file is UTF-8, and damaged.
-            if enc == "utf-8" and any(b >= 0x80 for b in data[: exc.start]):
-                break
-            continue
-        if enc.startswith("utf-16") and "\x00" in text:
-            break
-        return text.replace("\r\n", "\n").replace("\r", "\n"), enc
-    assert first_error is not None or encodings[0].startswith("utf-16")
-    if first_error is None:
-        raise ImportFileError(file, "a NUL character: this is not a text file")
     if encodings[0].startswith("utf-16"):
-        raise ImportFileError(
-            file, f"cannot decode the bytes as {encodings[0].upper()} (broken file?)"
-        )
-    line, col = _position(data, first_error.start)
-    raise ImportFileError(
-        file,
-        f"byte 0x{data[first_error.start]:02X} cannot be decoded (neither UTF-8 nor "
-        "Windows-1252); re-save the file as UTF-8",
-        line,
-        f"{col} (byte)",
+        try:
+            text = data.decode(encodings[0])
+        except UnicodeDecodeError:
+            raise ImportFileError(
+                file, f"cannot decode the bytes as {encodings[0].upper()} (a broken file?)"
+            ) from None
+        if "\x00" in text:
+            raise ImportFileError(file, "a NUL character: this is not a text file")
+        return _lines(text), encodings[0]
+    try:
+        return _lines(data.decode(encodings[0])), encodings[0]
+    except UnicodeDecodeError as exc:
+        bad = exc.start
+        # Valid multi-byte UTF-8 before the bad byte: the file is UTF-8, and damaged.
+        damaged = any(b >= 0x80 for b in data[:bad])
+    if not damaged and len(encodings) > 1:
+        try:
+            return _lines(data.decode(encodings[1])), encodings[1]
+        except UnicodeDecodeError as exc:
+            bad = exc.start
+    line, col = _position(data, bad)
+    why = (
+        "is not valid UTF-8 (the rest of the file is UTF-8: a damaged file?)"
+        if damaged or len(encodings) == 1
+        else "cannot be decoded (neither UTF-8 nor Windows-1252)"
     )
+    raise ImportFileError(file, f"byte 0x{data[bad]:02X} {why}", line, f"{col} (byte)")
+
+
+def _lines(text: str) -> str:
+    return text.replace("\r\n", "\n").replace("\r", "\n")
 
 
 def sniff_delimiter(line: str) -> str:
