@@ -459,3 +459,21 @@ def test_removal_interval_fields(s):
     )
     ev = s.events("contact_removed")
     assert ev.removed_after.iloc[0].date() == dt.date(2026, 1, 1)
+
+
+def test_two_exports_of_one_day_merge_their_snapshot(s, tmp_path):
+    day = "11-21-2026"
+    a = write_zip(
+        tmp_path / f"Basic_LinkedInDataExport_{day}.zip", {"Connections.csv": SNAP_N.encode()}
+    )
+    only_gerd = HEADER + "Gerd,Neu,https://www.linkedin.com/in/gerd-neu,,,,01 Jun 2026\n"
+    b = write_zip(
+        tmp_path / f"Complete_LinkedInDataExport_{day}.zip", {"Connections.csv": only_gerd.encode()}
+    )
+    import_path(s, "linkedin", a)
+    import_path(s, "linkedin", b)
+    with s.engine.connect() as conn:
+        snaps = conn.execute(select(provenance.import_snapshots)).all()
+        members = conn.execute(select(provenance.snapshot_members)).all()
+    assert len(snaps) == 1 and len(members) == 5
+    assert s.count("contact_removed") == 0

@@ -27,7 +27,6 @@ from sqlalchemy import (
     String,
     Table,
     and_,
-    delete,
     insert,
     select,
 )
@@ -180,7 +179,9 @@ def save_snapshot(
     now: dt.datetime,
     rows: list[dict[str, Any]],
 ) -> int:
-    """Record (or replace, for the same export re-imported) a snapshot's members."""
+    """Record a snapshot's members. A second export of the same moment (the same archive
+    again, or a Basic and a Complete export of one day) adds its members to the snapshot:
+    a connection present in either was present."""
     s = import_snapshots.c
     sid = conn.execute(
         select(s.id).where(
@@ -194,7 +195,9 @@ def save_snapshot(
             )
         ).inserted_primary_key[0]
     else:
-        conn.execute(delete(snapshot_members).where(snapshot_members.c.snapshot_id == sid))
+        m = snapshot_members.c
+        have = set(conn.execute(select(m.contact).where(m.snapshot_id == sid)).scalars())
+        rows = [r for r in rows if r["contact"] not in have]
     if rows:
         conn.execute(insert(snapshot_members), [{**r, "snapshot_id": sid} for r in rows])
     return int(sid)
