@@ -114,3 +114,19 @@ def test_xing_one_vcf_with_several_cards_and_errors(cli, tmp_path):
     empty.mkdir()
     code, _, err = cli("import", "xing", str(empty))
     assert code == 2 and "no .vcf files" in err
+
+
+def test_skip_bad_rows_skips_only_the_bad_card(s, tmp_path):
+    f = tmp_path / "all.vcf"
+    f.write_bytes(
+        vcard("Anna", "Beispiel")
+        + b"BEGIN:VCARD\r\nFN;CHARSET=UTF-8:\xff\r\nEND:VCARD\r\n"
+        + vcard("Bernd", "Muster")
+    )
+    with pytest.raises(ImportFileError, match="all.vcf line 8 column FN"):
+        import_path(s, "xing", f)
+    sm = import_path(s, "xing", f, skip_bad_rows=True)
+    assert sm.contacts_added == 2
+    assert sm.bad_rows == [
+        "all.vcf line 8 column FN: bytes not valid in CHARSET UTF-8 (invalid start byte)"
+    ]

@@ -61,8 +61,9 @@ def _decode(raw: bytes, charset: str | None, file: str, line: int, prop: str) ->
             return raw.decode("latin-1")
 
 
-def parse_vcards(data: bytes, file: str) -> list[Card]:
-    """The cards of a .vcf file; raise naming file and line for anything malformed."""
+def parse_vcards(data: bytes, file: str, errors: list[ImportFileError] | None = None) -> list[Card]:
+    """The cards of a .vcf file; raise naming file and line for anything malformed, or, given
+    an ``errors`` list, collect each problem there and skip that card."""
     if data.startswith(b"\xef\xbb\xbf"):
         data = data[3:]
     if data.startswith((b"\xff\xfe", b"\xfe\xff")):
@@ -94,35 +95,54 @@ def parse_vcards(data: bytes, file: str) -> list[Card]:
             logical.append((start, line))
     cards: list[Card] = []
     current: Card | None = None
+    skipping = False  # after a bad line (tolerant mode): until the next BEGIN:VCARD
+
+    def bad(err: ImportFileError) -> None:
+        nonlocal current, skipping
+        if errors is None:
+            raise err
+        errors.append(err)
+        current, skipping = None, True
+
     for lineno, line in logical:
         head, sep, value = line.partition(b":")
-        if not sep:
-            raise ImportFileError(file, "a vCard line without ':'", lineno)
         try:
-            head_text = head.decode("ascii").strip()
+            head_text = head.decode("ascii").strip() if sep else ""
         except UnicodeDecodeError:
-            raise ImportFileError(file, "a property name that is not ASCII", lineno) from None
-        parts = head_text.split(";")
-        name = parts[0].upper().split(".")[-1]  # item1.URL -> URL
+            head_text = ""
+        name = head_text.split(";")[0].upper().split(".")[-1]  # item1.URL -> URL
+        if skipping and not (name == "BEGIN" and value.strip().upper() == b"VCARD"):
+            continue
+        skipping = False
+        if not sep:
+            bad(ImportFileError(file, "a vCard line without ':'", lineno))
+            continue
+        if not head_text:
+            bad(ImportFileError(file, "a property name that is not ASCII", lineno))
+            continue
         params = {}
-        for p in parts[1:]:
+        for p in head_text.split(";")[1:]:
             k, eq, v = p.partition("=")
             params[k.strip().upper() if eq else "TYPE_" + k.strip().upper()] = v.strip()
         if name == "BEGIN":
             if value.strip().upper() != b"VCARD":
-                raise ImportFileError(file, "BEGIN of something other than a VCARD", lineno)
-            if current is not None:
-                raise ImportFileError(file, "BEGIN:VCARD inside a card (END:VCARD missing)", lineno)
-            current = Card(file, lineno)
+                bad(ImportFileError(file, "BEGIN of something other than a VCARD", lineno))
+            elif current is not None:
+                bad(ImportFileError(file, "BEGIN:VCARD inside a card (END:VCARD missing)", lineno))
+            else:
+                current = Card(file, lineno)
             continue
         if name == "END":
             if current is None:
-                raise ImportFileError(file, "END:VCARD without BEGIN:VCARD", lineno)
-            cards.append(current)
-            current = None
+                bad(ImportFileError(file, "END:VCARD without BEGIN:VCARD", lineno))
+            else:
+                cards.append(current)
+                current = None
+            skipping = False
             continue
         if current is None:
-            raise ImportFileError(file, f"{name} outside a card (no BEGIN:VCARD)", lineno)
+            bad(ImportFileError(file, f"{name} outside a card (no BEGIN:VCARD)", lineno))
+            continue
         enc = params.get("ENCODING", "").upper()
         if enc == "QUOTED-PRINTABLE" or "TYPE_QUOTED-PRINTABLE" in params:
             raw = quopri.decodestring(value)
@@ -130,10 +150,14 @@ def parse_vcards(data: bytes, file: str) -> list[Card]:
             continue  # photos and other binaries: not needed
         else:
             raw = value
-        text = _decode(raw, params.get("CHARSET"), file, lineno, name)
+        try:
+            text = _decode(raw, params.get("CHARSET"), file, lineno, name)
+        except ImportFileError as err:
+            bad(err)
+            continue
         current.props.setdefault(name, []).append(text)
     if current is not None:
-        raise ImportFileError(file, "the last card has no END:VCARD", current.line)
+        bad(ImportFileError(file, "the last card has no END:VCARD", current.line))
     return cards
 
 
@@ -177,14 +201,11 @@ def run(ctx: ImportContext, path: str) -> None:
     for sf in _files(path):
         first_file = first_file or sf.name
         ctx.register(sf, export_day)
-        try:
-            cards = parse_vcards(sf.data, sf.name)
-        except ImportFileError as exc:
-            if not ctx.skip_bad_rows:
-                raise
-            ctx.summary.bad_rows.append(str(exc))
-            ctx.skip(sf.name, "malformed vCard file")
-            continue
+        errors: list[ImportFileError] | None = [] if ctx.skip_bad_rows else None
+        cards = parse_vcards(sf.data, sf.name, errors)
+        for err in errors or []:
+            ctx.summary.bad_rows.append(str(err))
+            ctx.skip(sf.name, "malformed card")
         for card in cards:
             name, url = _card_name(card), _xing_url(card)
             if not name and not url:
