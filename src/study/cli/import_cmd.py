@@ -58,7 +58,7 @@ def register(sub: Any) -> None:
         examples="  study import linkedin Complete_LinkedInDataExport_11-21-2026.zip\n"
         "  study import linkedin export-folder/ --export-date 2026-11-21 --dry-run",
     )
-    li.add_argument("path")
+    li.add_argument("path", help="the archive (.zip) or its unpacked folder")
     li.add_argument(
         "--export-date",
         type=_date,
@@ -80,7 +80,7 @@ def register(sub: Any) -> None:
         help="a folder of XING vCards, or one .vcf holding several",
         examples="  study import xing xing-2026-11/ --export-date 2026-11-21",
     )
-    xi.add_argument("path")
+    xi.add_argument("path", help="a folder of .vcf files, or one .vcf")
     xi.add_argument(
         "--export-date",
         type=_date,
@@ -98,7 +98,7 @@ def register(sub: Any) -> None:
         examples="  study import csv profile-views.csv --kind metric\n"
         "  study import csv leads.csv --kind job_lead --skip-bad-rows",
     )
-    ci.add_argument("path")
+    ci.add_argument("path", help="a .csv file (any of , ; tab; UTF-8 or Windows-1252)")
     ci.add_argument("--kind", required=True, choices=tuple(KINDS), metavar="KIND")
     _common(ci)
     ci.set_defaults(func=run_import)
