@@ -146,10 +146,8 @@ def lead_shares(
     if by not in leads:
         raise StudyError(f"by: the leads table has no column {by!r}")
     values = leads[by].astype("string")
-    if dropna:
-        values = values.dropna()
-    else:
-        values = values.fillna(NO_VALUE.get(by, "not recorded"))
+    missing = NO_VALUE.get(by, "not recorded")
+    values = values.dropna() if dropna else values.fillna(missing)
     n = len(values)
     if n == 0:
         raise NotEnoughData(f"shares of leads by {by}", 0, 1)
