@@ -110,7 +110,7 @@ def fit_counts(
     fit_kw: dict[str, Any] = {"cov_type": cov_type}
     if cov_kwds:
         fit_kw["cov_kwds"] = cov_kwds
-    with warnings.catch_warnings():
+    with warnings.catch_warnings(), np.errstate(divide="ignore", invalid="ignore", over="ignore"):
         warnings.simplefilter("error", PerfectSeparationWarning)
         warnings.simplefilter("ignore", ConvergenceWarning)
         try:
