@@ -72,7 +72,7 @@ def leads(
     window_days: int = 365,
 ) -> pd.DataFrame:
     """One row per job lead (see the module docstring for every column's rule)."""
-    kind = events["kind"].astype("string")
+    kind = events["kind"]
     jl = events[kind == "job_lead"]
     if jl.empty:
         out = pd.DataFrame({c: pd.Series(dtype="object") for c in COLUMNS})
@@ -120,9 +120,10 @@ def leads(
 
 def _interactions(events: pd.DataFrame, out: pd.DataFrame) -> pd.DataFrame:
     """Interactions with the leads' source contacts only (keeps the merge small)."""
-    kind = events["kind"].astype("string")
+    kind = events["kind"]
     wanted = set(out["contact"].dropna())
-    ev = events[(kind == "interaction") & events["contact"].isin(wanted)]
+    ev = events[kind == "interaction"]
+    ev = ev[ev["contact"].isin(wanted)]
     return _frame(ev, ["participant", "contact", "direction"], at="at")
 
 
@@ -212,8 +213,9 @@ def _tie_state(
         last = _asof(left, inter[inter["direction"] == direction], "at", "at")
         last = _utc(last.reindex(left["index"]))
         recent &= (last.notna() & (last >= _utc(left.set_index("index")["t"]) - window)).to_numpy()
-    kind = events["kind"].astype("string")
-    vouch = events[(kind == "vouch_check") & (events["outcome"].astype("string") == "known")]
+    kind = events["kind"]
+    vouch = events[kind == "vouch_check"]
+    vouch = vouch[vouch["outcome"].astype("string") == "known"]
     vouch = _frame(vouch, ["participant", "contact"], at="at")
     last_vouch = _utc(_asof(left, vouch, "at", "at").reindex(left["index"]))
     vouched = (

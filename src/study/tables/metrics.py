@@ -74,7 +74,7 @@ def weekly_metrics(
     ev = events
     if participant is not None:
         ev = ev[ev["participant"] == participant]
-    kind = ev["kind"].astype("string")
+    kind = ev["kind"]
     keys = ["participant", "platform"] if by_platform else ["participant"]
     metric = ev[kind == "metric"]
     frames = [
@@ -192,7 +192,9 @@ def _level_metrics(metric: pd.DataFrame, keys: list[str], by_platform: bool) -> 
             "platform": m["platform"].astype("string").fillna("").to_numpy(),
             "name": m["name"].astype(str).to_numpy(),
             "value": m["value"].to_numpy(),
-            "occurred_at": pd.to_datetime(m["occurred_at"], utc=True).to_numpy(),
+            "occurred_at": pd.to_datetime(m["occurred_at"], utc=True)
+            .dt.tz_convert(None)
+            .to_numpy(),
             "week": _monday(_utc_day(m["occurred_at"])).to_numpy(),
         }
     ).sort_values("occurred_at", kind="stable")
@@ -231,7 +233,9 @@ def _profile_updates(upd: pd.DataFrame, keys: list[str]) -> pd.DataFrame:
         return pd.DataFrame(columns=[*keys, "week"])
     frame = upd[keys].copy()
     frame["week"] = _monday(_utc_day(upd["occurred_at"])).to_numpy()
-    frame["occurred_at"] = pd.to_datetime(upd["occurred_at"], utc=True).to_numpy()
+    frame["occurred_at"] = (
+        pd.to_datetime(upd["occurred_at"], utc=True).dt.tz_convert(None).to_numpy()
+    )
     frame["section"] = upd["section"].astype("string").fillna("other").to_numpy()
     frame = frame.sort_values("occurred_at", kind="stable")
     grouped = frame.groupby([*keys, "week"], observed=True, sort=False, dropna=False)
