@@ -206,3 +206,23 @@ def test_monthly_panel_joins_leads_ties_and_activity() -> None:
     assert p["leads"].tolist() == [2, 0, 1]
     assert p["alive"].tolist() == [100, 110, 120]  # the month's last period end
     assert p["activity"].tolist() == [0, 2, 0]
+
+
+def test_a_timeline_of_month_starts_closes_the_month_before() -> None:
+    """The ties timeline's default period ends are month starts (freq "MS"): 2026-02-01 00:00
+    is the end of January."""
+    seen = pd.to_datetime(["2026-01-05", "2026-02-20"], utc=True)
+    leads = make_leads(["lead"] * 2, first_seen=seen)
+    timeline = pd.DataFrame(
+        {
+            "participant": ["me"] * 2,
+            "period_end": pd.to_datetime(["2026-02-01", "2026-03-01"], utc=True),
+            "alive": [10, 20],
+            "reliable": [5, 8],
+        }
+    )
+    p = monthly_panel(leads, timeline)
+    assert p["month"].dt.strftime("%Y-%m").tolist() == ["2026-01", "2026-02"]
+    assert p["alive"].tolist() == [10, 20]
+    r = lead_rates(leads, timeline)
+    assert r.summary["alive"].tolist() == [10, 20]

@@ -101,3 +101,17 @@ def test_missing_inputs_are_left_out() -> None:
     o = indicators("2026-01-01", "2026-02-28")
     assert list(o.summary.columns) == ["period", "start", "end"]
     assert len(o.summary) == 2
+
+
+def test_month_start_period_ends_belong_to_the_month_before(inputs) -> None:
+    timeline = pd.DataFrame(
+        {
+            "participant": ["me", "me"],
+            "period_end": pd.to_datetime(["2026-02-01", "2026-03-01"], utc=True),
+            "alive": [10, 20],
+            "reliable": [5, 8],
+        }
+    )
+    t = indicators("2026-01-01", "2026-03-31", timeline=timeline).summary
+    assert t["network_size"].tolist()[:2] == [10, 20]
+    assert np.isnan(t["network_size"].iloc[2])

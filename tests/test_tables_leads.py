@@ -134,7 +134,8 @@ def test_tie_state_at_the_lead_alive_and_reliable() -> None:
             "end": pd.to_datetime(
                 ["2025-12-02", "2025-12-01", "2025-11-01", "2025-06-01", "2026-02-01"], utc=True
             ),
-            "end_reason": [None, None, None, "removed", None],
+            "end_reason": ["censored", "censored", "censored", "removed", "censored"],
+            "ended": [False, False, False, True, False],
         }
     )
     t = leads(ev, CONTACTS, ties=ties).set_index("lead")
@@ -144,6 +145,10 @@ def test_tie_state_at_the_lead_alive_and_reliable() -> None:
     # removed before the lead; the second spell starts only after it
     assert not t.loc["L4", "alive"] and not t.loc["L4", "reliable"]
     assert pd.isna(t.loc["L5", "alive"]) and pd.isna(t.loc["L5", "reliable"])
+    # the same from end_reason alone ("censored" is not an end), and with NA for censored
+    for reasons in (ties["end_reason"], ties["end_reason"].where(ties["ended"])):
+        again = leads(ev, CONTACTS, ties=ties.drop(columns="ended").assign(end_reason=reasons))
+        assert again.set_index("lead")["alive"].tolist() == t["alive"].tolist()
 
 
 def test_no_leads_give_an_empty_table() -> None:

@@ -2,7 +2,9 @@
 
 Inputs are the leads table (:func:`study.tables.leads.leads`) and a ties timeline — a DataFrame
 with columns participant, period_end, alive, reliable: the counts of alive and reliable ties at
-each period end (the ties helper's ``reliability_timeline``; any table in that shape works).
+each period end (``study.tables.ties.reliability_timeline``; any table in that shape works).
+A period end is an instant: midnight at the start of the 1st closes the previous month (the
+timeline's default ``freq="MS"``); a month's value is its last point.
 
 * :func:`lead_rates` — leads per month and per 100 live ties, exact Poisson intervals;
 * :func:`lead_shares` — leads by source basis, channel, platform or tie strength, Wilson
@@ -52,6 +54,13 @@ def _month(values: pd.Series) -> pd.Series:
     return ts.dt.to_period("M")
 
 
+def _month_ended(period_end: pd.Series) -> pd.Series:
+    """The month a timeline point closes. A period end is an instant: the midnight that starts
+    the 1st (the ties timeline's default, ``freq="MS"``) closes the month before."""
+    ts = pd.to_datetime(period_end, utc=True).dt.tz_convert(None) - pd.Timedelta(1, "ns")
+    return ts.dt.to_period("M")
+
+
 # --- leads per month --------------------------------------------------------------------------
 
 
@@ -69,7 +78,7 @@ class LeadRates:
 def _timeline_by_month(timeline: pd.DataFrame) -> pd.DataFrame:
     """Alive and reliable ties at each month's end, summed over participants."""
     tl = timeline.copy()
-    tl["month"] = _month(tl["period_end"])
+    tl["month"] = _month_ended(tl["period_end"])
     tl = tl.sort_values("period_end").groupby(["participant", "month"], observed=True).last()
     return tl.groupby(level="month")[["alive", "reliable"]].sum()
 
@@ -242,7 +251,7 @@ def monthly_panel(
 
     Months run over each participant's timeline (or ``start``..``end``)."""
     tl = timeline.copy()
-    tl["month"] = _month(tl["period_end"])
+    tl["month"] = _month_ended(tl["period_end"])
     tl = (
         tl.sort_values("period_end")
         .groupby(["participant", "month"], observed=True)[["alive", "reliable"]]

@@ -5,7 +5,8 @@ online reputation (views, followers) and a positive "Googlability". One row per 
 
 * **network_size**, **reliable**: ties alive / reliable at the period's last timeline point
   (the timeline: participant, period_end, alive, reliable), summed over participants; NA when
-  the timeline has no point in the period. **share_reliable** with its Wilson interval.
+  the timeline has no point in the period. A period end is an instant: midnight starting the
+  1st (the ties timeline's default ``freq="MS"``) belongs to the month before. **share_reliable** with its Wilson interval.
 * **new_ties**, **new_ties_<basis>**: ties (spells) whose start falls in the period.
 * **leads**: job leads first seen in the period.
 * **views**: profile views in the period — each week's views spread evenly over its 7 days,
@@ -96,7 +97,9 @@ def _bounds(ps: list[Period]) -> list[tuple[pd.Timestamp, pd.Timestamp]]:
 
 
 def _network(timeline: pd.DataFrame, ps: list[Period], level: float) -> pd.DataFrame:
-    tl = timeline.assign(_day=_naive_day(timeline["period_end"])).sort_values("_day")
+    # a period end is an instant: midnight starting the 1st closes the month before
+    closes = pd.to_datetime(timeline["period_end"], utc=True).dt.tz_convert(None)
+    tl = timeline.assign(_day=(closes - pd.Timedelta(1, "ns")).dt.normalize()).sort_values("_day")
     rows = []
     for p0, p1 in _bounds(ps):
         inside = tl[(tl["_day"] >= p0) & (tl["_day"] <= p1)]

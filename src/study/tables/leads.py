@@ -15,10 +15,11 @@ Research question 1 asks where job leads come from and how far they get. Rules:
   counts per year: **often** = at least twice a week (≥ 104), **rarely** = once a year or less
   (≤ 1), **occasionally** = in between. NA for a lead without contact.
 * With a ties table (one row per tie spell, columns participant, contact, start, end and
-  end_reason — NA while the tie is censored — as ``docs/definitions.md`` defines them), the
-  tie's state when the lead came: **alive** (the latest spell started by then has not ended:
-  censored, or its end after ``first_seen``) and **reliable** (alive, and within the W days before
-  ``first_seen`` an interaction in each direction or a ``vouch_check`` with outcome ``known``).
+  ``ended`` — or ``end_reason``, ``censored`` or NA while the tie is censored — as
+  ``docs/definitions.md`` defines them), the tie's state when the lead came: **alive** (the latest
+  spell started by then has not ended: censored, or its end after ``first_seen``) and
+  **reliable** (alive, and within the window (t − W, t] before ``first_seen`` an interaction in
+  each direction or a ``vouch_check`` with outcome ``known``).
 """
 
 from __future__ import annotations
@@ -190,10 +191,11 @@ def _tie_state(
     t["contact"] = t["contact"].astype("string")
     t["start"] = _utc(t["start"])
     t["end"] = _utc(t["end"])
-    if "end_reason" in t:
-        t["_ended"] = t["end_reason"].notna()
-    elif "event" in t:
-        t["_ended"] = t["event"].astype(bool)
+    if "ended" in t:
+        t["_ended"] = t["ended"].astype(bool)
+    elif "end_reason" in t:
+        reason = t["end_reason"].astype("string")
+        t["_ended"] = (reason.notna() & (reason != "censored")).astype(bool)
     else:
         t["_ended"] = t["end"].notna()
     t["_spell"] = np.arange(len(t))
@@ -212,14 +214,14 @@ def _tie_state(
     for direction in ("in", "out"):
         last = _asof(left, inter[inter["direction"] == direction], "at", "at")
         last = _utc(last.reindex(left["index"]))
-        recent &= (last.notna() & (last >= _utc(left.set_index("index")["t"]) - window)).to_numpy()
+        recent &= (last.notna() & (last > _utc(left.set_index("index")["t"]) - window)).to_numpy()
     kind = events["kind"]
     vouch = events[kind == "vouch_check"]
     vouch = vouch[vouch["outcome"].astype("string") == "known"]
     vouch = _frame(vouch, ["participant", "contact"], at="at")
     last_vouch = _utc(_asof(left, vouch, "at", "at").reindex(left["index"]))
     vouched = (
-        last_vouch.notna() & (last_vouch >= _utc(left.set_index("index")["t"]) - window)
+        last_vouch.notna() & (last_vouch > _utc(left.set_index("index")["t"]) - window)
     ).to_numpy()
     reliable = pd.Series(pd.NA, index=out.index, dtype="boolean")
     reliable.loc[left["index"].to_numpy()] = (recent.to_numpy() | vouched) & alive.loc[
