@@ -191,3 +191,15 @@ def test_activity_lags_recover_the_lag_structure() -> None:
     assert by.loc[("group_post", 0), "low"] < 1.1 < by.loc[("group_post", 0), "high"]
     assert r.cumulative["talk"].low < 1.4 < r.cumulative["talk"].high
     assert r.n == n - 2
+
+
+def test_a_metric_the_panel_lacks_or_several_participants_are_user_errors() -> None:
+    from study.errors import StudyError
+
+    panel = weekly_metrics(panel_events(3))
+    with pytest.raises(StudyError, match="no column"):
+        metric_trend(panel, "not_a_metric")
+    two = pd.concat([panel, panel.assign(participant="you")], ignore_index=True)
+    with pytest.raises(StudyError, match="participant"):
+        metric_trend(two, "followers")
+    assert metric_trend(two, "followers", participant="you").slope.n == 80

@@ -24,6 +24,7 @@ code and data give, rounded as printed, and names model3's published figures exp
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 import numpy as np
@@ -32,9 +33,9 @@ import pytest
 
 from study.analysis.reputation import its
 
-SICILY = Path(__file__).resolve().parents[1].parent.parent / "shared" / "refdata" / "sicily.csv"
-if not SICILY.exists():  # the worktree layout: /work/wt/NAME; the main checkout: /work/main
-    SICILY = Path("/work/shared/refdata/sicily.csv")
+#: The shared reference data (``../shared/refdata`` beside the main checkout); STUDY_REFDATA
+#: points elsewhere.
+SICILY = Path(os.environ.get("STUDY_REFDATA", "/work/shared/refdata")) / "sicily.csv"
 
 
 @pytest.fixture(scope="module")

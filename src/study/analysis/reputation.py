@@ -259,6 +259,8 @@ def intervention_weeks(
 def _one_series(
     panel: pd.DataFrame, participant: str | None, metric: str, extra: Sequence[str] = ()
 ) -> pd.DataFrame:
+    if metric not in panel:
+        raise StudyError(f"metric: the panel has no column {metric!r}")
     p = panel
     if participant is not None:
         p = p[p["participant"] == participant]
