@@ -141,3 +141,19 @@ def test_many_events_vectorized() -> None:
     p = weekly_metrics(tidy_events(df))
     assert p["profile_views"].sum() == pytest.approx(df["value"].sum())
     assert p.groupby("participant").size().min() > 90
+
+
+def test_events_without_platform_by_platform() -> None:
+    ev = events(
+        metric("googlability_rank", 7, "2026-01-06T12:00Z", platform=None),
+        {"kind": "activity", "type": "talk", "occurred_at": "2026-01-07T12:00Z", "platform": None},
+        metric("profile_views", 7, "2026-01-11T12:00Z", "2026-01-05", "2026-01-11"),
+        metric("profile_views", 14, "2026-01-11T12:00Z", "2026-01-05", "2026-01-11", platform=None),
+    )
+    assert weekly_metrics(ev)["profile_views"].tolist() == pytest.approx([21])
+    split = weekly_metrics(ev, by_platform=True)
+    assert len(split) == 2
+    none = split[split["platform"].isna()].iloc[0]
+    assert none["profile_views"] == pytest.approx(14)
+    assert none["googlability_rank"] == 7 and none["talk"] == 1
+    assert split.loc[split["platform"] == "xing", "profile_views"].tolist() == pytest.approx([7])

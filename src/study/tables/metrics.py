@@ -74,6 +74,8 @@ def weekly_metrics(
     ev = events
     if participant is not None:
         ev = ev[ev["participant"] == participant]
+    if by_platform:  # one key type everywhere: "" stands for "no platform" until the end
+        ev = ev.assign(platform=ev["platform"].astype("string").fillna(""))
     kind = ev["kind"]
     keys = ["participant", "platform"] if by_platform else ["participant"]
     metric = ev[kind == "metric"]
@@ -122,6 +124,8 @@ def weekly_metrics(
         ((panel["week"] - panel.pop("_first")) / np.timedelta64(7, "D")).round(), dtype="Int64"
     )
     panel["participant"] = panel["participant"].astype("string")
+    if by_platform:
+        panel["platform"] = panel["platform"].astype("string").replace("", pd.NA)
     return panel[columns].sort_values([*keys, "week"]).reset_index(drop=True)
 
 
@@ -200,9 +204,7 @@ def _level_metrics(metric: pd.DataFrame, keys: list[str], by_platform: bool) -> 
     ).sort_values("occurred_at", kind="stable")
     if by_platform:
         last = m.groupby([*keys, "name", "week"], sort=False).last()["value"]
-        wide = last.unstack("name").reset_index()
-        wide["platform"] = wide["platform"].replace("", np.nan)
-        return wide
+        return last.unstack("name").reset_index()
     per_platform = m.groupby(["participant", "platform", "name", "week"], sort=False).last()
     summed = (
         per_platform[per_platform.index.get_level_values("name").isin(_SUMMED_LEVELS)]
