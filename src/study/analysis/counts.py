@@ -8,6 +8,8 @@ fits the model once (statsmodels) and turns any linear combination of coefficien
 * ``poisson``: maximum likelihood, model-based errors;
 * ``quasipoisson``: the Poisson fit with the Pearson X² dispersion (R's ``family=quasipoisson``);
 * ``negbin``: negative binomial (NB2), dispersion ``alpha`` estimated by maximum likelihood;
+  when alpha sits at its boundary 0 (no overdispersion; the NB Hessian is then singular) the
+  model is the Poisson model, and the Poisson fit is reported (the method text says so);
 * ``hac_lags=L``: Newey–West (HAC) errors with L lags, for autocorrelated time series;
 * ``groups=...``: cluster-robust errors by group (several participants in one panel).
 
@@ -28,6 +30,8 @@ from study.analysis.base import Estimate, NotEnoughData
 from study.errors import StudyError
 
 FAMILIES = ("poisson", "quasipoisson", "negbin")
+#: A negative-binomial alpha below this is no overdispersion: the Poisson fit is reported.
+NO_OVERDISPERSION = 1e-6
 
 
 @dataclass
@@ -90,7 +94,11 @@ def fit_counts(
 ) -> CountFit:
     """Fit a count model of ``y`` on ``exog`` (which carries its own constant column)."""
     import statsmodels.api as sm
-    from statsmodels.tools.sm_exceptions import ConvergenceWarning, PerfectSeparationWarning
+    from statsmodels.tools.sm_exceptions import (
+        ConvergenceWarning,
+        HessianInversionWarning,
+        PerfectSeparationWarning,
+    )
 
     if family not in FAMILIES:
         raise StudyError(f"family: {family!r} is not one of {', '.join(FAMILIES)}")
@@ -118,14 +126,25 @@ def fit_counts(
             if family == "negbin":
                 start = glm.fit()
                 model = sm.NegativeBinomial(y, exog, offset=offset, loglike_method="nb2")
-                result = model.fit(
-                    start_params=np.append(start.params.to_numpy(), 0.1),
-                    disp=0,
-                    maxiter=500,
-                    **fit_kw,
-                )
+                with warnings.catch_warnings(record=True) as caught:
+                    warnings.simplefilter("always", HessianInversionWarning)
+                    result = model.fit(
+                        start_params=np.append(start.params.to_numpy(), 0.1),
+                        disp=0,
+                        maxiter=500,
+                        **fit_kw,
+                    )
                 dispersion = float(result.params["alpha"])
                 method = f"negative-binomial regression (NB2), {how}"
+                singular = any(issubclass(w.category, HessianInversionWarning) for w in caught)
+                if singular or dispersion < NO_OVERDISPERSION:
+                    # alpha at its boundary 0: the negative binomial is the Poisson model
+                    result = glm.fit(**fit_kw)
+                    dispersion = 0.0
+                    method = (
+                        "negative-binomial regression found no overdispersion (alpha ≈ 0): "
+                        f"Poisson regression, {how}"
+                    )
             elif family == "quasipoisson":
                 result = glm.fit(scale="X2", **fit_kw)
                 dispersion = float(result.pearson_chi2 / result.df_resid)
