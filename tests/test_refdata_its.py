@@ -64,6 +64,9 @@ def test_model3_seasonally_adjusted_quasi_poisson_as_published(sicily: pd.DataFr
     assert round(r.trend.estimate**12, 3) == 1.067
     assert r.effects[0].at == 37  # the first month of the ban
     assert r.n == 59
+    flat = r.curves["deseasonalised"] / r.curves["deseasonalised_counterfactual"]
+    assert np.allclose(flat[r.curves["segment"] == 1], r.level.estimate)
+    assert np.allclose(flat[r.curves["segment"] == 0], 1.0)
 
 
 def test_model1_poisson_and_model2_quasi_poisson(sicily: pd.DataFrame) -> None:

@@ -15,7 +15,9 @@ Segments: for an intervention starting at time t₀ the model adds ``level = 1[t
 observation of the new segment against the previous segment's line extended to t₀), and the
 slope change multiplies the rate per time unit from then on. The counterfactual is the fit
 with every level and slope term set to zero (the pre-intervention segment continued), with the
-seasonal terms and offset kept.
+seasonal terms and offset kept. With Fourier terms the curves also hold ``deseasonalised`` and
+``deseasonalised_counterfactual`` (the seasonal terms at zero), the straight lines of the
+tutorial's figure.
 """
 
 from __future__ import annotations
@@ -187,6 +189,13 @@ def its(
             "segment": np.searchsorted(np.asarray(starts), t, side="right"),
         }
     )
+    if fourier:
+        # the seasonal terms at zero: the level averaged over the season (on the log scale)
+        flat = X.copy()
+        flat[[c for c in X.columns if c.startswith(("sin", "cos"))]] = 0.0
+        curves["deseasonalised"] = fit.mean(flat, offset)
+        flat[[c for c in X.columns if c.startswith(("level_", "slope_"))]] = 0.0
+        curves["deseasonalised_counterfactual"] = fit.mean(flat, offset)
     if exposure is not None:
         curves["exposure"] = np.exp(offset) if offset is not None else 1.0
     summary = pd.DataFrame(rows)
