@@ -179,7 +179,8 @@ def km_curve(
     events = int(status.sum())
     med = sf.quantile(0.5) if events else np.nan
     try:
-        mlow, mhigh = sf.quantile_ci(0.5, alpha=1 - level, method=conf_type)
+        with np.errstate(divide="ignore", invalid="ignore"):
+            mlow, mhigh = sf.quantile_ci(0.5, alpha=1 - level, method=conf_type)
     except (ValueError, IndexError, ZeroDivisionError):
         mlow, mhigh = np.nan, np.nan
     median = Estimate(
@@ -403,7 +404,8 @@ def cox(
         raise NotEnoughData("a Cox model (ended ties)", events, min_events)
     X, enc = _design(t, covariates)
     dropped = [c for c in X.columns if X[c].nunique() < 2]
-    X = X.drop(columns=dropped)
+    dropped += [c for c in enc if len(enc[c]) < 2]  # a categorical with a single level
+    X = X.drop(columns=[c for c in dropped if c in X.columns])
     if X.shape[1] == 0:
         raise NotEnoughData("a Cox model (covariates that vary)", 0, 1)
     if events < X.shape[1] + 1:
