@@ -124,3 +124,46 @@ def weibull_ties(
             "group": g,
         }
     )
+
+
+#: True log-odds of passing the vouch check per introducer type at log1p(connections) = 0, and
+#: the slope per unit of log1p(connections), for :func:`introductions_frame`.
+VOUCH_INTERCEPT = {"first_hand": 3.0, "none": 2.0, "collector": 1.5}
+VOUCH_SLOPE = -0.35
+
+
+def introductions_frame(n_per_type: int, seed: int, *, participants: int = 1) -> pd.DataFrame:
+    """An introductions-like table with known vouch and response probabilities.
+
+    Pass: logit p = ``VOUCH_INTERCEPT[type] + VOUCH_SLOPE * log1p(connections)``; responded with
+    probability 0.8 / 0.6 / 0.3 (first_hand / none / collector); tie durations exponential with
+    mean 600 / 400 / 200 days, censored at 500 days.
+    """
+    rng = np.random.default_rng(seed)
+    types = np.repeat(list(VOUCH_INTERCEPT), n_per_type)
+    n = len(types)
+    conn = np.where(
+        types == "collector", rng.integers(500, 3000, n), rng.integers(20, 499, n)
+    ).astype(float)
+    logit = np.array([VOUCH_INTERCEPT[t] for t in types]) + VOUCH_SLOPE * np.log1p(conn)
+    passed = rng.random(n) < 1 / (1 + np.exp(-logit))
+    respond_p = pd.Series(types).map({"first_hand": 0.8, "none": 0.6, "collector": 0.3})
+    mean_life = pd.Series(types).map({"first_hand": 600.0, "none": 400.0, "collector": 200.0})
+    life = rng.exponential(mean_life.to_numpy())
+    introduced = T0 + pd.to_timedelta(rng.uniform(0, 300, n), unit="D")
+    return pd.DataFrame(
+        {
+            "participant": [f"p{i % participants}" for i in range(n)],
+            "contact": [f"s{i}" for i in range(n)],
+            "introducer": [f"i{i % 40}" for i in range(n)],
+            "introducer_type": pd.Categorical(types, categories=list(VOUCH_INTERCEPT) + ["other"]),
+            "introducer_connections": conn,
+            "introduced_at": introduced,
+            "vouch_outcome": np.where(passed, "known", "unknown"),
+            "vouched_at": introduced + pd.to_timedelta(rng.exponential(60, n), unit="D"),
+            "responded": rng.random(n) < respond_p.to_numpy(),
+            "duration_days": np.minimum(life, 500.0),
+            "ended": (life <= 500.0).astype(int),
+            "true_pass": 1 / (1 + np.exp(-logit)),
+        }
+    )
