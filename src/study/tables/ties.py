@@ -69,6 +69,9 @@ _ORDER = {
     "contact_removed": 3,
     "contact_hidden": 3,
 }
+_KIND = pd.CategoricalDtype(list(_ORDER))
+_DIRECTION = pd.CategoricalDtype(["in", "out"])
+_OUTCOME = pd.CategoricalDtype(["known", "unknown"])
 _STARTS = ("request_accepted", "_first_seen")
 _ENDS = ("contact_removed", "contact_hidden")
 _REQUESTS = ("request_sent", "request_received", "request_declined", "request_withdrawn")
@@ -82,12 +85,15 @@ def as_utc(when: Any) -> pd.Timestamp:
 
 def _pair_ids(*frames: tuple[pd.DataFrame, str, str]) -> list[np.ndarray]:
     """One integer per (participant, contact) pair, consistent across several frames."""
-    keys = [f[p].astype("string").fillna("") + "\x1f" + f[c].astype("string") for f, p, c in frames]
-    codes, _ = pd.factorize(pd.concat(keys, ignore_index=True))
+    ps = pd.concat([f[p].astype("string") for f, p, _ in frames], ignore_index=True)
+    cs = pd.concat([f[c].astype("string") for f, _, c in frames], ignore_index=True)
+    pc, _ = pd.factorize(ps, use_na_sentinel=False)
+    cc, cu = pd.factorize(cs, use_na_sentinel=False)
+    codes, _ = pd.factorize(pc.astype(np.int64) * (len(cu) + 1) + cc)
     out, i = [], 0
-    for k in keys:
-        out.append(codes[i : i + len(k)])
-        i += len(k)
+    for f, _, _ in frames:
+        out.append(codes[i : i + len(f)])
+        i += len(f)
     return out
 
 
@@ -100,7 +106,10 @@ def _contact_events(events: pd.DataFrame, cutoff: pd.Timestamp | None) -> pd.Dat
         ["participant", "contact", "occurred_at", "kind", "direction", "with_message"]
         + [c for c in ("outcome", "introducer", "introducer_connections") if c in events],
     ].copy()
-    ev["kind"] = ev["kind"].astype("string")
+    ev["kind"] = ev["kind"].astype(_KIND)
+    ev["direction"] = ev["direction"].astype(_DIRECTION)
+    if "outcome" in ev:
+        ev["outcome"] = ev["outcome"].astype(_OUTCOME)
     return ev
 
 
@@ -123,7 +132,7 @@ def spells(
     # shows requests for them (a pending or declined request is no tie)
     allb = full.loc[full["kind"].isin(_STARTS + _ENDS), ["pair", "occurred_at", "kind"]]
     first_kind = (
-        allb.assign(o=allb["kind"].map(_ORDER))
+        allb.assign(o=allb["kind"].map(_ORDER).astype(int))
         .sort_values(["pair", "occurred_at", "o"])
         .groupby("pair", sort=False)["kind"]
         .first()
@@ -142,12 +151,12 @@ def spells(
         {
             "pair": con_pair[imported],
             "occurred_at": con["first_seen"].to_numpy()[imported],
-            "kind": "_first_seen",
+            "kind": pd.Categorical(["_first_seen"] * int(imported.sum()), dtype=_KIND),
         }
     )
     synthetic["occurred_at"] = pd.to_datetime(synthetic["occurred_at"], utc=True)
     b = pd.concat([bounds, synthetic], ignore_index=True) if len(synthetic) else bounds.copy()
-    b["o"] = b["kind"].map(_ORDER)
+    b["o"] = b["kind"].map(_ORDER).astype(int)
     b = b.sort_values(["pair", "occurred_at", "o"], kind="stable").reset_index(drop=True)
     is_start = b["kind"].isin(_STARTS)
     prev_start = is_start.groupby(b["pair"]).shift(1)
@@ -195,32 +204,39 @@ def _last_before(
 
 def reliable_at(
     pairs: pd.DataFrame,
-    ev: pd.DataFrame,
+    inter: pd.DataFrame,
+    known: pd.DataFrame,
     *,
     at: str,
     window_days: float,
 ) -> pd.DataFrame:
     """Last in, last out and last ``known`` vouch at or before ``pairs[at]``; reliable or not.
 
-    ``pairs`` has a ``pair`` column (ids as in ``ev``); aliveness is the caller's business.
+    ``pairs`` has a ``pair`` column; ``inter`` (pair, occurred_at, direction) holds the
+    interactions and ``known`` (pair, occurred_at) the vouch checks with outcome ``known`` that
+    count. Aliveness is the caller's business.
     """
     w = pd.Timedelta(days=window_days)
-    inter = ev[ev["kind"] == "interaction"]
     out = pd.DataFrame(index=pairs.index)
     for direction in ("in", "out"):
         part = inter.loc[inter["direction"] == direction, ["pair", "occurred_at"]]
         out[f"last_{direction}"] = _last_before(
             pairs, part.rename(columns={"occurred_at": "at"}), at, "x"
         )
-    known = ev.loc[
-        (ev["kind"] == "vouch_check") & (ev["outcome"] == "known"), ["pair", "occurred_at"]
-    ]
-    out["last_known"] = _last_before(pairs, known.rename(columns={"occurred_at": "at"}), at, "x")
+    out["last_known"] = _last_before(
+        pairs, known[["pair", "occurred_at"]].rename(columns={"occurred_at": "at"}), at, "x"
+    )
     t = pairs[at]
     two_way = out[["last_in", "last_out"]].min(axis=1, skipna=False)
     out["last_two_way"] = two_way
     out["reliable"] = ((two_way > t - w) | (out["last_known"] > t - w)).fillna(False).astype(bool)
     return out
+
+
+def _known(ev: pd.DataFrame) -> pd.DataFrame:
+    return ev.loc[
+        (ev["kind"] == "vouch_check") & (ev["outcome"] == "known"), ["pair", "occurred_at"]
+    ]
 
 
 def ties(
@@ -277,8 +293,8 @@ def ties(
     quiet = anchors[(nxt - anchors["t"]) >= w].groupby("sid")["t"].first()
     last_sign = anchors.groupby("sid")["t"].max()
 
-    sp["quiet_at"] = sp["sid"].map(quiet).astype(sp["start"].dtype)
-    sp["last_sign"] = sp["sid"].map(last_sign).astype(sp["start"].dtype)
+    sp["quiet_at"] = quiet.reindex(sp["sid"]).array
+    sp["last_sign"] = last_sign.reindex(sp["sid"]).array
     has_quiet = sp["quiet_at"].notna()
     has_end = sp["end_event_at"].notna()
     sp["end_reason"] = np.select(
@@ -293,25 +309,19 @@ def ties(
     # interaction counts and reliability within the spell, up to its end
     inter = inter.merge(sp[["sid", "end"]], on="sid")
     inter = inter[inter["occurred_at"] <= inter["end"]]
-    counts = inter.groupby(["sid", "direction"]).size().unstack(fill_value=0)
+    counts = inter.groupby(["sid", "direction"], observed=False).size().unstack(fill_value=0)
     for d in ("in", "out"):
         sp[f"n_{d}"] = (
             counts[d].reindex(sp["sid"]).fillna(0).astype(int).to_numpy() if d in counts else 0
         )
     sp["rel_at"] = sp["end"].where(sp["ended"] == 1, cutoff)
-    # reliability only from interactions of this spell (not of an earlier one)
-    ev_spell = ev[ev["kind"] != "interaction"]
-    inter_ev = inter.assign(kind="interaction").rename(columns={"sid": "_sid"})
-    inter_ev["pair"] = inter_ev["_sid"]  # per spell: reuse the spell id as the matching key
-    vouch = ev_spell.loc[ev_spell["kind"] == "vouch_check", ["pair", "occurred_at", "outcome"]]
-    vouch = vouch.merge(sp[["pair", "sid"]], on="pair")  # a vouch check is about the person
-    vouch = vouch.assign(pair=vouch["sid"], kind="vouch_check")
-    rel_ev = pd.concat(
-        [inter_ev[["pair", "occurred_at", "kind", "direction"]], vouch], ignore_index=True
-    )
+    # reliability only from interactions of this spell (not of an earlier one); a vouch check
+    # is about the person, so it counts for every spell
+    known = _known(ev).merge(sp[["pair", "sid"]], on="pair")
     rel = reliable_at(
         sp[["sid", "rel_at"]].rename(columns={"sid": "pair"}),
-        rel_ev,
+        inter[["sid", "occurred_at", "direction"]].rename(columns={"sid": "pair"}),
+        known[["sid", "occurred_at"]].rename(columns={"sid": "pair"}),
         at="rel_at",
         window_days=window_days,
     )
@@ -393,7 +403,9 @@ def introducer_reliable(
     )
     sub["pair"] = pid_sub
     e2 = ev.assign(pair=pid_ev)
-    rel = reliable_at(sub, e2, at="at", window_days=window_days)
+    rel = reliable_at(
+        sub, e2[e2["kind"] == "interaction"], _known(e2), at="at", window_days=window_days
+    )
     out.loc[has] = rel["reliable"].to_numpy()
     return out
 
@@ -443,23 +455,23 @@ def reliability_timeline(
     g = grid.merge(tt, on="participant")
     g = g[(g["start"] <= g["period_end"]) & (g["period_end"] < g["until"])]
 
-    # interactions of each spell: by tie id (start <= time <= end of the tie)
-    ev = events.loc[
-        events["contact"].notna()
-        & events["kind"].isin(["interaction", "vouch_check"])
-        & (events["occurred_at"] <= cutoff),
-        ["participant", "contact", "occurred_at", "kind", "direction", "outcome"],
-    ]
-    ev = ev.assign(kind=ev["kind"].astype("string"))
-    em = ev.merge(
-        tt[["participant", "contact", "tid", "start", "until"]], on=["participant", "contact"]
+    # interactions of each spell: by tie id (start <= time < the end of the tie)
+    ev = _contact_events(events, cutoff)
+    ev = ev[ev["kind"].isin(["interaction", "vouch_check"])]
+    ev_pair, tt_pair = _pair_ids((ev, "participant", "contact"), (tt, "participant", "contact"))
+    ev = ev.assign(pair=ev_pair)
+    tt["pair"] = tt_pair
+    em = ev[ev["kind"] == "interaction"].merge(tt[["pair", "tid", "start", "until"]], on="pair")
+    em = em[(em["occurred_at"] >= em["start"]) & (em["occurred_at"] < em["until"])]
+    known = _known(ev).merge(tt[["pair", "tid"]], on="pair")
+    g = g.reset_index(drop=True)
+    rel = reliable_at(
+        g[["tid", "period_end"]].rename(columns={"tid": "pair"}),
+        em[["tid", "occurred_at", "direction"]].rename(columns={"tid": "pair"}),
+        known[["tid", "occurred_at"]].rename(columns={"tid": "pair"}),
+        at="period_end",
+        window_days=window_days,
     )
-    keep = (em["kind"] == "vouch_check") | (
-        (em["occurred_at"] >= em["start"]) & (em["occurred_at"] < em["until"])
-    )
-    em = em[keep].assign(pair=lambda d: d["tid"])
-    g = g.assign(pair=g["tid"]).reset_index(drop=True)
-    rel = reliable_at(g, em, at="period_end", window_days=window_days)
     g["reliable"] = rel["reliable"].to_numpy()
     out = (
         g.groupby(["participant", "period_end"])
