@@ -223,3 +223,40 @@ def test_introductions_table(log: Log) -> None:
     assert intro.loc["x", "end_reason"] == "censored" and intro.loc["x", "end"] == day(20)
     assert intro.loc["z", "introduced_at"] == day(0)  # no introduction event: first_seen
     assert pd.isna(intro.loc["z", "introducer_connections"])
+
+
+def test_ties_from_a_real_study(s) -> None:
+    """The tables take what ``Study.events()`` and ``Study.contacts()`` return."""
+    a = s.add_contact(
+        "Anna Beispiel", platform="xing", basis="met_in_person", first_seen="2025-01-01"
+    )
+    b = s.add_contact(
+        "Bernd Muster", platform="xing", basis="introduced", introducer=a, first_seen="2025-01-01"
+    )
+    s.log("request_sent", contact=a, with_message=True, at="2025-01-02")
+    s.log("request_accepted", contact=a, direction="in", at="2025-01-03")
+    s.log("interaction", contact=a, channel="call", direction="out", at="2025-02-01")
+    s.log("interaction", contact=a, channel="message", direction="in", at="2025-02-02")
+    s.log("introduction", contact=b, introducer_connections=42, at="2025-03-01")
+    s.log("request_accepted", contact=b, direction="out", at="2025-03-02")
+    s.log("vouch_check", contact=b, outcome="known", at="2025-03-03")
+    s.log("contact_removed", contact=b, at="2025-04-01")
+    ev, con = s.events(), s.contacts()
+    t = ties(ev, con, cutoff="2025-06-01").set_index("contact")
+    assert t.loc[a, "end_reason"] == "censored" and bool(t.loc[a, "with_message"])
+    assert t.loc[a, "reliable_at_end"] and (t.loc[a, "n_in"], t.loc[a, "n_out"]) == (1, 1)
+    assert t.loc[b, "end_reason"] == "removed" and t.loc[b, "introducer"] == a
+    assert t.loc[b, "introducer_reliable"] and not t.loc[b, "introducer_collector"]
+    intro = introductions(ev, con, cutoff="2025-06-01")
+    assert list(intro["contact"]) == [b]
+    assert (
+        intro.loc[0, "introducer_type"] == "first_hand" and intro.loc[0, "vouch_outcome"] == "known"
+    )
+
+
+def test_empty_log_gives_empty_tables() -> None:
+    log = Log()
+    t = ties(log.events(), log.contacts(), cutoff=day(10))
+    assert len(t) == 0 and list(t.columns)[:3] == ["participant", "contact", "spell"]
+    assert len(introductions(log.events(), log.contacts(), cutoff=day(10))) == 0
+    assert len(reliability_timeline(log.events(), t, cutoff=day(10))) == 0

@@ -24,7 +24,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from study.vocabulary import COLLECTOR_CONNECTIONS, FIRST_HAND_BASES
+from study.vocabulary import BASES, COLLECTOR_CONNECTIONS, FIRST_HAND_BASES, PLATFORMS
 
 DAY = pd.Timedelta(days=1)
 
@@ -346,6 +346,9 @@ def ties(
 
     sp = _add_contact_columns(sp, ev, contacts, window_days)
     sp["end_reason"] = pd.Categorical(sp["end_reason"], categories=list(END_REASONS))
+    # the vocabulary's order: knows_personally is the reference level of models
+    for col, cats in (("basis", BASES), ("introducer_basis", BASES), ("platform", PLATFORMS)):
+        sp[col] = pd.Categorical(sp[col].astype("string"), categories=list(cats))
     return sp.sort_values(["participant", "contact", "spell"])[list(TIE_COLUMNS)].reset_index(
         drop=True
     )
