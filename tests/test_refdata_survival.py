@@ -135,6 +135,21 @@ def test_km_matches_lifelines(lung: pd.DataFrame, rossi: pd.DataFrame) -> None:
         np.testing.assert_allclose(ev["surv"].to_numpy(), theirs.to_numpy()[1:], atol=1e-6)
 
 
+def test_km_band_matches_lifelines(lung: pd.DataFrame) -> None:
+    """lifelines' pointwise interval is the log(-log) ("exponential Greenwood") one: our
+    ``cloglog`` band must equal it."""
+    from lifelines import KaplanMeierFitter
+
+    ours = kaplan_meier(lung, conf_type="cloglog").curves["all"].table
+    kmf = KaplanMeierFitter().fit(lung["duration_days"], lung["ended"])
+    ci = kmf.confidence_interval_.reindex(ours["time"].to_numpy())
+    np.testing.assert_allclose(ours["low"], ci.iloc[:, 0], atol=1e-6)
+    np.testing.assert_allclose(ours["high"], ci.iloc[:, 1], atol=1e-6)
+    # R's default log band is a different, wider-at-the-top interval
+    log = kaplan_meier(lung).curves["all"].table
+    assert not np.allclose(log["high"], ours["high"])
+
+
 def test_cox_matches_lifelines(rossi: pd.DataFrame, lung: pd.DataFrame) -> None:
     from lifelines import CoxPHFitter
 

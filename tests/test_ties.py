@@ -188,7 +188,8 @@ def test_reliability_timeline_counts(log: Log) -> None:
     tl = reliability_timeline(ev, t, freq=ends, cutoff=day(250))
     assert list(tl["alive"]) == [2, 2, 3, 2, 2]
     assert list(tl["reliable"]) == [0, 1, 1, 1, 1]
-    monthly = reliability_timeline(ev, t, cutoff=day(250))
+    monthly = reliability_timeline(ev, t)  # the ties table's cut-off and window
+    assert t.attrs == {"cutoff": day(250), "window_days": 365}
     assert (monthly["period_end"].dt.day == 1).all() and len(monthly) == 8
     assert (monthly["reliable"] <= monthly["alive"]).all()
 

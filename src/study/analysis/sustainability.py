@@ -568,8 +568,8 @@ def at_risk(
     For a censored, reliable tie of age c (its ``duration_days``, the time it is known alive):
     P(end within h | alive at c) = 1 - exp(-(H0(c + h) - H0(c)) * exp(x'b)), with the Breslow
     baseline cumulative hazard H0 of the tie's stratum (participant) and its linear predictor.
-    Also: days since the last two-way interaction (at ``cutoff``, default the latest end in the
-    table). Sorted most at risk first; ``top`` keeps the first rows per participant.
+    Also: days since the last two-way interaction (at ``cutoff``, default the cut-off the ties
+    table was built with, else the latest end in the table). Sorted most at risk first; ``top`` keeps the first rows per participant.
     """
     t = _clean(ties)
     d = fit.design
@@ -602,7 +602,9 @@ def at_risk(
         dH[m] = cumhaz(k, c[m] + horizon_days) - cumhaz(k, c[m])
     live["p_end"] = 1 - np.exp(-dH * live["risk_score"].to_numpy())
     if cutoff is None:
-        cutoff = pd.concat([t["end"], t["start"]]).max() if "end" in t else None
+        cutoff = ties.attrs.get("cutoff")
+    if cutoff is None and "end" in t:
+        cutoff = pd.concat([t["end"], t["start"]]).max()
     if cutoff is not None and "last_two_way" in live:
         from study.tables.ties import as_utc
 

@@ -24,7 +24,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from study.vocabulary import BASES, COLLECTOR_CONNECTIONS, FIRST_HAND_BASES, PLATFORMS
+from study.vocabulary import BASES, COLLECTOR_CONNECTIONS, PLATFORMS
 
 DAY = pd.Timedelta(days=1)
 
@@ -349,9 +349,11 @@ def ties(
     # the vocabulary's order: knows_personally is the reference level of models
     for col, cats in (("basis", BASES), ("introducer_basis", BASES), ("platform", PLATFORMS)):
         sp[col] = pd.Categorical(sp[col].astype("string"), categories=list(cats))
-    return sp.sort_values(["participant", "contact", "spell"])[list(TIE_COLUMNS)].reset_index(
+    out = sp.sort_values(["participant", "contact", "spell"])[list(TIE_COLUMNS)].reset_index(
         drop=True
     )
+    out.attrs.update(cutoff=cutoff, window_days=window_days)
+    return out
 
 
 def introductions_of(ev: pd.DataFrame) -> pd.DataFrame:
@@ -413,10 +415,6 @@ def introducer_reliable(
     return out
 
 
-def is_first_hand(basis: pd.Series) -> pd.Series:
-    return basis.astype("string").isin(FIRST_HAND_BASES)
-
-
 def _period_ends(freq: str | Sequence[Any], first: pd.Timestamp, cutoff: pd.Timestamp):
     if isinstance(freq, str):
         ends = pd.date_range(first.normalize(), cutoff, freq=freq, tz="UTC")
@@ -429,21 +427,24 @@ def reliability_timeline(
     ties_table: pd.DataFrame,
     *,
     freq: str | Sequence[Any] = "MS",
-    window_days: float = 365,
+    window_days: float | None = None,
     cutoff: Any = None,
 ) -> pd.DataFrame:
     """Alive and reliable ties per participant at each period end.
 
     ``freq`` is a pandas frequency (default ``"MS"``: each month's first instant, i.e. the end
     of the month before) or explicit period ends. Period ends run from the first tie's start to
-    ``cutoff`` (default: the latest end or start in the table). Alive at t: start <= t, and not
+    ``cutoff``; ``cutoff`` and ``window_days`` default to those the ties table was built with
+    (kept in its ``attrs``), else the latest end or start in the table and 365. Alive at t: start <= t, and not
     ended by t (an ended tie is alive while t < end). Reliable at t: alive and an interaction in
     each direction within (t - W, t] of the same spell, or a known vouch check in that window.
     Returns participant, period_end, alive, reliable (and share = reliable / alive).
     """
     t = ties_table
+    if window_days is None:
+        window_days = t.attrs.get("window_days", 365)
     if cutoff is None:
-        cutoff = pd.concat([t["end"], t["start"]]).max()
+        cutoff = t.attrs.get("cutoff", pd.concat([t["end"], t["start"]]).max())
     cutoff = as_utc(cutoff)
     rows = []
     for participant, first in t.groupby("participant", observed=True)["start"].min().items():
