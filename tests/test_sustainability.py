@@ -18,6 +18,7 @@ from study.analysis.sustainability import (
     ph_test,
     reliable_share,
 )
+from study.errors import StudyError
 from study.tables.ties import reliability_timeline, ties
 
 TRUE_HR = 0.5
@@ -98,6 +99,10 @@ def test_not_enough_data() -> None:
     assert "introduced" not in kaplan_meier(small, "basis", small="skip").curves
     with pytest.raises(NotEnoughData):
         kaplan_meier(t.head(4))
+    with pytest.raises(StudyError, match="ended"):
+        kaplan_meier(t.drop(columns="ended"))
+    with pytest.raises(StudyError, match="negative"):
+        cox(t.assign(duration_days=-1.0), ["group"])
 
 
 def test_cox_drops_constant_covariates_and_checks_ph() -> None:

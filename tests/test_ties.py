@@ -6,6 +6,7 @@ import pandas as pd
 import pytest
 from helpers.frames import Log, day
 
+from study.errors import StudyError
 from study.tables.introductions import introductions
 from study.tables.ties import reliability_timeline, ties
 
@@ -261,3 +262,23 @@ def test_empty_log_gives_empty_tables() -> None:
     assert len(t) == 0 and list(t.columns)[:3] == ["participant", "contact", "spell"]
     assert len(introductions(log.events(), log.contacts(), cutoff=day(10))) == 0
     assert len(reliability_timeline(log.events(), t, cutoff=day(10))) == 0
+
+
+def test_minimal_columns_from_anyones_data() -> None:
+    """A plain events table with only the core columns (and direction) is enough."""
+    ev = pd.DataFrame(
+        {
+            "participant": ["me"] * 4,
+            "contact": ["a", "a", "a", "a"],
+            "occurred_at": [day(0), day(5), day(6), day(400)],
+            "kind": ["request_accepted", "interaction", "interaction", "interaction"],
+            "direction": [None, "in", "out", "in"],
+        }
+    )
+    con = Log()
+    con.contact("a")
+    r = one(ties(ev, con.contacts(), cutoff=day(500)), "a")
+    assert (r["end_reason"], r["end"], r["n_in"], r["n_out"]) == ("went_quiet", day(6), 1, 1)
+    assert pd.isna(r["with_message"])
+    with pytest.raises(StudyError, match="occurred_at"):
+        ties(ev.drop(columns="occurred_at"), con.contacts(), cutoff=day(500))

@@ -28,6 +28,7 @@ import pandas as pd
 from scipy import stats
 
 from study.analysis.base import Estimate, NotEnoughData, wilson
+from study.errors import StudyError
 
 #: Survival reported at these horizons (days): 6, 12 and 24 months of 365.25 / 12 days.
 HORIZONS: dict[str, float] = {"6 months": 182.625, "12 months": 365.25, "24 months": 730.5}
@@ -38,10 +39,10 @@ CONF_TYPES = ("log", "cloglog", "linear")
 def _clean(ties: pd.DataFrame) -> pd.DataFrame:
     missing = {"duration_days", "ended"} - set(ties.columns)
     if missing:
-        raise ValueError(f"the ties table lacks {sorted(missing)}")
+        raise StudyError(f"the ties table lacks the columns {sorted(missing)}")
     t = ties[ties["duration_days"].notna() & ties["ended"].notna()].copy()
     if (t["duration_days"] < 0).any():
-        raise ValueError("duration_days must not be negative")
+        raise StudyError("duration_days must not be negative (an end before the start?)")
     t["ended"] = t["ended"].astype(int)
     return t
 

@@ -24,6 +24,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from study.errors import StudyError
 from study.vocabulary import BASES, COLLECTOR_CONNECTIONS, PLATFORMS
 
 DAY = pd.Timedelta(days=1)
@@ -97,19 +98,31 @@ def _pair_ids(*frames: tuple[pd.DataFrame, str, str]) -> list[np.ndarray]:
     return out
 
 
+_NEEDED = ("participant", "contact", "occurred_at", "kind")
+_OPTIONAL = ("direction", "with_message", "outcome", "introducer", "introducer_connections")
+
+
 def _contact_events(events: pd.DataFrame, cutoff: pd.Timestamp | None) -> pd.DataFrame:
+    """The events about a contact that the tables use (up to ``cutoff``), with small dtypes.
+
+    Anyone's events table works if it has participant, contact, occurred_at (UTC) and kind;
+    the attribute columns it lacks count as missing.
+    """
+    missing = [c for c in _NEEDED if c not in events]
+    if missing:
+        raise StudyError(f"the events table lacks the columns {missing}")
     keep = events["contact"].notna() & events["kind"].isin(list(_ORDER))
     if cutoff is not None:
         keep &= events["occurred_at"] <= cutoff
-    ev = events.loc[
-        keep,
-        ["participant", "contact", "occurred_at", "kind", "direction", "with_message"]
-        + [c for c in ("outcome", "introducer", "introducer_connections") if c in events],
-    ].copy()
+    ev = events.loc[keep, [*_NEEDED, *(c for c in _OPTIONAL if c in events)]].copy()
+    for c in _OPTIONAL:
+        if c not in ev:
+            ev[c] = pd.Series(np.nan if c == "introducer_connections" else pd.NA, index=ev.index)
     ev["kind"] = ev["kind"].astype(_KIND)
     ev["direction"] = ev["direction"].astype(_DIRECTION)
-    if "outcome" in ev:
-        ev["outcome"] = ev["outcome"].astype(_OUTCOME)
+    ev["outcome"] = ev["outcome"].astype(_OUTCOME)
+    ev["introducer"] = ev["introducer"].astype("string")
+    ev["with_message"] = ev["with_message"].astype("boolean")
     return ev
 
 
