@@ -18,7 +18,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import pandas as pd
@@ -27,6 +27,9 @@ from scipy import stats
 from study.analysis.base import NotEnoughData, wilson
 from study.analysis.sustainability import CoxResult, LogRank, cox, km_curve, logrank
 from study.vocabulary import FIRST_HAND_BASES
+
+if TYPE_CHECKING:
+    import networkx as nx
 
 YEAR = 365.25
 
@@ -280,7 +283,7 @@ def ego_network(
     introductions: pd.DataFrame | None = None,
     *,
     participant: str | None = None,
-):
+) -> nx.Graph:
     """The participant's network as a ``networkx.Graph`` for a figure.
 
     Nodes: the participant (``degree`` 0), first-degree contacts (1: edge to the participant),
