@@ -24,7 +24,7 @@ EVENT_COLUMNS = (
     "source_key",
 )
 _BOOL_ATTRIBUTES = ("with_message",)
-_DATE_ATTRIBUTES = ("period_start", "period_end")
+_DATE_ATTRIBUTES = ("period_start", "period_end", "removed_after", "removed_before")
 
 
 def _utc(values: Any) -> pd.Series:

@@ -1,106 +1,162 @@
-"""Report periods: parse ``2026-Q3``, ``2026-11``, ``2026`` or ``2026-01-01..2026-03-31``.
+"""Report periods: a month, a quarter, a year or a range of dates, as inclusive start and end.
 
-A period is a closed range of calendar days with a label; reports are filed under the label
-(``reports/<label>/``), so a label is also a safe directory name.
+Reports and the overview speak of periods; this module turns the user's text (``2026-Q3``,
+``2026-11``, ``2026``, ``2026-01-01..2026-03-31``) into dates and walks months or quarters.
+Pure standard library, so the command line can use it without importing pandas.
 """
 
 from __future__ import annotations
 
 import datetime as dt
 import re
-from dataclasses import dataclass
+from collections.abc import Iterator
+from typing import NamedTuple
 
 from study.errors import ValidationError
 
-EVERY = ("month", "quarter")
-
-_YEAR = re.compile(r"^(\d{4})$")
+FIELD = "period"
+_QUARTER = re.compile(r"^(\d{4})-?Q([1-4])$", re.IGNORECASE)
 _MONTH = re.compile(r"^(\d{4})-(\d{2})$")
-_QUARTER = re.compile(r"^(\d{4})-[Qq]([1-4])$")
-_RANGE = re.compile(r"^(\d{4}-\d{2}-\d{2})\s*\.\.\s*(\d{4}-\d{2}-\d{2})$")
+_YEAR = re.compile(r"^(\d{4})$")
+_HINT = "use 2026-Q3, 2026-11, 2026 or 2026-01-01..2026-03-31"
 
 
-@dataclass(frozen=True, order=True)
-class Period:
-    """Calendar days ``start`` to ``end`` (both inclusive), named ``label`` (e.g. "2026-Q3")."""
+class Period(NamedTuple):
+    """A report period: first and last day (both inclusive) and a label for titles."""
 
     start: dt.date
     end: dt.date
     label: str
 
-    @property
-    def kind(self) -> str:
-        """``year``, ``quarter``, ``month`` or ``range`` (read off the label)."""
-        if _YEAR.match(self.label):
-            return "year"
-        if _QUARTER.match(self.label):
-            return "quarter"
-        if _MONTH.match(self.label):
-            return "month"
-        return "range"
+    def contains(self, day: dt.date) -> bool:
+        return self.start <= day <= self.end
 
     @property
     def days(self) -> int:
         return (self.end - self.start).days + 1
 
 
-def _month(year: int, month: int) -> Period:
-    if not 1 <= month <= 12:
-        raise ValidationError(f"{year}-{month:02d} has no month {month} (use 01..12)", "period")
-    first = dt.date(year, month, 1)
-    nxt = dt.date(year + (month == 12), month % 12 + 1, 1)
-    return Period(first, nxt - dt.timedelta(days=1), f"{year}-{month:02d}")
+def month(year: int, number: int) -> Period:
+    """The calendar month ``year-number``."""
+    start = dt.date(year, number, 1)
+    end = _next_month(start) - dt.timedelta(days=1)
+    return Period(start, end, f"{year:04d}-{number:02d}")
 
 
-def _quarter(year: int, q: int) -> Period:
-    first = _month(year, 3 * q - 2)
-    last = _month(year, 3 * q)
-    return Period(first.start, last.end, f"{year}-Q{q}")
+def quarter(year: int, number: int) -> Period:
+    """The calendar quarter ``number`` (1-4) of ``year``."""
+    start = dt.date(year, 3 * (number - 1) + 1, 1)
+    end = _next_month(_next_month(_next_month(start))) - dt.timedelta(days=1)
+    return Period(start, end, f"{year:04d}-Q{number}")
+
+
+def year(number: int) -> Period:
+    return Period(dt.date(number, 1, 1), dt.date(number, 12, 31), f"{number:04d}")
 
 
 def parse_period(text: str) -> Period:
-    """A period from text: ``2026``, ``2026-Q3``, ``2026-11`` or ``2026-01-01..2026-03-31``."""
-    s = str(text).strip()
-    if m := _YEAR.match(s):
-        y = int(m[1])
-        return Period(dt.date(y, 1, 1), dt.date(y, 12, 31), s)
-    if m := _QUARTER.match(s):
-        return _quarter(int(m[1]), int(m[2]))
-    if m := _MONTH.match(s):
-        return _month(int(m[1]), int(m[2]))
-    if m := _RANGE.match(s):
-        try:
-            start, end = dt.date.fromisoformat(m[1]), dt.date.fromisoformat(m[2])
-        except ValueError as exc:
-            raise ValidationError(f"{s!r}: {exc}", "period") from None
-        if end < start:
-            raise ValidationError(f"{s!r} ends before it starts", "period")
-        return Period(start, end, f"{start.isoformat()}..{end.isoformat()}")
-    raise ValidationError(
-        f"{s!r} is not a period (use 2026, 2026-Q3, 2026-11 or 2026-01-01..2026-03-31)",
-        "period",
-    )
+    """``2026-Q3``, ``2026-11``, ``2026`` or ``START..END`` (ISO dates, inclusive) as a Period.
+
+    Raises :class:`ValidationError` naming the field ``period`` on anything else.
+    """
+    raw = str(text).strip() if text is not None else ""
+    if not raw:
+        raise ValidationError(f"missing ({_HINT})", FIELD)
+    try:
+        if m := _QUARTER.match(raw):
+            return quarter(int(m[1]), int(m[2]))
+        if m := _MONTH.match(raw):
+            return month(int(m[1]), int(m[2]))
+        if m := _YEAR.match(raw):
+            return year(int(m[1]))
+        if ".." in raw:
+            first, _, last = raw.partition("..")
+            start = dt.date.fromisoformat(first.strip())
+            end = dt.date.fromisoformat(last.strip())
+            if end < start:
+                raise ValidationError(f"the end {end} precedes the start {start}", FIELD)
+            return Period(start, end, f"{start.isoformat()}..{end.isoformat()}")
+    except ValueError:
+        pass
+    raise ValidationError(f"{raw!r} is not a period ({_HINT})", FIELD)
 
 
-def last_complete_month(today: dt.date) -> Period:
-    """The calendar month before the one ``today`` lies in."""
-    first = today.replace(day=1) - dt.timedelta(days=1)
-    return _month(first.year, first.month)
+def last_complete_month(today: dt.date | dt.datetime | None = None) -> Period:
+    """The last calendar month that ended before ``today`` (default: today)."""
+    day = _as_date(today or dt.date.today())
+    first_of_this = day.replace(day=1)
+    previous = first_of_this - dt.timedelta(days=1)
+    return month(previous.year, previous.month)
+
+
+def last_complete_quarter(today: dt.date | dt.datetime | None = None) -> Period:
+    """The last calendar quarter that ended before ``today`` (default: today)."""
+    day = _as_date(today or dt.date.today())
+    this = (day.month - 1) // 3 + 1
+    return quarter(day.year, this - 1) if this > 1 else quarter(day.year - 1, 4)
+
+
+def months(start: dt.date | dt.datetime, until: dt.date | dt.datetime) -> Iterator[Period]:
+    """Every calendar month from the one holding ``start`` to the one holding ``until``."""
+    first, last = _as_date(start), _as_date(until)
+    current = first.replace(day=1)
+    while current <= last:
+        yield month(current.year, current.month)
+        current = _next_month(current)
+
+
+def quarters(start: dt.date | dt.datetime, until: dt.date | dt.datetime) -> Iterator[Period]:
+    """Every calendar quarter from the one holding ``start`` to the one holding ``until``."""
+    first, last = _as_date(start), _as_date(until)
+    y, q = first.year, (first.month - 1) // 3 + 1
+    while True:
+        p = quarter(y, q)
+        if p.start > last:
+            return
+        yield p
+        y, q = (y, q + 1) if q < 4 else (y + 1, 1)
+
+
+def periods(
+    start: dt.date | dt.datetime, until: dt.date | dt.datetime, freq: str = "month"
+) -> list[Period]:
+    """Months (``freq="month"``) or quarters (``"quarter"``) from ``start`` to ``until``."""
+    if freq == "month":
+        return list(months(start, until))
+    if freq == "quarter":
+        return list(quarters(start, until))
+    raise ValidationError(f"{freq!r} is not a period length (month or quarter)", "freq")
+
+
+EVERY = ("month", "quarter")
 
 
 def iter_periods(every: str, since: str, until: dt.date) -> list[Period]:
-    """Every month or quarter from the one containing ``since`` to the last that ends by
-    ``until`` (inclusive), oldest first."""
+    """Every month or quarter (``every``) from the one holding the start of ``since`` (a period's
+    text, e.g. ``2026-01``) to the last one that has ended by ``until``; oldest first."""
     if every not in EVERY:
         raise ValidationError(f"{every!r} is not one of {', '.join(EVERY)}", "every")
-    first = parse_period(since).start
-    step = _month if every == "month" else _quarter
-    year, n = first.year, first.month if every == "month" else (first.month - 1) // 3 + 1
-    last = 12 if every == "month" else 4
-    out: list[Period] = []
-    while True:
-        p = step(year, n)
-        if p.end > until:
-            return out
-        out.append(p)
-        year, n = (year + 1, 1) if n == last else (year, n + 1)
+    return [p for p in periods(parse_period(since).start, until, every) if p.end <= until]
+
+
+def period_kind(period: Period) -> str:
+    """``month``, ``quarter``, ``year`` or ``range``, read off the period's label."""
+    if _QUARTER.match(period.label):
+        return "quarter"
+    if _MONTH.match(period.label):
+        return "month"
+    if _YEAR.match(period.label):
+        return "year"
+    return "range"
+
+
+def _next_month(day: dt.date) -> dt.date:
+    return dt.date(day.year + 1, 1, 1) if day.month == 12 else dt.date(day.year, day.month + 1, 1)
+
+
+def _as_date(value: dt.date | dt.datetime) -> dt.date:
+    if isinstance(value, dt.datetime):
+        return value.date()
+    if hasattr(value, "date") and not isinstance(value, dt.date):  # pandas Timestamp
+        return value.date()
+    return value

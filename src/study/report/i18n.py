@@ -107,7 +107,9 @@ def label(group: str, value: Any, lang: str) -> str:
 
 def period_label(period: Any, lang: str) -> str:
     """A :class:`study.periods.Period` in words: "November 2026", "3. Quartal 2026"."""
-    kind = period.kind
+    from study.periods import period_kind
+
+    kind = period_kind(period)
     if kind == "month":
         return t(
             "period.month",
