@@ -17,6 +17,7 @@ COMMANDS = (
     "study.cli.contacts_cmd",
     "study.cli.log_cmd",
     "study.cli.events_cmd",
+    "study.cli.simulate_cmd",
 )
 
 
