@@ -153,6 +153,7 @@ def _write(s: Any, datas: list[Any], result: SimulationResult, doc: Any) -> None
     import pandas as pd
 
     with s.batch() as b:
+        b.ledger.preload_contacts([k for d in datas for k in d.contacts["key"]])
         for data in datas:
             b.add_participant(data.pid)
             for c in data.contacts.itertuples(index=False):

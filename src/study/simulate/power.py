@@ -15,6 +15,7 @@ functions can take their place.
 from __future__ import annotations
 
 import math
+import warnings
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from typing import Any
@@ -66,26 +67,45 @@ EFFECTS: dict[str, tuple[str, float, str]] = {
 }
 
 
-def _ties_table(events: pd.DataFrame, end: pd.Timestamp, window_days: int = 365) -> pd.DataFrame:
-    """Minimal ties per docs/definitions.md (first spell only): duration, event, covariates."""
+def ties_table(events: pd.DataFrame, end: pd.Timestamp, window_days: int = 365) -> pd.DataFrame:
+    """Ties per docs/definitions.md (first spell), analysed at the cut-off ``end - W``.
+
+    A tie goes quiet at its last interaction once W days passed without one, so whether a
+    tie that fell silent in the last W days has ended is not yet known. Censoring such ties at
+    their last sign of life makes censoring coincide with the end of quiet ties (while removals
+    are seen at once): informative censoring that biases hazard ratios between bases with
+    different shares of removals. Looking back from ``end - W`` everything is known.
+    """
+    W = pd.Timedelta(days=window_days)
+    cut = end - W
     ev = events
     acc = (
         ev[ev["kind"] == "request_accepted"].groupby("contact", observed=True)["occurred_at"].min()
     )
+    acc = acc[acc < cut]
     req = ev[ev["kind"].isin(["request_sent", "request_received"])]
     msg = req.groupby("contact", observed=True)["with_message"].first()
     plat = ev.groupby("contact", observed=True)["platform"].first()
     stop = ev[ev["kind"].isin(["contact_removed", "contact_hidden"])]
     stop = stop.groupby("contact", observed=True)["occurred_at"].min()
-    inter = ev[ev["kind"] == "interaction"].groupby("contact", observed=True)["occurred_at"].max()
+    # signs of life: the start, every interaction and the removal or hiding; a gap of W or more
+    # after one (to the next, or to the end of the data) means the tie went quiet there
+    life = ev.loc[ev["kind"] == "interaction", ["contact", "occurred_at"]]
+    life = pd.concat(
+        [life, acc.rename("occurred_at").reset_index(), stop.rename("occurred_at").reset_index()],
+        ignore_index=True,
+    )
+    life = life[life["contact"].isin(acc.index)].sort_values(["contact", "occurred_at"])
+    nxt = life.groupby("contact", observed=True)["occurred_at"].shift(-1).fillna(end)
+    quiet_at = (
+        life.loc[nxt - life["occurred_at"] >= W]
+        .groupby("contact", observed=True)["occurred_at"]
+        .min()
+    )
     t = pd.DataFrame({"start": acc})
-    t["stop"] = stop.reindex(t.index)
-    t["last"] = inter.reindex(t.index)
-    t["last"] = t[["last", "start"]].max(axis=1)
-    removed = t["stop"].notna()
-    quiet = ~removed & ((end - t["last"]).dt.days >= window_days)
-    t["end"] = t["stop"].where(removed, t["last"])
-    t["event"] = (removed | quiet).astype(int)
+    t["end"] = pd.concat([stop.reindex(t.index), quiet_at.reindex(t.index)], axis=1).min(axis=1)
+    t["event"] = (t["end"] <= cut).astype(int)
+    t["end"] = t["end"].where(t["event"] == 1, cut)
     t["days"] = (t["end"] - t["start"]).dt.total_seconds() / 86400
     t["with_message"] = msg.reindex(t.index).fillna(False).astype(bool).astype(int)
     t["platform"] = plat.reindex(t.index).astype(str)
@@ -97,7 +117,7 @@ def cox_basis_hr(frames: SimFrames, basis: str = "none") -> tuple[float, float, 
     participant, adjusted for platform and message."""
     import statsmodels.api as sm
 
-    ties = _ties_table(frames.events, frames.end)
+    ties = ties_table(frames.events, frames.end)
     c = frames.contacts.set_index("key")
     ties = ties.join(c[["basis", "participant"]], how="left")
     ties = ties[ties["days"] > 0]
@@ -114,10 +134,24 @@ def cox_basis_hr(frames: SimFrames, basis: str = "none") -> tuple[float, float, 
     col = f"basis_{basis}"
     if col not in X or ties["event"].sum() < 5:
         return (math.nan, math.nan, math.nan)
+    in_group = ties["basis"] == basis
+    if ties.loc[in_group, "event"].sum() < 1 or ties.loc[~in_group, "event"].sum() < 1:
+        return (math.nan, math.nan, math.nan)  # no ended tie on one side: not estimable
     strata = ties["participant"].astype(str) if ties["participant"].nunique() > 1 else None
-    fit = sm.PHReg(ties["days"], X, status=ties["event"], strata=strata, ties="efron").fit()
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        try:
+            fit = sm.PHReg(ties["days"], X, status=ties["event"], strata=strata, ties="efron").fit()
+        except np.linalg.LinAlgError:
+            return (math.nan, math.nan, math.nan)
     i = list(X.columns).index(col)
-    b, se = float(fit.params[i]), float(fit.bse[i])
+    return _ratio(float(fit.params[i]), float(fit.bse[i]))
+
+
+def _ratio(b: float, se: float) -> tuple[float, float, float]:
+    """exp of a log-scale estimate with its 95% Wald interval; NaN when the fit diverged."""
+    if not (math.isfinite(b) and math.isfinite(se)) or abs(b) > 20 or se > 20:
+        return (math.nan, math.nan, math.nan)
     return math.exp(b), math.exp(b - 1.96 * se), math.exp(b + 1.96 * se)
 
 
@@ -155,8 +189,7 @@ def its_view_step(frames: SimFrames) -> tuple[float, float, float]:
     dummies = pd.get_dummies(series, prefix="s", dtype=float)
     X = pd.concat([dummies, X], axis=1)
     fit = sm.GLM(v["value"].to_numpy(), X, family=sm.families.Poisson()).fit(scale="X2")
-    b, se = float(fit.params["post"]), float(fit.bse["post"])
-    return math.exp(b), math.exp(b - 1.96 * se), math.exp(b + 1.96 * se)
+    return _ratio(float(fit.params["post"]), float(fit.bse["post"]))
 
 
 #: effect name -> the estimator a power run uses by default.
