@@ -159,9 +159,7 @@ def test_vouch_probabilities_by_introducer_type(panel) -> None:
 
 
 def test_view_step_is_recovered(panel) -> None:
-    from study.simulate.power import its_view_step
-
-    from study.simulate.power import SimFrames
+    from study.simulate.power import SimFrames, its_view_step
 
     few = panel.truth["participants"][:15]
     sub = SimFrames(

@@ -155,7 +155,8 @@ def run_power(args: argparse.Namespace) -> int:
         seed=args.seed,
     )
     print(f"{args.effect}: {EFFECTS[args.effect][2]}; detected = 95% CI excludes 1")
-    shown = table[["value", "months", "participants", "reps", "detected", "power", "low", "high"]]
+    cols = ["value", "months", "participants", "reps", "detected", "not_estimable"]
+    shown = table[[*cols, "power", "low", "high"]]
     shown = shown.assign(median_estimate=table["median_estimate"].round(2))
     for col in ("power", "low", "high"):
         shown[col] = shown[col].round(2)

@@ -20,7 +20,7 @@ from typing import Any
 from study.errors import StudyError
 from study.simulate.generator import Window, make_window, simulate_participant
 from study.simulate.params import Params
-from study.simulate.truth import build_truth, read_truth, store_truth, truth
+from study.simulate.truth import build_truth, read_truth, store_truth, truth, write_truth_file
 
 SOURCE = "simulate"
 #: Events per write transaction (participants are grouped until they reach it).
@@ -126,8 +126,7 @@ def run(
                 if progress:
                     progress(i + 1, len(pids))
         result.truth = truth(s)
-        path = store.sqlite_path(s.url)
-        result.truth_path = Path(str(path) + ".truth.json") if path else None
+        result.truth_path = write_truth_file(result.truth, s.url)
     finally:
         if own:
             s.close()
@@ -172,7 +171,7 @@ def _write(s: Any, datas: list[Any], result: SimulationResult, doc: Any) -> None
         frame = pd.concat([d.events for d in datas], ignore_index=True)
         b.log_frame(frame, source=SOURCE)
         result.by_kind.update(frame["kind"].tolist())
-        store_truth(b.conn, doc, s.url)
+        store_truth(b.conn, doc)
     result.events_added += b.summary.added
     result.events_present += b.summary.already_present
 

@@ -131,17 +131,23 @@ def build_truth(
     }
 
 
-def store_truth(conn: Any, doc: dict[str, Any], url: str) -> Path | None:
-    """Write the truth into ``study_meta`` (inside the caller's transaction) and beside the file."""
+def store_truth(conn: Any, doc: dict[str, Any]) -> None:
+    """Write the truth into ``study_meta``, inside the caller's transaction."""
     text = json.dumps(doc, sort_keys=True)
     m = store.study_meta
     conn.execute(delete(m).where(m.c.key == META_KEY))
     conn.execute(insert(m).values(key=META_KEY, value=text))
+
+
+def write_truth_file(doc: dict[str, Any], url: str) -> Path | None:
+    """Write the truth beside a SQLite file as ``<db>.truth.json`` (after the commit)."""
     path = store.sqlite_path(url)
     if path is None:
         return None
     out = Path(str(path) + ".truth.json")
-    out.write_text(json.dumps(doc, indent=2, sort_keys=True) + "\n")
+    tmp = out.with_name(out.name + ".tmp")
+    tmp.write_text(json.dumps(doc, indent=2, sort_keys=True) + "\n")
+    tmp.replace(out)
     return out
 
 
