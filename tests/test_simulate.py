@@ -286,20 +286,26 @@ def test_demo_has_every_kind_on_both_platforms(cli, db_path: Path) -> None:
         contacts = s.contacts(names=True)
     assert set(ev["kind"]) == set(KINDS)
     assert set(ev.loc[ev["kind"] == "metric", "name"]) == set(METRICS)
-    for kind in KINDS:
-        if kind != "metric":
-            continue
-    assert {"xing", "linkedin"} <= set(ev["platform"].dropna())
-    assert {"xing", "linkedin"} <= set(ev.loc[ev["kind"] == "interaction", "platform"])
+    for platform in ("xing", "linkedin"):
+        assert set(ev.loc[ev["platform"] == platform, "kind"]) == set(KINDS), platform
+        names = set(ev.loc[(ev["kind"] == "metric") & (ev["platform"] == platform), "name"])
+        assert names == set(METRICS) - {"googlability_rank"}, platform
     assert ev["occurred_at"].max() - ev["occurred_at"].min() > pd.Timedelta(days=700)
     # invented names live only in contact_details, never in the events
     names = set(contacts["display_name"].dropna())
     assert len(names) > 20
     text = " ".join(ev["text"].dropna()) + " ".join(ev["topic"].dropna())
     assert not any(n in text for n in names)
-    # a second demo into the same study adds nothing
+    # a second demo finds the study already there and leaves it alone
+    n = len(ev)
     code, out, _ = cli("demo")
-    assert code == 0 and "0 added" in out
+    assert code == 0 and "already holds a simulated study" in out
+    with study.open(db_path) as s:
+        assert s.count() == n
+    # --force rebuilds into a fresh file and keeps the old one aside
+    code, out, _ = cli("demo", "--force")
+    assert code == 0 and f"{n} added" in out
+    assert Path(str(db_path) + ".bak").exists()
 
 
 def test_demo_refuses_a_real_study(cli, s) -> None:

@@ -7,9 +7,6 @@ from typing import Any
 
 from study.cli.base import add_command, fail
 
-#: The demo's seed: chosen so that the demo shows every event kind on both platforms.
-DEMO_SEED = 2
-
 
 def register(sub: Any) -> None:
     p = add_command(
@@ -107,7 +104,8 @@ def run_simulate(args: argparse.Namespace) -> int:
 
 def run_demo(args: argparse.Namespace) -> int:
     from study import store
-    from study.simulate import SOURCE, run
+    from study.simulate import SOURCE, demo_seed, run
+    from study.simulate.truth import read_truth
 
     url = store.resolve_url(getattr(args, "db", None))
     path = store.sqlite_path(url)
@@ -129,6 +127,13 @@ def run_demo(args: argparse.Namespace) -> int:
             foreign = conn.execute(
                 select(func.count()).select_from(store.events).where(e.source != SOURCE)
             ).scalar()
+            old = read_truth(conn)
+        if old is not None and not foreign:
+            print(
+                f"{store.describe(url)} already holds a simulated study (seed {old['seed']}, "
+                f"{old['start']}..{old['end']}); use --force to rebuild it"
+            )
+            return 0
         if foreign:
             fail(
                 f"{store.describe(url)} already holds {foreign} events of a real study; "
@@ -136,7 +141,7 @@ def run_demo(args: argparse.Namespace) -> int:
             )
     if path is not None:
         path.parent.mkdir(parents=True, exist_ok=True)
-    r = run(None, DEMO_SEED, url, participants=1, months=24)
+    r = run(None, demo_seed(), url, participants=1, months=24)
     _print_result(r)
     return 0
 

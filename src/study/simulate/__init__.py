@@ -176,6 +176,25 @@ def _write(s: Any, datas: list[Any], result: SimulationResult, doc: Any) -> None
     result.events_present += b.summary.already_present
 
 
+def demo_seed(
+    params: Params | None = None, months: int = 24, end: dt.date | None = None, first: int = 2
+) -> int:
+    """The first seed from ``first`` on whose single participant shows every event kind on
+    both platforms (at least twice each; the own-name rank is a web figure, platform other).
+
+    The study window moves with the calendar, so the demo picks its seed for the window."""
+    from study.vocabulary import KINDS
+
+    params = params or Params()
+    win = make_window(months, end)
+    for seed in range(first, first + 200):
+        ev = simulate_participant(params, seed, 0, "me", win).events
+        counts = ev.groupby(["kind", "platform"]).size()
+        if all(counts.get((k, p), 0) >= 2 for k in KINDS for p in ("xing", "linkedin")):
+            return seed
+    raise StudyError("no demo seed shows every event kind; check the settings")
+
+
 def frames(
     params: Params | None = None,
     seed: int = 0,
@@ -196,4 +215,13 @@ def frames(
     )
 
 
-__all__ = ["Params", "SimulationResult", "run", "truth", "frames", "participant_ids", "SOURCE"]
+__all__ = [
+    "Params",
+    "SimulationResult",
+    "run",
+    "truth",
+    "frames",
+    "demo_seed",
+    "participant_ids",
+    "SOURCE",
+]
