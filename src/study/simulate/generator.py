@@ -45,6 +45,8 @@ FIELD_COLUMNS = (
     "stage",
     "text",
 )
+#: Fields given as float columns (NaN: not given), so the bulk writer need not parse them.
+NUMERIC_COLUMNS = ("value", "completeness", "introducer_connections")
 MONTH_DAYS = 365.25 / 12
 #: The last moment of the end day an event may take (20:00 UTC: still that day in Berlin).
 END_MARGIN = 4 / 24
@@ -152,6 +154,8 @@ class EventBuffer:
                 **{c: v[order] for c, v in columns.items()},
             }
         )
+        for c in NUMERIC_COLUMNS:
+            df[c] = df[c].astype("float64")
         return df
 
 
