@@ -99,6 +99,8 @@ def _value(rng: random.Random, col: str, keys: dict[str, str], bad_rate: float) 
         "topic": (["networking", 'say "hi"'], [3]),
         "section": (["about", "photo"], ["footer"]),
         "introducer_connections": ([740, 12], [-5, "many"]),
+        "removed_after": (["2025-01-01", dt.date(2025, 3, 1)], ["someday", "  "]),
+        "removed_before": (["2025-06-01", "2025-02-01"], ["soon", 20250601]),
     }[col]
     return rng.choice(bad if rng.random() < bad_rate else good)
 

@@ -489,6 +489,8 @@ class BulkLog:
                 _parse_field(f, values.reset_index(drop=True), g, out, idx, spec.name)
             if spec.name == "metric":
                 self._metric_rules(idx)
+            else:
+                self._dates_as_text(spec, idx)
 
     def _metric_rules(self, idx: np.ndarray) -> None:
         out = self.out
@@ -520,6 +522,23 @@ class BulkLog:
             iso = np.full(len(idx), None, dtype=object)
             iso[both] = np.datetime_as_string(days[both], unit="D").astype(object)
             out.attr(col)[idx] = iso
+
+    def _dates_as_text(self, spec: Any, idx: np.ndarray) -> None:
+        """Date fields other than a metric's period: ISO text, and an interval's order."""
+        names = [f.name for f in spec.fields if f.type == "date"]
+        if not names:
+            return
+        for name in names:
+            col = self.out.attr(name)
+            days = np.array(list(col[idx]), dtype="datetime64[D]")
+            iso = np.full(len(idx), None, dtype=object)
+            has = ~np.isnat(days)
+            iso[has] = np.datetime_as_string(days[has], unit="D").astype(object)
+            col[idx] = iso
+        if {"removed_after", "removed_before"} <= set(names):
+            after = np.array(list(self.out.attr("removed_after")[idx]), dtype="datetime64[D]")
+            before = np.array(list(self.out.attr("removed_before")[idx]), dtype="datetime64[D]")
+            self.out.bad[idx] |= ~np.isnat(after) & ~np.isnat(before) & (before < after)
 
     # stateful ------------------------------------------------------------------------------
     def _in_chunks(self, keys: list[Any], query: Any) -> list[Any]:

@@ -17,6 +17,9 @@ COMMANDS = (
     "study.cli.contacts_cmd",
     "study.cli.log_cmd",
     "study.cli.events_cmd",
+    "study.cli.import_cmd",
+    "study.cli.simulate_cmd",
+    "study.cli.report_cmd",
 )
 
 
