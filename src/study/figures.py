@@ -218,7 +218,7 @@ def introducer_rates(summary: pd.DataFrame, labels: dict[str, str], lang: str) -
         ("survival", "survival_low", "survival_high", "column.surv_12"),
     ]
     groups = list(summary["introducer_type"].astype(str))
-    fig, axes = plt.subplots(1, 3, figsize=(WIDTH, 0.45 * len(groups) + 1.6), sharey=True)
+    fig, axes = plt.subplots(1, 3, figsize=(WIDTH, 0.35 * len(groups) + 1.4), sharey=True)
     pal = sns.color_palette(PALETTE)
     for i, (ax, (est, low, high, title)) in enumerate(zip(axes, measures, strict=True)):
         y = list(range(len(groups)))[::-1]
@@ -245,8 +245,9 @@ def introducer_rates(summary: pd.DataFrame, labels: dict[str, str], lang: str) -
 
         from study.report.i18n import number
 
-        ax.xaxis.set_major_formatter(FuncFormatter(lambda v, _pos: number(v, lang, ".0%")))
+        ax.xaxis.set_major_formatter(FuncFormatter(lambda v, _pos: number(100 * v, lang)))
         ax.set_xticks([0, 0.5, 1])
+        ax.set_xlabel("%")
     fig.tight_layout()
     return fig
 
@@ -260,7 +261,11 @@ def ego_network(graph, lang: str) -> Figure:
     import networkx as nx
 
     centre = next(n for n, d in graph.nodes(data="degree") if d == 0)
-    first = sorted(n for n, d in graph.nodes(data="degree") if d == 1)
+    # first-degree contacts in arcs by basis, live ones first: the colours form groups
+    first = sorted(
+        (n for n, d in graph.nodes(data="degree") if d == 1),
+        key=lambda n: (str(graph.nodes[n].get("basis")), not graph.nodes[n].get("alive"), n),
+    )
     second = [n for n, d in graph.nodes(data="degree") if d == 2]
     pos = {centre: (0.0, 0.0)}
     for i, n in enumerate(first):
@@ -342,6 +347,8 @@ def ego_network(graph, lang: str) -> Figure:
         frameon=False,
     )
     ax.set_aspect("equal")
+    ax.set_xlim(-1.9, 1.9)
+    ax.set_ylim(-1.9, 1.9)
     ax.axis("off")
     ax.set_title(t("section.second_degree.network.figure", lang))
     return fig

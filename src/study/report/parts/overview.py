@@ -17,11 +17,11 @@ if TYPE_CHECKING:
     from study.report.notebook import Context
 
 #: How many periods before the report's period the overview shows.
-PERIODS_BEFORE = {"month": 5, "quarter": 3}
+PERIODS_BEFORE = {"month": 3, "quarter": 3}
 
 
 def overview_span(period: Period) -> tuple[dt.date, dt.date, str]:
-    """Start, end and step of the overview's periods: a month with the five before it, a
+    """Start, end and step of the overview's periods: a month with the three before it, a
     quarter with the three before it, a year by quarters, a range of dates by months."""
     from study.periods import period_kind
 
