@@ -246,6 +246,17 @@ def test_german_numbers_in_german(sim: Path) -> None:
 
 
 # too little data ----------------------------------------------------------------------------
+@pytest.mark.parametrize("period", ["2024-12", "2025-02", "2026-Q3", "2025"])
+def test_early_and_longer_periods_render_without_a_crash(sim: Path, period: str) -> None:
+    """Early in the study most estimators lack data (groups without an ended tie, months
+    without leads); quarters and years use the same tables."""
+    ctx = nb.setup(sim, "me", period, "de", 365, False)
+    for name in SECTIONS:
+        items = section_items(ctx, name)
+        assert "{" not in text_of(items)
+    plt.close("all")
+
+
 def test_not_enough_data_instead_of_a_crash(tmp_path: Path) -> None:
     s = study.init(tmp_path / "empty.db")
     s.log("note", text="Studie begonnen", at="2026-01-05")

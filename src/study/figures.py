@@ -103,7 +103,10 @@ def lead_funnel(funnel, lang: str) -> Figure:
     ]
     fig, ax = plt.subplots(figsize=(WIDTH, 2.6))
     y = list(range(len(s)))[::-1]
-    err = [s["share_of_leads"] - s["share_low"], s["share_high"] - s["share_of_leads"]]
+    err = [
+        (s["share_of_leads"] - s["share_low"]).clip(lower=0),
+        (s["share_high"] - s["share_of_leads"]).clip(lower=0),
+    ]
     ax.barh(y, s["share_of_leads"], xerr=err, color=sns.color_palette(PALETTE)[1], capsize=3)
     ax.set_yticks(y, stages)
     ax.set_xlim(0, 1.02)

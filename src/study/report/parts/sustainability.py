@@ -91,6 +91,16 @@ def km_table(ctx: Context, km: KMResult, by: str) -> pd.DataFrame:
     return frame
 
 
+def km_by(ctx: Context, name: str, ties: pd.DataFrame, by: str) -> KMResult:
+    """Kaplan–Meier curves of the groups with at least :data:`MIN_GROUP` ties; none such:
+    not enough data, n being the largest group."""
+    from study.analysis import sustainability as rq2
+
+    largest = int(ties.groupby(by, observed=True).size().max())
+    need(ctx, name, largest, MIN_GROUP)
+    return rq2.kaplan_meier(ties, by, small="skip", min_n=MIN_GROUP)
+
+
 def _ties(ctx: Context, name: str) -> pd.DataFrame:
     need(ctx, name, len(ctx.ties), MIN_GROUP)
     return ctx.ties
@@ -142,12 +152,10 @@ def logrank_words(ctx: Context, km: KMResult) -> str:
 @section("sustainability.survival")
 def sustainability_survival(ctx: Context, out: list[Item]) -> None:
     from study import figures
-    from study.analysis import sustainability as rq2
     from study.analysis.base import NotEnoughData
 
     ties = _ties(ctx, "sustainability.survival")
-    km = rq2.kaplan_meier(ties, "basis", small="skip", min_n=MIN_GROUP)
-    need(ctx, "sustainability.survival", len(km.curves))
+    km = km_by(ctx, "sustainability.survival", ties, "basis")
     words = []
     try:
         words.append(headline(ctx, ties))
@@ -165,12 +173,10 @@ def sustainability_survival(ctx: Context, out: list[Item]) -> None:
 @section("sustainability.platform")
 def sustainability_platform(ctx: Context, out: list[Item]) -> None:
     from study import figures
-    from study.analysis import sustainability as rq2
 
     key = "section.sustainability.platform"
     ties = _ties(ctx, "sustainability.platform")
-    km = rq2.kaplan_meier(ties, "platform", small="skip", min_n=MIN_GROUP)
-    need(ctx, "sustainability.platform", len(km.curves))
+    km = km_by(ctx, "sustainability.platform", ties, "platform")
     parts = [
         t(
             f"{key}.group",
