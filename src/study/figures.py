@@ -186,7 +186,8 @@ def its_views(res, lang: str) -> Figure:
     ax.set(ylabel=t("axis.views_per_week", lang), title=t("section.reputation.views.figure", lang))
     _date_axis(ax, lang)
     _decimal_axis(ax, lang, "y")
-    ax.legend(loc="upper left", fontsize=8, ncols=2)
+    # below the plot: the weeks around the update stay visible
+    ax.legend(loc="upper center", bbox_to_anchor=(0.5, -0.2), fontsize=8, ncols=4, frameon=False)
     return fig
 
 
