@@ -116,3 +116,15 @@ def make_small_study(path: Path) -> study.Study:
             "job_lead", lead="L2", channel="referral", stage="lead", contact=k["anna"], at=at(10, 4)
         )
     return s
+
+
+#: The simulated study's last day: the demo study as `study demo` builds it on 21 November 2026.
+SIM_END = dt.date(2026, 10, 31)
+
+
+def make_simulated_study(path: Path) -> None:
+    """The demo study (24 simulated months ending October 2026): enough data for every
+    estimator of the report."""
+    from study import simulate
+
+    simulate.run(seed=simulate.demo_seed(end=SIM_END), db=path, end=SIM_END)

@@ -27,7 +27,7 @@ def test_every_part_and_section_has_its_words(lang: str) -> None:
     for part, names in PARTS.items():
         assert t(f"part.{part}.title", lang)
         for name in names:
-            for field in ("title", "question", "method", "answer", "needs"):
+            for field in ("title", "question", "method", "needs"):
                 assert t(f"section.{name}.{field}", lang), (name, field)
     assert t("report.not_enough_data", lang, n=2, needs=5)
     assert t("section.sustainability.at_risk.heading", lang)
@@ -69,14 +69,10 @@ def test_number(value: float, spec: str, de: str, en: str) -> None:
 def test_t_formats_numbers_for_the_language() -> None:
     text = t("report.not_enough_data", "de", n=3, needs="5 Rückfragen")
     assert text == "Noch zu wenig Daten (n = 3, benötigt 5 Rückfragen)."
-    text = t(
-        "section.sustainability.ties.answer", "de", active=3, n=1200, share=0.25, low=0.1, high=0.5
-    )
-    assert "3 von 1.200 Kontakten (25\u00a0%, 95-%-KI 10\u00a0%–50\u00a0%)" in text
-    text = t(
-        "section.sustainability.ties.answer", "en", active=3, n=1200, share=0.25, low=0.1, high=0.5
-    )
-    assert "3 of 1,200 contacts (25%, 95% CI 10%–50%)" in text
+    text = t("section.overview.network.answer", "de", n=1200, rule=300, share=0.25, new=3)
+    assert "Kontakte bis zum Ende des Zeitraums: 1.200, " in text and "300 (25\u00a0%)" in text
+    text = t("section.overview.network.answer", "en", n=1200, rule=300, share=0.25, new=3)
+    assert "Contacts by the end of the period: 1,200, " in text and "300 (25%)" in text
 
 
 def test_dates_periods_and_labels() -> None:

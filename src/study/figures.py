@@ -62,52 +62,297 @@ def events_by_kind(counts: pd.DataFrame, lang: str) -> Figure:
     return fig
 
 
-def lead_funnel(stages: pd.DataFrame, lang: str) -> Figure:
-    """The lead funnel: how many leads reached each progress stage or a later one (from
-    :func:`study.report.counts.lead_stages`)."""
-    from study.report.counts import stage_reached
-    from study.vocabulary import LEAD_PROGRESS
+def _date_axis(ax: plt.Axes, lang: str) -> None:
+    """Dates on the x axis: at most six ticks, in the language's format."""
+    ax.xaxis.set_major_locator(mdates.AutoDateLocator(minticks=3, maxticks=6))
+    ax.xaxis.set_major_formatter(mdates.DateFormatter(_DATE_FORMAT[lang]))
+    ax.set_xlabel(t("axis.date", lang))
 
-    data = pd.DataFrame(
-        {
-            "stage": [label("stage", s, lang) for s in LEAD_PROGRESS],
-            "count": [stage_reached(stages, s) for s in LEAD_PROGRESS],
-        }
-    )
-    fig, ax = plt.subplots(figsize=(WIDTH, 3.0))
-    sns.barplot(data=data, x="stage", y="count", color=sns.color_palette(PALETTE)[1], ax=ax)
-    ax.set(xlabel=t("axis.stage", lang), ylabel=t("axis.count", lang))
-    ax.set_title(t("section.job_search.leads.figure", lang))
+
+def _percent_axis(ax: plt.Axes, lang: str) -> None:
+    from matplotlib.ticker import FuncFormatter
+
+    from study.report.i18n import number
+
+    ax.yaxis.set_major_formatter(FuncFormatter(lambda v, _pos: number(v, lang, ".0%")))
+
+
+def leads_per_month(table: pd.DataFrame, lang: str) -> Figure:
+    """Bars: job leads first seen in each month (``month``, ``leads`` of
+    :func:`study.analysis.jobs.lead_rates`)."""
+    fig, ax = plt.subplots(figsize=(WIDTH, 2.4))
+    months = pd.to_datetime(table["month"])
+    ax.bar(months, table["leads"], width=20, color=sns.color_palette(PALETTE)[1])
+    ax.set(ylabel=t("axis.leads", lang), title=t("section.job_search.rates.figure", lang))
+    _date_axis(ax, lang)
     _decimal_axis(ax, lang, "y", integer=True)
     return fig
 
 
-def metrics_over_time(metrics: pd.DataFrame, lang: str) -> Figure:
-    """Lines: each metric's readings over time (metric events: ``occurred_at``, ``name``,
-    ``value``, ``platform``), one panel per metric so scales do not clash."""
-    data = metrics.assign(
-        metric=[label("metric", n, lang) for n in metrics["name"]],
-        platform=[label("platform", p, lang) for p in metrics["platform"].astype(str)],
-        date=pd.to_datetime(metrics["occurred_at"]).dt.tz_localize(None),
+def lead_funnel(funnel, lang: str) -> Figure:
+    """The lead funnel: the share of leads that reached each stage, with Wilson intervals, and
+    the count on each bar (a :class:`study.analysis.jobs.Funnel`)."""
+    from matplotlib.ticker import FuncFormatter
+
+    from study.report.i18n import number
+
+    s = funnel.summary
+    stages = [
+        f"{label('stage', x, lang)} (n = {int(n)})"
+        for x, n in zip(s["stage"], s["reached"], strict=True)
+    ]
+    fig, ax = plt.subplots(figsize=(WIDTH, 2.6))
+    y = list(range(len(s)))[::-1]
+    err = [
+        (s["share_of_leads"] - s["share_low"]).clip(lower=0),
+        (s["share_high"] - s["share_of_leads"]).clip(lower=0),
+    ]
+    ax.barh(y, s["share_of_leads"], xerr=err, color=sns.color_palette(PALETTE)[1], capsize=3)
+    ax.set_yticks(y, stages)
+    ax.set_xlim(0, 1.02)
+    ax.set(xlabel=t("axis.share_of_leads", lang), title=t("section.job_search.funnel.figure", lang))
+    ax.xaxis.set_major_formatter(FuncFormatter(lambda v, _pos: number(v, lang, ".0%")))
+    return fig
+
+
+def km_curves(km, labels: dict[str, str], lang: str) -> Figure:
+    """Kaplan–Meier step curves by group with their 95% bands (a
+    :class:`study.analysis.sustainability.KMResult`); time in months."""
+    data = km.curves_table
+    fig, ax = plt.subplots(figsize=(WIDTH, 3.4))
+    colours = sns.color_palette(PALETTE, len(km.curves))
+    month = 365.25 / 12
+    for colour, (group, part) in zip(colours, data.groupby("group", sort=False), strict=True):
+        x = part["time"] / month
+        ax.step(x, part["surv"], where="post", color=colour, label=labels.get(group, group))
+        ax.fill_between(x, part["low"], part["high"], step="post", color=colour, alpha=0.15)
+    ax.set_ylim(0, 1.02)
+    ax.set_xlim(left=0)
+    ax.set(
+        xlabel=t("axis.months", lang),
+        ylabel=t("axis.survival", lang),
+        title=t("axis.km_title", lang),
     )
-    names = list(dict.fromkeys(data["metric"]))
+    _percent_axis(ax, lang)
+    _decimal_axis(ax, lang, "x")
+    ax.legend(loc="lower left", fontsize=9)
+    return fig
+
+
+def reliable_share(share: pd.DataFrame, lang: str) -> Figure:
+    """The share of live ties that are reliable at each month's end, with its Wilson band
+    (:func:`study.analysis.sustainability.reliable_share`)."""
+    x = pd.to_datetime(share["period_end"]).dt.tz_convert(None)
+    fig, ax = plt.subplots(figsize=(WIDTH, 2.8))
+    colour = sns.color_palette(PALETTE)[2]
+    ax.plot(x, share["share"], marker="o", markersize=3, color=colour)
+    ax.fill_between(x, share["low"], share["high"], color=colour, alpha=0.2)
+    ax.set_ylim(0, 1.02)
+    ax.set(
+        ylabel=t("axis.share_reliable", lang),
+        title=t("section.sustainability.reliable.figure", lang),
+    )
+    _percent_axis(ax, lang)
+    _date_axis(ax, lang)
+    return fig
+
+
+def its_views(res, lang: str) -> Figure:
+    """Weekly profile views around a profile update: observed points, the fitted segments, the
+    counterfactual (the first segment continued, dashed) and the update (a vertical line)
+    (a :class:`study.analysis.reputation.ItsResult`)."""
+    c = res.curves.copy()
+    c["time"] = pd.to_datetime(c["time"])
+    at = pd.Timestamp(res.effects[0].at)
+    pal = sns.color_palette(PALETTE)
+    fig, ax = plt.subplots(figsize=(WIDTH, 3.2))
+    ax.scatter(c["time"], c["observed"], s=9, color="0.55", label=t("axis.observed", lang))
+    for _, seg in c.groupby("segment"):
+        ax.plot(seg["time"], seg["fitted"], color=pal[0], linewidth=2)
+    ax.plot([], [], color=pal[0], linewidth=2, label=t("axis.fitted", lang))
+    after = c[c["time"] >= at]
+    ax.plot(
+        after["time"],
+        after["counterfactual"],
+        color=pal[0],
+        linestyle="--",
+        linewidth=1.5,
+        label=t("axis.counterfactual", lang),
+    )
+    ax.axvline(at, color=pal[3], linewidth=1, label=t("axis.intervention", lang))
+    # the counterfactual may run far off: the axis follows what was observed and fitted
+    top = 1.4 * max(c["observed"].max(), c["fitted"].max())
+    ax.set_ylim(0, top)
+    ax.set(ylabel=t("axis.views_per_week", lang), title=t("section.reputation.views.figure", lang))
+    _date_axis(ax, lang)
+    _decimal_axis(ax, lang, "y")
+    # below the plot: the weeks around the update stay visible
+    ax.legend(loc="upper center", bbox_to_anchor=(0.5, -0.2), fontsize=8, ncols=4, frameon=False)
+    return fig
+
+
+def metric_trends(trends: list, lang: str) -> Figure:
+    """One panel per level metric: the weekly values and the fitted linear trend
+    (:class:`study.analysis.reputation.TrendResult`)."""
     fig, axes = plt.subplots(
-        len(names), 1, figsize=(WIDTH, 1.9 * len(names) + 0.6), sharex=True, squeeze=False
+        len(trends), 1, figsize=(WIDTH, 2.3 * len(trends) + 0.4), sharex=True, squeeze=False
     )
-    for ax, name in zip(axes[:, 0], names, strict=True):
-        sns.lineplot(
-            data=data[data["metric"] == name],
-            x="date",
-            y="value",
-            hue="platform",
-            marker="o",
-            ax=ax,
+    pal = sns.color_palette(PALETTE)
+    for i, (ax, tr) in enumerate(zip(axes[:, 0], trends, strict=True)):
+        week = pd.to_datetime(tr.curves["week"])
+        ax.scatter(week, tr.curves["observed"], s=9, color="0.55")
+        ax.plot(week, tr.curves["fitted"], color=pal[i], linewidth=2)
+        ax.set(
+            title=label("metric", tr.metric, lang), ylabel=t(f"axis.{tr.metric}", lang), xlabel=""
         )
-        ax.set(title=name, xlabel="", ylabel=t("axis.value", lang))
-        ax.legend(title=t("column.platform", lang), loc="best")
+        if tr.metric == "googlability_rank":
+            ax.invert_yaxis()  # rank 1 on top: up is better
         _decimal_axis(ax, lang, "y")
-    axes[-1, 0].xaxis.set_major_locator(mdates.AutoDateLocator(minticks=3, maxticks=6))
-    axes[-1, 0].xaxis.set_major_formatter(mdates.DateFormatter(_DATE_FORMAT[lang]))
-    axes[-1, 0].set_xlabel(t("axis.date", lang))
+    _date_axis(axes[-1, 0], lang)
     fig.tight_layout()
+    return fig
+
+
+def introducer_rates(summary: pd.DataFrame, labels: dict[str, str], lang: str) -> Figure:
+    """Point ranges: vouch-check pass rate, response rate and 12-month survival by introducer
+    type, with their 95% intervals (:func:`study.analysis.second_degree.rates`)."""
+    measures = [
+        ("pass_rate", "pass_low", "pass_high", "column.pass_rate"),
+        ("response_rate", "response_low", "response_high", "column.response_rate"),
+        ("survival", "survival_low", "survival_high", "column.surv_12"),
+    ]
+    groups = list(summary["introducer_type"].astype(str))
+    fig, axes = plt.subplots(1, 3, figsize=(WIDTH, 0.35 * len(groups) + 1.4), sharey=True)
+    pal = sns.color_palette(PALETTE)
+    for i, (ax, (est, low, high, title)) in enumerate(zip(axes, measures, strict=True)):
+        y = list(range(len(groups)))[::-1]
+        if summary[est].isna().all():
+            ax.text(
+                0.5,
+                0.5,
+                t("axis.too_few", lang),
+                ha="center",
+                va="center",
+                fontsize=9,
+                transform=ax.transAxes,
+                color="0.4",
+            )
+        for yi, (_, r) in zip(y, summary.iterrows(), strict=True):
+            if pd.isna(r[est]):
+                continue
+            ax.plot([r[low], r[high]], [yi, yi], color=pal[i], linewidth=2)
+            ax.plot(r[est], yi, "o", color=pal[i])
+        ax.set_xlim(-0.03, 1.03)
+        ax.set_title(t(title, lang).split(" (")[0], fontsize=10)
+        ax.set_yticks(y, [labels.get(g, g) for g in groups])
+        from matplotlib.ticker import FuncFormatter
+
+        from study.report.i18n import number
+
+        ax.xaxis.set_major_formatter(FuncFormatter(lambda v, _pos: number(100 * v, lang)))
+        ax.set_xticks([0, 0.5, 1])
+        ax.set_xlabel("%")
+    fig.tight_layout()
+    return fig
+
+
+def ego_network(graph, lang: str) -> Figure:
+    """The participant in the centre, first-degree contacts on the inner ring, second-degree
+    contacts outside near their introducer; colour by basis (first degree) or introducer type
+    (second degree); no labels (contacts are people); ended ties drawn hollow."""
+    import math
+
+    import networkx as nx
+
+    centre = next(n for n, d in graph.nodes(data="degree") if d == 0)
+    # first-degree contacts in arcs by basis, live ones first: the colours form groups
+    first = sorted(
+        (n for n, d in graph.nodes(data="degree") if d == 1),
+        key=lambda n: (str(graph.nodes[n].get("basis")), not graph.nodes[n].get("alive"), n),
+    )
+    second = [n for n, d in graph.nodes(data="degree") if d == 2]
+    pos = {centre: (0.0, 0.0)}
+    for i, n in enumerate(first):
+        a = 2 * math.pi * i / max(len(first), 1)
+        pos[n] = (math.cos(a), math.sin(a))
+    for n in second:  # near the introducer, on the outer ring
+        nbrs = [m for m in graph.neighbors(n) if m in pos and m != centre]
+        base = math.atan2(pos[nbrs[0]][1], pos[nbrs[0]][0]) if nbrs else 0.0
+        k = sum(1 for m in second if m in pos)
+        pos[n] = (
+            1.7 * math.cos(base + 0.06 * (k % 5 - 2)),
+            1.7 * math.sin(base + 0.06 * (k % 5 - 2)),
+        )
+    pal = sns.color_palette(PALETTE)
+    colour = {
+        "knows_personally": pal[0],
+        "met_in_person": pal[2],
+        "none": pal[3],
+        "unknown": "0.6",
+        "introduced": pal[4],
+        "first_hand": pal[4],
+        "collector": pal[1],
+        "other": "0.4",
+    }
+    fig, ax = plt.subplots(figsize=(WIDTH, WIDTH * 0.85))
+    nx.draw_networkx_edges(graph, pos, ax=ax, width=0.5, edge_color="0.75")
+    shown: dict[str, tuple] = {}
+    for n, d in graph.nodes(data=True):
+        if d["degree"] == 0:
+            ax.scatter(*pos[n], s=160, color="black", zorder=3)
+            continue
+        key = d.get("introducer_type") if d["degree"] == 2 else d.get("basis")
+        key = key if key in colour else "other"
+        c = colour[key]
+        face = c if d.get("alive") else "white"
+        ax.scatter(
+            *pos[n],
+            s=28 if d["degree"] == 1 else 20,
+            facecolor=face,
+            edgecolor=c,
+            linewidth=1,
+            zorder=3,
+            marker="o" if d["degree"] == 1 else "s",
+        )
+        group = "introducer" if d["degree"] == 2 else "basis"
+        shown[f"{group}.{key}"] = (c, "o" if d["degree"] == 1 else "s")
+    from matplotlib.lines import Line2D
+
+    handles = [
+        Line2D(
+            [],
+            [],
+            marker=m,
+            linestyle="",
+            color=c,
+            label=t("axis.introduced_by", lang, who=t(k, lang))
+            if k.startswith("introducer.")
+            else label(*k.split("."), lang),
+        )
+        for k, (c, m) in sorted(shown.items())
+    ]
+    handles.append(
+        Line2D(
+            [],
+            [],
+            marker="o",
+            linestyle="",
+            markerfacecolor="white",
+            markeredgecolor="0.3",
+            label=t("axis.ended", lang),
+        )
+    )
+    ax.legend(
+        handles=handles,
+        loc="upper center",
+        bbox_to_anchor=(0.5, 0.02),
+        ncols=2,
+        fontsize=8,
+        frameon=False,
+    )
+    ax.set_aspect("equal")
+    ax.set_xlim(-1.9, 1.9)
+    ax.set_ylim(-1.9, 1.9)
+    ax.axis("off")
+    ax.set_title(t("section.second_degree.network.figure", lang))
     return fig

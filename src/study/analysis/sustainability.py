@@ -70,7 +70,11 @@ class KMCurve:
         idx = np.searchsorted(tab["time"].to_numpy(), np.asarray(days, float), side="right") - 1
         out = pd.DataFrame({"days": np.asarray(days, float)})
         for col in ("surv", "low", "high"):
-            vals = np.where(idx >= 0, tab[col].to_numpy()[np.clip(idx, 0, None)], 1.0)
+            steps = tab[col].to_numpy()
+            if len(steps) == 0:  # no event at all: the curve stays at 1
+                steps = np.ones(1)
+                idx = np.full(len(idx), -1)
+            vals = np.where(idx >= 0, steps[np.clip(idx, 0, None)], 1.0)
             out[col] = np.where(np.asarray(days, float) > self._last_time, np.nan, vals)
         return out
 

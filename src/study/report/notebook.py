@@ -12,6 +12,7 @@ from __future__ import annotations
 import datetime as dt
 import os
 from dataclasses import dataclass, field
+from functools import cached_property
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -69,6 +70,57 @@ class Context:
     def day(self, moment: Any) -> str:
         """A moment as a date in the study's time zone, in words of the language."""
         return date(pd.Timestamp(moment).tz_convert(self.study.tz).date(), self.lang)
+
+    # The analysis tables, built once per notebook on first use, from the whole history up to
+    # the period's end (the analyses need history; the period's own figures are the overview's).
+
+    @cached_property
+    def ties(self) -> pd.DataFrame:
+        """One row per tie spell, cut off at the period's end, reliability window W."""
+        from study.tables.ties import ties
+
+        return ties(self.history, self.contacts, cutoff=self.end, window_days=self.window)
+
+    @cached_property
+    def timeline(self) -> pd.DataFrame:
+        """Alive and reliable ties at each month's end up to the period's end (its last point is
+        the period's end itself)."""
+        from study.tables.ties import reliability_timeline
+
+        t = self.ties
+        if t.empty:
+            return pd.DataFrame(columns=["participant", "period_end", "alive", "reliable", "share"])
+        first = pd.Timestamp(t["start"].min()).tz_convert("UTC").normalize()
+        ends = pd.date_range(first, self.end, freq="MS", tz="UTC")
+        ends = [e for e in ends if e > first and e < self.end] + [self.end]
+        return reliability_timeline(self.history, t, freq=ends, window_days=self.window)
+
+    @cached_property
+    def introductions(self) -> pd.DataFrame:
+        """One row per introduced (second-degree) contact."""
+        from study.tables.introductions import introductions
+
+        return introductions(
+            self.history,
+            self.contacts,
+            cutoff=self.end,
+            window_days=self.window,
+            ties_table=self.ties,
+        )
+
+    @cached_property
+    def panel(self) -> pd.DataFrame:
+        """The weekly metrics panel (views, followers, rank, activity, profile updates)."""
+        from study.tables.metrics import weekly_metrics
+
+        return weekly_metrics(self.history, participant=self.participant)
+
+    @cached_property
+    def leads(self) -> pd.DataFrame:
+        """One row per job lead, with the source tie's state when the lead came."""
+        from study.tables.leads import leads
+
+        return leads(self.history, self.contacts, ties=self.ties, window_days=self.window)
 
 
 def resolve_db(db: str | os.PathLike[str]) -> str:
