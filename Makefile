@@ -22,6 +22,7 @@ report: $(STAMP)
 
 ## Lint and run the whole test suite.
 test: $(STAMP)
+	scripts/ensure-system-deps.sh
 	$(BIN)/ruff format --check src tests bench
 	$(BIN)/ruff check src tests bench
 	$(BIN)/python -m pytest
