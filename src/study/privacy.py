@@ -59,6 +59,8 @@ def pseudonymize(
     prefix: str = PSEUDONYM_PREFIX,
 ) -> pd.DataFrame:
     """A copy of ``df`` whose ``columns`` (those present) hold pseudonyms instead of keys."""
+    import pandas as pd
+
     out = df.copy()
     mapping: dict[str, str] = {}
     for col in columns:
@@ -67,9 +69,7 @@ def pseudonymize(
         values = out[col]
         for v in values.dropna().unique():
             mapping.setdefault(str(v), pseudonym(study, str(v), prefix=prefix))
-        out[col] = values.map(lambda v: v if v is None or v != v else mapping[str(v)]).astype(
-            "string"
-        )
+        out[col] = values.map(lambda v: None if pd.isna(v) else mapping[str(v)]).astype("string")
     if len(set(mapping.values())) != len(mapping):
         raise StudyError("two keys share a pseudonym; pseudonymize with a longer prefix length")
     return out
@@ -285,3 +285,49 @@ def _compact(study: Study, result: Erasure) -> None:
                 conn.exec_driver_sql("VACUUM events")
     except SQLAlchemyError as exc:
         result.warnings.append(f"could not compact the database: {store._short(exc)}")
+
+
+# a shareable copy -------------------------------------------------------------------------
+#: Event columns never written to an anonymized export: free text and what may spell a person
+#: or a file of theirs (notes, topics, importers' source keys and file names).
+DROPPED_EVENT_COLUMNS = ("text", "topic", "source", "source_key")
+_LOOKS_PERSONAL = re.compile(r"https?://|www\.|[\w.+-]+@[\w-]+\.\w", re.IGNORECASE)
+MAX_SHIFT_DAYS = 182
+
+
+def anonymized_tables(study: Study, *, shift_dates: bool = False) -> dict[str, pd.DataFrame]:
+    """Events, contacts and participants for other researchers: no names, URLs or free text;
+    contacts, introducers, participants and lead ids as pseudonyms; with ``shift_dates`` every
+    date of a participant moved by one random offset (whole days, up to half a year either way,
+    kept nowhere), so intervals and weekdays-of-offset stay true but calendar dates do not."""
+    import pandas as pd
+
+    events = study.events().drop(columns=list(DROPPED_EVENT_COLUMNS))
+    contacts = study.contacts()
+    participants = pd.DataFrame({"participant": study.participants()})
+    events = pseudonymize(events, study, ("contact", "introducer"))
+    events = pseudonymize(events, study, ("lead",), prefix="L-")
+    contacts = pseudonymize(contacts, study, ("key", "introducer"))
+    if shift_dates:
+        offsets = {
+            p: pd.Timedelta(days=(secrets.randbelow(MAX_SHIFT_DAYS) + 1) * secrets.choice((-1, 1)))
+            for p in participants.participant
+        }
+        shift = events.participant.map(offsets)
+        for col in ("occurred_at", "recorded_at", "period_start", "period_end"):
+            events[col] = events[col] + pd.to_timedelta(shift.to_numpy())
+        contacts["first_seen"] = contacts["first_seen"] + pd.to_timedelta(
+            contacts.participant.map(offsets).to_numpy()
+        )
+    events = pseudonymize(events, study, ("participant",), prefix="P-")
+    contacts = pseudonymize(contacts, study, ("participant",), prefix="P-")
+    participants = pseudonymize(participants, study, ("participant",), prefix="P-")
+    tables = {"events": events, "contacts": contacts, "participants": participants}
+    for name, frame in tables.items():
+        for col in frame.select_dtypes(include=["object", "string"]).columns:
+            hit = frame[col].dropna().astype(str).str.contains(_LOOKS_PERSONAL)
+            if hit.any():
+                raise StudyError(
+                    f"{name}.{col}: refusing to export what looks like a URL or e-mail address"
+                )
+    return tables
