@@ -30,6 +30,7 @@ from study.vocabulary import (
     Event,
     check_basis,
     check_choice,
+    check_text,
     parse_datetime,
     validate,
 )
@@ -376,7 +377,7 @@ class Batch:
         if unknown:
             raise ValidationError("not a contact detail", sorted(unknown)[0])
         row = {
-            f: (None if details.get(f) in (None, "") else str(details[f]).strip())
+            f: (None if details.get(f) in (None, "") else check_text(str(details[f]).strip(), f))
             for f in DETAIL_FIELDS
         }
         row.update(key=key, updated_at=self.now)

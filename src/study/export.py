@@ -69,7 +69,8 @@ def export_tables(
             df = df.copy()
             for col in text_cols:
                 df[col] = escape_formulas(df[col])
-            df.to_csv(tmp, index=False)
+            # CRLF rows (RFC 4180): a bare CR inside a cell is then quoted, not a line break
+            df.to_csv(tmp, index=False, lineterminator="\r\n")
         if not anonymized:
             os.chmod(tmp, 0o600)
         os.replace(tmp, path)
