@@ -10,11 +10,13 @@ the PostgreSQL tests fail with that message: they are never skipped.
 
 from __future__ import annotations
 
+import contextlib
 import glob
 import itertools
 import os
 import pwd
 import shutil
+import signal
 import subprocess
 import tempfile
 import time
@@ -81,11 +83,26 @@ class Server:
         return self.url(name)
 
     def stop(self) -> None:
+        """Stop the server we started (by its own pid file) and remove the cluster."""
+        pidfile = self.data_dir / "postmaster.pid"
+        pid = int(pidfile.read_text().split()[0]) if pidfile.exists() else None
         _run(
             self,
-            [str(self.bindir / "pg_ctl"), "stop", "-D", str(self.data_dir), "-m", "immediate"],
+            [
+                str(self.bindir / "pg_ctl"),
+                "stop",
+                "-D",
+                str(self.data_dir),
+                "-m",
+                "immediate",
+                "-t",
+                "15",
+            ],
             check=False,
         )
+        if pid is not None and pidfile.exists():
+            with contextlib.suppress(ProcessLookupError):
+                os.kill(pid, signal.SIGKILL)
         shutil.rmtree(self.root, ignore_errors=True)
 
 
