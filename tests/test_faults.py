@@ -280,3 +280,42 @@ def test_the_api_raises_database_errors_not_driver_errors(tmp_path):
     with pytest.raises(DatabaseError, match="no study"):
         study.open(tmp_path / "none.db")
     assert sqlite3.connect(tmp_path / "x.db").execute("select 1").fetchone() == (1,)
+
+
+def _import_same(url: str, n: int, go, results) -> None:  # type: ignore[no-untyped-def]
+    import datetime as dt
+
+    s = study.open(url)
+    t0 = dt.datetime(2021, 1, 1, tzinfo=dt.UTC)
+    go.wait()
+    with s.batch() as b:
+        for i in range(n):
+            b.log(
+                "metric",
+                name="followers",
+                value=i,
+                platform="linkedin",
+                at=t0 + dt.timedelta(hours=i),
+                source="Followers.csv",
+                source_key=str(i),
+            )
+    results.put((b.summary.added, b.summary.already_present))
+
+
+def test_the_same_file_imported_twice_at_once_is_added_once(db_url):
+    n = 5000
+    study.init(db_url).close()
+    ctx = multiprocessing.get_context("spawn")
+    go, results = ctx.Event(), ctx.Queue()
+    procs = [ctx.Process(target=_import_same, args=(db_url, n, go, results)) for _ in range(3)]
+    for p in procs:
+        p.start()
+    time.sleep(1.0)
+    go.set()
+    got = [results.get(timeout=300) for _ in procs]
+    for p in procs:
+        p.join(60)
+    assert [p.exitcode for p in procs] == [0, 0, 0]
+    assert count(db_url) == n
+    # each import's summary is true: together they added each row exactly once
+    assert sum(a for a, _ in got) == n and all(a + d == n for a, d in got)
