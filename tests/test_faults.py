@@ -319,3 +319,17 @@ def test_the_same_file_imported_twice_at_once_is_added_once(db_url):
     assert count(db_url) == n
     # each import's summary is true: together they added each row exactly once
     assert sum(a for a, _ in got) == n and all(a + d == n for a, d in got)
+
+
+def test_a_row_committed_by_another_writer_meanwhile_is_not_counted_as_added(pg_server):
+    """PostgreSQL lets two transactions import at once; the later one's ON CONFLICT DO NOTHING
+    skips the rows the other committed meanwhile, and its summary must say so. (SQLite
+    serializes writers, so the situation cannot arise there.)"""
+    url = pg_server.new_database()
+    s, other = study.init(url), study.open(url)
+    with s.batch() as b:
+        for key in ("1", "2", "3"):
+            b.log("note", text=key, at="2026-01-01", source="f.csv", source_key=key)
+        other.log("note", text="2", at="2026-01-01", source="f.csv", source_key="2")
+    assert (b.summary.added, b.summary.already_present) == (2, 1)
+    assert s.count() == 3

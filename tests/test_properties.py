@@ -3,10 +3,12 @@ or one clear error, never another exception; CSV exports never hand a spreadshee
 
 from __future__ import annotations
 
+import atexit
 import contextlib
 import csv
 import datetime as dt
 import io
+import shutil
 import tempfile
 from pathlib import Path
 from zoneinfo import ZoneInfo
@@ -117,7 +119,9 @@ _STUDY: dict[str, object] = {}
 def _shared_study() -> tuple[str, str]:
     """One study for all examples (a fresh file per example would dominate the run time)."""
     if not _STUDY:
-        path = Path(tempfile.mkdtemp(prefix="study-prop-")) / "study.db"
+        root = Path(tempfile.mkdtemp(prefix="study-prop-"))
+        atexit.register(shutil.rmtree, root, ignore_errors=True)
+        path = root / "study.db"
         s = study.init(path)
         key = s.add_contact("Prop Erty", platform="xing", basis="knows_personally")
         s.close()
@@ -188,7 +192,7 @@ def test_exported_notes_are_escaped_and_round_trip(texts):
                 b.log("note", text=t, at="2026-01-01", source="prop")
             except StudyError:
                 return  # an empty note is refused, and that is tested elsewhere
-    out = Path(tempfile.mkdtemp(prefix="study-prop-out-"))
+    out = Path(db).parent / "out"
     s.export(out, "csv")
     notes = pd.read_csv(out / "events.csv", keep_default_na=False, dtype=str)
     written = notes[notes.source == "prop"].text.tolist()[-len(texts) :]

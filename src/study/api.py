@@ -548,10 +548,18 @@ class Batch:
             else:
                 self.summary.already_present += 1
             return
-        result = self.conn.execute(self._insert_events, rows)
-        added = (
-            result.rowcount if result.rowcount is not None and result.rowcount >= 0 else len(rows)
-        )
+        if self.conn.dialect.name == "postgresql":
+            # psycopg's executemany reports every row as inserted, even those ON CONFLICT
+            # skipped (a concurrent import of the same file); the returned ids are the truth.
+            returned = self.conn.execute(self._insert_events.returning(store.events.c.id), rows)
+            added = len(returned.all())
+        else:
+            result = self.conn.execute(self._insert_events, rows)
+            added = (
+                result.rowcount
+                if result.rowcount is not None and result.rowcount >= 0
+                else len(rows)
+            )
         self.summary.added += added
         self.summary.already_present += len(rows) - added
 
