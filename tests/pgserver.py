@@ -31,7 +31,13 @@ class PostgresUnavailable(RuntimeError):
 
 
 def bindir() -> Path:
-    """The directory of initdb/pg_ctl: Debian keeps them in /usr/lib/postgresql/N/bin."""
+    """The directory of initdb/pg_ctl: ``$STUDY_TEST_PG_BINDIR``, else on the PATH, else where
+    Debian keeps them (/usr/lib/postgresql/N/bin)."""
+    override = os.environ.get("STUDY_TEST_PG_BINDIR")
+    if override:
+        if not (Path(override) / "initdb").exists():
+            raise PostgresUnavailable(f"STUDY_TEST_PG_BINDIR={override} holds no initdb")
+        return Path(override)
     found = shutil.which("initdb")
     if found:
         return Path(found).resolve().parent
