@@ -13,16 +13,17 @@ $(STAMP): pyproject.toml
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
 	$(BIN)/python -m pip install --quiet -e '.[test]'
+	$(BIN)/python -m ipykernel install --sys-prefix --name study --display-name "study (.venv)" >/dev/null
 	@touch $(STAMP)
 
 ## The main job: the study's report on the embedded default database.
+## `--demo-if-empty` runs `study demo` first when the log has no events; prints the PDF's path.
 report: $(STAMP)
-	$(BIN)/study init
-	$(BIN)/study events --format csv | tail -n +2 | wc -l | xargs -I{} echo "events in the log: {}"
+	$(BIN)/study report --demo-if-empty
 
 ## Lint and run the whole test suite.
 test: $(STAMP)
-	scripts/ensure-system-deps.sh
+	bash scripts/ensure-system-deps.sh
 	$(BIN)/ruff format --check src tests bench
 	$(BIN)/ruff check src tests bench
 	$(BIN)/python -m pytest

@@ -24,7 +24,7 @@ EVENT_COLUMNS = (
     "source_key",
 )
 _BOOL_ATTRIBUTES = ("with_message",)
-_DATE_ATTRIBUTES = ("period_start", "period_end")
+_DATE_ATTRIBUTES = ("period_start", "period_end", "removed_after", "removed_before")
 
 
 def _utc(values: Any) -> pd.Series:
@@ -50,7 +50,10 @@ def events_frame(rows: Sequence[Any]) -> pd.DataFrame:
         ],
     )
     attrs = [a if isinstance(a, dict) else json.loads(a or "{}") for a in base.pop("attributes")]
-    flat = pd.DataFrame.from_records(attrs, columns=list(ATTRIBUTE_FIELDS), index=base.index)
+    if attrs:
+        flat = pd.DataFrame.from_records(attrs, columns=list(ATTRIBUTE_FIELDS), index=base.index)
+    else:  # from_records cannot build an empty frame on an empty index
+        flat = pd.DataFrame(columns=list(ATTRIBUTE_FIELDS), index=base.index)
     df = pd.concat([base, flat], axis=1)
     return tidy_events(df)
 

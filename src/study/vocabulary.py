@@ -244,7 +244,23 @@ KINDS: dict[str, Kind] = {
         Kind(
             "contact_removed",
             "The tie was removed (pruning: nobody remembers where they know each other from).",
-            (_contact(),),
+            (
+                _contact(),
+                # Optional: when a removal is only known to lie between two exports (an
+                # import's snapshot diff), the interval; the event is dated at its midpoint.
+                Field(
+                    "removed_after",
+                    "date",
+                    "known to exist on this day (the removal came later)",
+                    required=False,
+                ),
+                Field(
+                    "removed_before",
+                    "date",
+                    "known to be gone on this day (the removal came earlier)",
+                    required=False,
+                ),
+            ),
             example="study log contact_removed --contact c-1a2b3c4d5e",
         ),
         Kind(
@@ -567,6 +583,12 @@ def validate(
                 occurred_at = min(parse_datetime(end, tz, "period"), now)
             attributes["period_start"] = start.isoformat()
             attributes["period_end"] = end.isoformat()
+    for name in ("removed_after", "removed_before"):
+        if isinstance(attributes.get(name), dt.date):
+            attributes[name] = attributes[name].isoformat()
+    after, before = attributes.get("removed_after"), attributes.get("removed_before")
+    if after is not None and before is not None and before < after:
+        raise ValidationError(f"{before} precedes removed_after {after}", "removed_before")
 
     return Event(
         participant=participant,

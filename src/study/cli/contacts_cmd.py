@@ -58,9 +58,22 @@ def register(sub: Any) -> None:
     ls = add_command(
         sub,
         "contacts",
-        help="list contacts (pseudonymous keys unless --names)",
-        examples="  study contacts --basis introduced\n  study contacts --platform xing --names",
+        help="list contacts (pseudonymous keys unless --names); `annotate` for the basis round trip",
+        examples="  study contacts --basis introduced\n  study contacts --platform xing --names\n"
+        "  study contacts annotate --out unclassified.csv   # fill in basis and introducer, then\n"
+        "  study contacts annotate --in unclassified.csv",
     )
+    ls.add_argument(
+        "action",
+        nargs="?",
+        choices=("annotate",),
+        help="annotate: write unclassified contacts (--out FILE) or read them back (--in FILE)",
+    )
+    ls.add_argument("--out", metavar="FILE", help="annotate: write the unclassified contacts here")
+    ls.add_argument(
+        "--in", dest="in_file", metavar="FILE", help="annotate: read basis and introducer from here"
+    )
+    ls.add_argument("--dry-run", action="store_true", help="annotate --in: check, write nothing")
     ls.add_argument("--basis", choices=BASES)
     ls.add_argument("--platform", choices=PLATFORMS)
     ls.add_argument("--participant")
@@ -92,6 +105,14 @@ def run_set_basis(args: argparse.Namespace) -> int:
 
 
 def run_list(args: argparse.Namespace) -> int:
+    if args.action == "annotate":
+        from study.cli.import_cmd import run_annotate
+
+        return run_annotate(args)
+    if args.out or args.in_file or args.dry_run:
+        from study.cli.base import fail
+
+        fail("--out, --in and --dry-run belong to `study contacts annotate`")
     df = open_study(args).contacts(
         names=args.names, participant=args.participant, basis=args.basis, platform=args.platform
     )

@@ -17,6 +17,8 @@ COMMANDS = (
     "study.cli.contacts_cmd",
     "study.cli.log_cmd",
     "study.cli.events_cmd",
+    "study.cli.import_cmd",
+    "study.cli.report_cmd",
     "study.cli.backup_cmd",
     "study.cli.privacy_cmd",
 )

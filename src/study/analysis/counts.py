@@ -1,0 +1,163 @@
+"""Count regression shared by the analyses: Poisson, quasi-Poisson and negative-binomial fits.
+
+Job leads per month (RQ1) and profile views per week (RQ3) are counts; both are modelled on the
+log scale, and their effects are reported as rate ratios with confidence intervals. This module
+fits the model once (statsmodels) and turns any linear combination of coefficients into an
+:class:`~study.analysis.base.Estimate` on the rate-ratio scale, with the covariance chosen:
+
+* ``poisson``: maximum likelihood, model-based errors;
+* ``quasipoisson``: the Poisson fit with the Pearson X² dispersion (R's ``family=quasipoisson``);
+* ``negbin``: negative binomial (NB2), dispersion ``alpha`` estimated by maximum likelihood;
+  when alpha sits at its boundary 0 (no overdispersion; the NB Hessian is then singular) the
+  model is the Poisson model, and the Poisson fit is reported (the method text says so);
+* ``hac_lags=L``: Newey–West (HAC) errors with L lags, for autocorrelated time series;
+* ``groups=...``: cluster-robust errors by group (several participants in one panel).
+
+Intervals are Wald intervals on the log scale (normal quantiles), as ``confint.default`` and
+``Epi::ci.exp`` in R give them.
+"""
+
+from __future__ import annotations
+
+import warnings
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from study.analysis.base import Estimate, NotEnoughData
+from study.errors import StudyError
+
+FAMILIES = ("poisson", "quasipoisson", "negbin")
+#: A negative-binomial alpha below this is no overdispersion: the Poisson fit is reported.
+NO_OVERDISPERSION = 1e-6
+
+
+@dataclass
+class CountFit:
+    """A fitted count model: coefficients, their covariance, and how they were made."""
+
+    result: Any
+    params: pd.Series
+    cov: pd.DataFrame
+    family: str
+    method: str
+    dispersion: float
+    n: int
+
+    def rate_ratio(self, term: str, *, scale: float = 1.0, level: float = 0.95) -> Estimate:
+        """exp(scale × coefficient) with its interval (scale: e.g. 100 for 'per 100 ties')."""
+        return self.contrast({term: scale}, level=level)
+
+    def contrast(self, weights: dict[str, float], *, level: float = 0.95) -> Estimate:
+        """exp(Σ wᵢ βᵢ) with its Wald interval from the chosen covariance."""
+        from scipy.stats import norm
+
+        w = pd.Series(0.0, index=self.params.index)
+        for term, weight in weights.items():
+            w[term] = weight
+        est = float(w @ self.params)
+        se = float(np.sqrt(w @ self.cov.loc[w.index, w.index] @ w))
+        z = norm.ppf(0.5 + level / 2)
+        return Estimate(
+            float(np.exp(est)),
+            float(np.exp(est - z * se)),
+            float(np.exp(est + z * se)),
+            self.n,
+            self.method,
+            level,
+        )
+
+    def p_value(self, term: str) -> float:
+        from scipy.stats import norm
+
+        se = float(np.sqrt(self.cov.loc[term, term]))
+        return float(2 * norm.sf(abs(self.params[term] / se))) if se > 0 else float("nan")
+
+    def mean(self, exog: pd.DataFrame, offset: np.ndarray | None = None) -> np.ndarray:
+        """The expected count for rows of ``exog`` (same columns as the fit) and an offset."""
+        eta = exog[self.params.index].to_numpy(dtype=float) @ self.params.to_numpy()
+        if offset is not None:
+            eta = eta + offset
+        return np.exp(eta)
+
+
+def fit_counts(
+    y: np.ndarray | pd.Series,
+    exog: pd.DataFrame,
+    *,
+    family: str = "poisson",
+    offset: np.ndarray | None = None,
+    hac_lags: int | None = None,
+    groups: np.ndarray | pd.Series | None = None,
+) -> CountFit:
+    """Fit a count model of ``y`` on ``exog`` (which carries its own constant column)."""
+    import statsmodels.api as sm
+    from statsmodels.tools.sm_exceptions import (
+        ConvergenceWarning,
+        HessianInversionWarning,
+        PerfectSeparationWarning,
+    )
+
+    if family not in FAMILIES:
+        raise StudyError(f"family: {family!r} is not one of {', '.join(FAMILIES)}")
+    y = np.asarray(y, dtype=float)
+    n, k = exog.shape
+    if n < k + 2:
+        raise NotEnoughData("a count regression", n, f"at least {k + 2} observations")
+    if np.nansum(y) == 0:
+        raise NotEnoughData("a count regression (all counts are zero)", n, "a non-zero count")
+    cov_type, cov_kwds, how = "nonrobust", None, "model-based errors"
+    if groups is not None and pd.Series(groups).nunique() > 1:
+        cov_type, cov_kwds = "cluster", {"groups": pd.factorize(pd.Series(groups))[0]}
+        how = "cluster-robust errors by participant"
+    elif hac_lags is not None:
+        cov_type, cov_kwds = "HAC", {"maxlags": int(hac_lags)}
+        how = f"Newey–West HAC errors ({int(hac_lags)} lags)"
+    fit_kw: dict[str, Any] = {"cov_type": cov_type}
+    if cov_kwds:
+        fit_kw["cov_kwds"] = cov_kwds
+    with warnings.catch_warnings(), np.errstate(divide="ignore", invalid="ignore", over="ignore"):
+        warnings.simplefilter("error", PerfectSeparationWarning)
+        warnings.simplefilter("ignore", ConvergenceWarning)
+        try:
+            glm = sm.GLM(y, exog, family=sm.families.Poisson(), offset=offset)
+            if family == "negbin":
+                start = glm.fit()
+                model = sm.NegativeBinomial(y, exog, offset=offset, loglike_method="nb2")
+                with warnings.catch_warnings(record=True) as caught:
+                    warnings.simplefilter("always", HessianInversionWarning)
+                    result = model.fit(
+                        start_params=np.append(start.params.to_numpy(), 0.1),
+                        disp=0,
+                        maxiter=500,
+                        **fit_kw,
+                    )
+                dispersion = float(result.params["alpha"])
+                method = f"negative-binomial regression (NB2), {how}"
+                singular = any(issubclass(w.category, HessianInversionWarning) for w in caught)
+                if singular or dispersion < NO_OVERDISPERSION:
+                    # alpha at its boundary 0: the negative binomial is the Poisson model
+                    result = glm.fit(**fit_kw)
+                    dispersion = 0.0
+                    method = (
+                        "negative-binomial regression found no overdispersion (alpha ≈ 0): "
+                        f"Poisson regression, {how}"
+                    )
+            elif family == "quasipoisson":
+                result = glm.fit(scale="X2", **fit_kw)
+                dispersion = float(result.pearson_chi2 / result.df_resid)
+                method = f"quasi-Poisson regression (Pearson X² dispersion), {how}"
+            else:
+                result = glm.fit(**fit_kw)
+                dispersion = float(result.pearson_chi2 / result.df_resid)
+                method = f"Poisson regression, {how}"
+        except (np.linalg.LinAlgError, PerfectSeparationWarning, ValueError) as exc:
+            raise NotEnoughData(f"a count regression ({exc})", n, "varying data") from None
+    names = list(exog.columns)
+    params = pd.Series(np.asarray(result.params)[:k], index=names)
+    cov = pd.DataFrame(np.asarray(result.cov_params())[:k, :k], index=names, columns=names)
+    if not np.all(np.isfinite(params)) or not np.all(np.isfinite(np.diag(cov))):
+        raise NotEnoughData("a count regression (the fit did not converge)", n, "more data")
+    return CountFit(result, params, cov, family, method, dispersion, n)

@@ -1,0 +1,493 @@
+"""Research question 3, online reputation: did profile work and activity move the views?
+
+* :func:`its` — a general interrupted time series (segmented count regression) for any count
+  series with one or more interventions: level change and slope change per intervention as rate
+  ratios with CIs, optional exposure (offset), Fourier seasonality, Newey–West errors; fitted
+  values and the counterfactual for a figure. Checked against Lopez Bernal, Cummins & Gasparrini
+  (2017) in ``tests/test_refdata_its.py``.
+* :func:`profile_views_its` — :func:`its` applied to the weekly panel around ``profile_updated``.
+* :func:`metric_trend` — the trend of a level (followers, own-name search rank) per month.
+* :func:`activity_lags` — distributed-lag count model: views in week t on activity in weeks
+  t, t-1 … t-k.
+
+Segments: for an intervention starting at time t₀ the model adds ``level = 1[t ≥ t₀]`` and
+``slope = (t − t₀)·1[t ≥ t₀]``; so the level change is the jump at t₀ itself (the first
+observation of the new segment against the previous segment's line extended to t₀), and the
+slope change multiplies the rate per time unit from then on. The counterfactual is the fit
+with every level and slope term set to zero (the pre-intervention segment continued), with the
+seasonal terms and offset kept. With Fourier terms the curves also hold ``deseasonalised`` and
+``deseasonalised_counterfactual`` (the seasonal terms at zero), the straight lines of the
+tutorial's figure.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from study.analysis.base import Estimate, NotEnoughData
+from study.analysis.counts import CountFit, fit_counts
+from study.errors import StudyError
+
+#: Observations every segment (before the first intervention, after each) needs at least.
+MIN_SEGMENT = 3
+WEEKS_PER_MONTH = 365.25 / 12 / 7
+
+
+@dataclass(frozen=True)
+class InterventionEffect:
+    """One intervention's effect: where it starts, the level change and the slope change."""
+
+    at: Any
+    time: float
+    level: Estimate
+    slope: Estimate | None
+
+
+@dataclass
+class ItsResult:
+    """An interrupted-time-series fit: effects, the pre-intervention trend, and the curves."""
+
+    effects: list[InterventionEffect]
+    trend: Estimate
+    summary: pd.DataFrame
+    curves: pd.DataFrame
+    fit: CountFit
+    method: str
+    n: int
+    time_unit: str = "time unit"
+
+    @property
+    def level(self) -> Estimate:
+        """The first intervention's level change (the usual single-intervention answer)."""
+        return self.effects[0].level
+
+    @property
+    def slope(self) -> Estimate | None:
+        return self.effects[0].slope
+
+
+def _time_values(time: Any, n: int, period: int) -> tuple[np.ndarray, pd.Series | None, str]:
+    """Numeric time, the original dates (if any), and the unit's name."""
+    if time is None:
+        return np.arange(1, n + 1, dtype=float), None, "time unit"
+    series = pd.Series(time).reset_index(drop=True)
+    if len(series) != n:
+        raise StudyError(f"time: {len(series)} values for {n} counts")
+    if pd.api.types.is_numeric_dtype(series):
+        return series.to_numpy(dtype=float), None, "time unit"
+    dates = pd.to_datetime(series)
+    if getattr(dates.dt, "tz", None) is not None:
+        dates = dates.dt.tz_convert(None)
+    return _date_time(dates, dates.iloc[0], period), dates, "week" if period == 52 else "month"
+
+
+def _date_time(dates: pd.Series, origin: pd.Timestamp, period: int) -> np.ndarray:
+    if period == 12:
+        return ((dates.dt.year - origin.year) * 12 + dates.dt.month - origin.month).to_numpy(
+            dtype=float
+        )
+    return ((dates - origin) / pd.Timedelta(days=7)).to_numpy(dtype=float)
+
+
+def its(
+    counts: Sequence[float] | np.ndarray | pd.Series,
+    time: Sequence[Any] | np.ndarray | pd.Series | None = None,
+    interventions: Sequence[Any] = (),
+    *,
+    family: str = "poisson",
+    exposure: Sequence[float] | np.ndarray | pd.Series | None = None,
+    fourier: int = 0,
+    period: int = 52,
+    season: Sequence[float] | np.ndarray | None = None,
+    hac_lags: int | None = None,
+    slope_change: bool = True,
+    level: float = 0.95,
+) -> ItsResult:
+    """Segmented count regression of ``counts`` on time with one or more interventions.
+
+    ``time``: numbers (e.g. 1..n), or dates (weekly if ``period=52``: time in weeks since the
+    first date; monthly if ``period=12``: calendar months); default 1..n.
+    ``interventions``: integers are positions (0-based) of the first observation after the
+    intervention; dates (with date ``time``) are the intervention dates — the new segment starts
+    at the first observation on or after the date.
+    ``family``: ``poisson``, ``quasipoisson`` or ``negbin``. ``exposure``: the offset is its log.
+    ``fourier``: number of sine/cosine pairs of period ``period`` in ``season`` (default: the
+    numeric time, so month or week of the year when time counts from a January or week 1).
+    ``hac_lags``: Newey–West errors with that many lags.
+    """
+    y = pd.Series(counts, dtype="float64").reset_index(drop=True).to_numpy()
+    n = len(y)
+    t, dates, unit = _time_values(time, n, period)
+    starts = _intervention_times(interventions, t, dates, period)
+    if not starts:
+        raise NotEnoughData("an interrupted time series (no intervention)", 0, 1)
+    keep = ~np.isnan(y)
+    offset = None
+    if exposure is not None:
+        e = pd.Series(exposure, dtype="float64").reset_index(drop=True).to_numpy()
+        if len(e) != n:
+            raise StudyError(f"exposure: {len(e)} values for {n} counts")
+        keep &= np.isfinite(e) & (e > 0)
+        offset = np.log(np.where(keep, e, 1.0))
+    if np.any(y[keep] < 0):
+        raise StudyError("counts: a count is negative")
+    X = pd.DataFrame({"const": 1.0, "time": t})
+    for j, t0 in enumerate(starts, start=1):
+        step = (t >= t0).astype(float)
+        X[f"level_{j}"] = step
+        if slope_change:
+            X[f"slope_{j}"] = (t - t0) * step
+    if fourier:
+        if fourier < 0 or 2 * fourier > period:
+            raise StudyError(f"fourier: {fourier} pairs do not fit a period of {period}")
+        s = t if season is None else np.asarray(season, dtype=float)
+        for k in range(1, fourier + 1):
+            X[f"sin{k}"] = np.sin(2 * np.pi * k * s / period)
+            X[f"cos{k}"] = np.cos(2 * np.pi * k * s / period)
+    bounds = [-np.inf, *starts, np.inf]
+    for j in range(len(bounds) - 1):
+        inside = int(np.sum(keep & (t >= bounds[j]) & (t < bounds[j + 1])))
+        if inside < MIN_SEGMENT:
+            what = "before the first intervention" if j == 0 else f"after intervention {j}"
+            raise NotEnoughData(f"an interrupted time series ({what})", inside, MIN_SEGMENT)
+    fit = fit_counts(
+        y[keep],
+        X[keep].reset_index(drop=True),
+        family=family,
+        offset=None if offset is None else offset[keep],
+        hac_lags=hac_lags,
+    )
+    shown = list(dates) if dates is not None else list(t)
+    effects = []
+    rows = []
+    trend = fit.rate_ratio("time", level=level)
+    rows.append(_row("trend (per " + unit + ")", None, trend, fit, "time"))
+    for j, t0 in enumerate(starts, start=1):
+        first = int(np.argmax(t >= t0))
+        at = shown[first]
+        lev = fit.rate_ratio(f"level_{j}", level=level)
+        slo = fit.rate_ratio(f"slope_{j}", level=level) if slope_change else None
+        effects.append(InterventionEffect(at, float(t0), lev, slo))
+        rows.append(_row("level change", at, lev, fit, f"level_{j}"))
+        if slo is not None:
+            rows.append(_row(f"slope change (per {unit})", at, slo, fit, f"slope_{j}"))
+    counterfactual = X.copy()
+    for col in X.columns:
+        if col.startswith(("level_", "slope_")):
+            counterfactual[col] = 0.0
+    curves = pd.DataFrame(
+        {
+            "time": shown,
+            "observed": y,
+            "fitted": fit.mean(X, offset),
+            "counterfactual": fit.mean(counterfactual, offset),
+            "segment": np.searchsorted(np.asarray(starts), t, side="right"),
+        }
+    )
+    if fourier:
+        # the seasonal terms at zero: the level averaged over the season (on the log scale)
+        flat = X.copy()
+        flat[[c for c in X.columns if c.startswith(("sin", "cos"))]] = 0.0
+        curves["deseasonalised"] = fit.mean(flat, offset)
+        flat[[c for c in X.columns if c.startswith(("level_", "slope_"))]] = 0.0
+        curves["deseasonalised_counterfactual"] = fit.mean(flat, offset)
+    if exposure is not None:
+        curves["exposure"] = np.exp(offset) if offset is not None else 1.0
+    summary = pd.DataFrame(rows)
+    return ItsResult(effects, trend, summary, curves, fit, fit.method, int(keep.sum()), unit)
+
+
+def _row(term: str, at: Any, est: Estimate, fit: CountFit, name: str) -> dict[str, Any]:
+    return {
+        "term": term,
+        "at": at,
+        "rate_ratio": est.estimate,
+        "low": est.low,
+        "high": est.high,
+        "p_value": fit.p_value(name),
+        "n": est.n,
+        "method": est.method,
+    }
+
+
+def _intervention_times(
+    interventions: Sequence[Any], t: np.ndarray, dates: pd.Series | None, period: int
+) -> list[float]:
+    out = []
+    for item in interventions:
+        if isinstance(item, (int, np.integer)) and not isinstance(item, bool):
+            if not 0 <= item < len(t):
+                raise NotEnoughData(
+                    f"an interrupted time series (intervention at position {item})", len(t), item
+                )
+            out.append(float(t[item]))
+        else:
+            if dates is None:
+                raise StudyError(
+                    "interventions: dates need dates as time (or give positions as integers)"
+                )
+            day = pd.Timestamp(item)
+            if day.tz is not None:
+                day = day.tz_convert(None)
+            after = dates[dates >= day.normalize()]
+            if after.empty:
+                raise NotEnoughData(
+                    f"an interrupted time series (no observation after {day.date()})", 0, 1
+                )
+            out.append(float(t[after.index[0]]))
+    return sorted(set(out))
+
+
+# --- the weekly panel -------------------------------------------------------------------------
+
+
+def intervention_weeks(
+    panel: pd.DataFrame, *, min_gap_weeks: int = 8, sections: Sequence[str] | None = None
+) -> list[pd.Timestamp]:
+    """The weeks that start an intervention: profile updates closer than ``min_gap_weeks`` to
+    the previous update belong to the same intervention, which starts at its first week."""
+    marked = panel.loc[panel["intervention"].notna(), ["week", "intervention"]]
+    if sections is not None:
+        wanted = set(sections)
+        marked = marked[marked["intervention"].map(lambda s: bool(wanted & set(s.split(","))))]
+    weeks = sorted(pd.to_datetime(marked["week"]).unique())
+    starts: list[pd.Timestamp] = []
+    previous = None
+    for w in weeks:
+        if previous is None or (w - previous) >= pd.Timedelta(weeks=min_gap_weeks):
+            starts.append(pd.Timestamp(w))
+        previous = w
+    return starts
+
+
+def _one_series(
+    panel: pd.DataFrame, participant: str | None, metric: str, extra: Sequence[str] = ()
+) -> pd.DataFrame:
+    if metric not in panel:
+        raise StudyError(f"metric: the panel has no column {metric!r}")
+    p = panel
+    if participant is not None:
+        p = p[p["participant"] == participant]
+    elif p["participant"].nunique() > 1:
+        raise StudyError("participant: the panel holds several participants; name one")
+    if p.empty:
+        raise NotEnoughData(f"{metric} (no weeks in the panel)", 0, MIN_SEGMENT)
+    cols = [metric, *extra]
+    days = f"{metric}_days"
+    agg = {c: "sum" for c in cols if c in p}
+    if days in p:
+        agg[days] = "max"
+    if "intervention" in p:
+        agg["intervention"] = lambda s: ",".join(s.dropna()) or pd.NA
+    out = p.groupby("week", sort=True).agg(agg).reset_index()
+    if metric in p:
+        # a week without any measurement stays missing, not zero
+        measured = p.groupby("week", sort=True)[metric].count().to_numpy() > 0
+        out.loc[~measured, metric] = np.nan
+    return out
+
+
+def profile_views_its(
+    panel: pd.DataFrame,
+    *,
+    metric: str = "profile_views",
+    participant: str | None = None,
+    interventions: Sequence[Any] | None = None,
+    which: str = "first",
+    min_gap_weeks: int = 8,
+    sections: Sequence[str] | None = None,
+    family: str = "negbin",
+    fourier: int = 0,
+    hac_lags: int | None = None,
+    slope_change: bool = True,
+) -> ItsResult:
+    """Interrupted time series of a weekly count metric around profile updates.
+
+    Interventions default to the panel's ``profile_updated`` weeks (see
+    :func:`intervention_weeks`): ``which="first"`` uses the first one only (the study's "filled
+    in the profile" moment), ``which="all"`` each cluster's first week; or pass dates yourself.
+    The new segment starts in the week holding the update. Weeks without a measurement are left
+    out; partially covered weeks enter with exposure ``days/7`` (column ``<metric>_days``).
+    """
+    series = _one_series(panel, participant, metric)
+    if interventions is None:
+        weeks = intervention_weeks(
+            panel if participant is None else panel[panel["participant"] == participant],
+            min_gap_weeks=min_gap_weeks,
+            sections=sections,
+        )
+        if not weeks:
+            raise NotEnoughData("an interrupted time series (no profile_updated event)", 0, 1)
+        if which == "first":
+            weeks = weeks[:1]
+        elif which != "all":
+            raise StudyError(f"which: {which!r} is not first or all")
+        interventions = weeks
+    series = series[series[metric].notna()].reset_index(drop=True)
+    days_col = f"{metric}_days"
+    exposure = series[days_col] / 7 if days_col in series else None
+    return its(
+        series[metric],
+        series["week"],
+        list(interventions),
+        family=family,
+        exposure=exposure,
+        fourier=fourier,
+        period=52,
+        hac_lags=hac_lags,
+        slope_change=slope_change,
+    )
+
+
+# --- trends of levels -------------------------------------------------------------------------
+
+
+@dataclass
+class TrendResult:
+    """A level's linear trend: the slope per month with its CI, and the line for a figure."""
+
+    metric: str
+    slope: Estimate
+    summary: pd.DataFrame
+    curves: pd.DataFrame
+    method: str
+
+
+def newey_west_lags(n: int) -> int:
+    """The usual automatic lag choice, floor(4 (n/100)^(2/9))."""
+    return int(np.floor(4 * (n / 100) ** (2 / 9)))
+
+
+def metric_trend(
+    panel: pd.DataFrame,
+    metric: str = "followers",
+    *,
+    participant: str | None = None,
+    hac_lags: int | None = None,
+    level: float = 0.95,
+) -> TrendResult:
+    """OLS of a weekly level (followers, connections, own-name rank) on time, Newey–West errors.
+
+    The slope is reported per month (weekly slope × 365.25/12/7). For ``googlability_rank`` a
+    negative slope is an improvement (rank 1 is the top).
+    """
+    import statsmodels.api as sm
+
+    series = _one_series(panel, participant, metric)
+    series = series[series[metric].notna()].reset_index(drop=True)
+    n = len(series)
+    if n < 4:
+        raise NotEnoughData(f"a trend of {metric}", n, 4)
+    weeks = ((series["week"] - series["week"].iloc[0]) / pd.Timedelta(days=7)).to_numpy()
+    X = sm.add_constant(pd.DataFrame({"week": weeks}))
+    lags = newey_west_lags(n) if hac_lags is None else int(hac_lags)
+    res = sm.OLS(series[metric].to_numpy(dtype=float), X).fit(
+        cov_type="HAC", cov_kwds={"maxlags": lags}
+    )
+    low, high = res.conf_int(alpha=1 - level).loc["week"] * WEEKS_PER_MONTH
+    method = f"OLS trend per month, Newey–West HAC errors ({lags} lags)"
+    slope = Estimate(
+        float(res.params["week"] * WEEKS_PER_MONTH), float(low), float(high), n, method, level
+    )
+    summary = pd.DataFrame(
+        [
+            {
+                "metric": metric,
+                "slope_per_month": slope.estimate,
+                "low": slope.low,
+                "high": slope.high,
+                "first": float(series[metric].iloc[0]),
+                "last": float(series[metric].iloc[-1]),
+                "n": n,
+                "method": method,
+            }
+        ]
+    )
+    curves = pd.DataFrame(
+        {"week": series["week"], "observed": series[metric], "fitted": res.fittedvalues}
+    )
+    return TrendResult(metric, slope, summary, curves, method)
+
+
+# --- activity and views -----------------------------------------------------------------------
+
+
+@dataclass
+class LagResult:
+    """Distributed-lag association of activity with a weekly count: RR per lag and in total."""
+
+    outcome: str
+    by_lag: pd.DataFrame
+    cumulative: dict[str, Estimate]
+    fit: CountFit
+    method: str
+    n: int
+    summary: pd.DataFrame = field(default_factory=pd.DataFrame)
+
+
+def activity_lags(
+    panel: pd.DataFrame,
+    *,
+    outcome: str = "profile_views",
+    activities: Sequence[str] = ("group_post", "article", "talk"),
+    lags: int = 4,
+    participant: str | None = None,
+    family: str = "negbin",
+    hac_lags: int | None = None,
+    trend: bool = True,
+    level: float = 0.95,
+) -> LagResult:
+    """Count model of the weekly ``outcome`` on each activity's count in weeks t-0 … t-``lags``.
+
+    One rate ratio per activity and lag (views in week t per extra activity in week t-l) and the
+    cumulative rate ratio (the product over lags: one activity's total association). A linear
+    time trend adjusts for growth (``trend=False`` drops it). Activities never seen are left out.
+    """
+    series = _one_series(panel, participant, outcome, extra=[a for a in activities if a in panel])
+    present = [a for a in activities if a in series and series[a].sum() > 0]
+    if not present:
+        raise NotEnoughData("a lag model (no activity of the types asked)", 0, 1)
+    X = pd.DataFrame({"const": np.ones(len(series))})
+    if trend:
+        X["time"] = ((series["week"] - series["week"].iloc[0]) / pd.Timedelta(days=7)).to_numpy()
+    for a in present:
+        for lag in range(lags + 1):
+            X[f"{a}_lag{lag}"] = series[a].shift(lag).to_numpy(dtype=float)
+    days_col = f"{outcome}_days"
+    exposure = (series[days_col] / 7).to_numpy() if days_col in series else np.ones(len(series))
+    keep = X.notna().all(axis=1).to_numpy() & series[outcome].notna().to_numpy() & (exposure > 0)
+    n = int(keep.sum())
+    fit = fit_counts(
+        series.loc[keep, outcome].to_numpy(),
+        X[keep].reset_index(drop=True),
+        family=family,
+        offset=np.log(exposure[keep]),
+        hac_lags=hac_lags,
+    )
+    rows, cumulative = [], {}
+    for a in present:
+        for lag in range(lags + 1):
+            est = fit.rate_ratio(f"{a}_lag{lag}", level=level)
+            rows.append(
+                {
+                    "activity": a,
+                    "lag": lag,
+                    "rate_ratio": est.estimate,
+                    "low": est.low,
+                    "high": est.high,
+                }
+            )
+        cumulative[a] = fit.contrast({f"{a}_lag{lag}": 1.0 for lag in range(lags + 1)}, level=level)
+    by_lag = pd.DataFrame(rows)
+    summary = pd.DataFrame(
+        [
+            {"activity": a, "rate_ratio": e.estimate, "low": e.low, "high": e.high, "n": e.n}
+            for a, e in cumulative.items()
+        ]
+    )
+    return LagResult(outcome, by_lag, cumulative, fit, fit.method, n, summary)

@@ -1,0 +1,178 @@
+"""What a report notebook calls: ``ctx = setup(...)`` once, then ``show_part`` and
+``show_section`` per cell. Loads the study's data for the period once; no analysis here.
+
+    from study.report import notebook as nb
+    ctx = nb.setup(db, participant, period, lang, window, names)
+    nb.show_part(ctx, "overview")
+    nb.show_section(ctx, "overview.activity")
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import os
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import pandas as pd
+
+from study.errors import ValidationError
+from study.periods import Period, last_complete_month, parse_period
+from study.report import sections
+from study.report.i18n import check_lang, date, period_label, t
+
+if TYPE_CHECKING:
+    from study.api import Study
+
+
+@dataclass
+class Context:
+    """One report's parameters and data: the participant's events up to the end of the period
+    (``history``) and contacts (with names only if ``names``)."""
+
+    study: Study
+    participant: str
+    period: Period
+    lang: str
+    window: int
+    names: bool
+    history: pd.DataFrame
+    contacts: pd.DataFrame
+    start: pd.Timestamp = field(init=False)
+    end: pd.Timestamp = field(init=False)
+
+    def __post_init__(self) -> None:
+        tz = self.study.tz
+        self.start = pd.Timestamp(dt.datetime.combine(self.period.start, dt.time.min, tz))
+        self.end = pd.Timestamp(dt.datetime.combine(self.period.end, dt.time.max, tz))
+        self.start, self.end = self.start.tz_convert("UTC"), self.end.tz_convert("UTC")
+
+    @property
+    def period_events(self) -> pd.DataFrame:
+        """The events that occurred in the period."""
+        return self.history[self.history["occurred_at"] >= self.start]
+
+    @property
+    def period_words(self) -> str:
+        return period_label(self.period, self.lang)
+
+    def who(self, key: str) -> str:
+        """A contact as the report shows them: the pseudonymous key, or the name if ``names``
+        (falling back to the key for a contact without a recorded name)."""
+        if self.names and "display_name" in self.contacts:
+            match = self.contacts.loc[self.contacts["key"] == key, "display_name"].dropna()
+            if len(match):
+                return str(match.iloc[0])
+        return str(key)
+
+    def day(self, moment: Any) -> str:
+        """A moment as a date in the study's time zone, in words of the language."""
+        return date(pd.Timestamp(moment).tz_convert(self.study.tz).date(), self.lang)
+
+
+def resolve_db(db: str | os.PathLike[str]) -> str:
+    """A relative database path is looked up from the working directory upwards, so the
+    notebooks' default ``data/study.db`` works when run from ``notebooks/`` (JupyterLab)."""
+    text = str(db)
+    if "://" in text or not text:
+        return text
+    path = Path(text)
+    if path.is_absolute() or path.exists():
+        return text
+    for parent in Path.cwd().parents:
+        if (parent / path).exists():
+            return str(parent / path)
+    return text
+
+
+def resolve_period(period: str | Period, today: dt.date | None = None) -> Period:
+    """A period from text; the empty text means the last complete month."""
+    if isinstance(period, Period):
+        return period
+    if not str(period).strip():
+        return last_complete_month(today or dt.date.today())
+    return parse_period(period)
+
+
+def setup(
+    db: str | os.PathLike[str] = "data/study.db",
+    participant: str = "me",
+    period: str | Period = "",
+    lang: str = "de",
+    window: int = 365,
+    names: bool = False,
+) -> Context:
+    """Open the study, load the participant's data up to the end of the period, and set the
+    figure style (SVG output when running in a notebook)."""
+    from study.api import Study
+    from study.report.fingerprint import period_bounds
+
+    check_lang(lang)
+    p = resolve_period(period)
+    if int(window) < 1:
+        raise ValidationError(f"{window!r} is not a number of days >= 1", "window")
+    study = Study(resolve_db(db))
+    if participant not in study.participants():
+        raise ValidationError(
+            f"no participant {participant!r} in {study.name} "
+            f"(there are: {', '.join(study.participants()) or 'none'})",
+            "participant",
+        )
+    _, until = period_bounds(p)
+    history = study.events(participant=participant, until=until)
+    contacts = study.contacts(names=bool(names), participant=participant)
+    _style_figures()
+    return Context(study, participant, p, lang, int(window), bool(names), history, contacts)
+
+
+def _style_figures() -> None:
+    from study.figures import use_report_style
+
+    use_report_style()
+    try:
+        from IPython import get_ipython
+
+        if get_ipython() is not None:
+            from matplotlib_inline.backend_inline import set_matplotlib_formats
+
+            set_matplotlib_formats("svg")
+    except ImportError:  # pragma: no cover - IPython comes with ipykernel
+        pass
+
+
+def part_items(ctx: Context, part: str) -> list[sections.Item]:
+    """A part's heading and introduction."""
+    if part not in sections.PARTS:
+        raise KeyError(f"no part {part!r} (known: {', '.join(sections.PARTS)})")
+    return [
+        sections.Text(
+            f"# {t(f'part.{part}.title', ctx.lang)}\n\n"
+            f"{t(f'part.{part}.intro', ctx.lang, period=ctx.period_words)}"
+        )
+    ]
+
+
+def show(items: list[sections.Item], lang: str) -> None:
+    """Display items in the notebook: Markdown, HTML tables, figures (then closed)."""
+    import matplotlib.pyplot as plt
+    from IPython.display import HTML, Markdown, display
+
+    for item in items:
+        if isinstance(item, sections.Text):
+            display(Markdown(item.markdown))
+        elif isinstance(item, sections.Table):
+            if item.caption:
+                display(Markdown(f"*{item.caption}*"))
+            display(HTML(item.to_html(lang)))
+        elif isinstance(item, sections.Chart):
+            display(item.figure)
+            plt.close(item.figure)
+
+
+def show_part(ctx: Context, part: str) -> None:
+    show(part_items(ctx, part), ctx.lang)
+
+
+def show_section(ctx: Context, name: str) -> None:
+    show(sections.section_items(ctx, name), ctx.lang)

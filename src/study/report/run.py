@@ -1,0 +1,277 @@
+"""``build_report``: execute the part notebooks with Papermill, then render one PDF (and HTML).
+
+Layout of a period's output (directories 0700, files 0600: reports may hold names)::
+
+    reports/<period>/study-report-<participant>-<period>.pdf   (and .html with formats)
+    reports/<period>/executed/01_overview.ipynb ...            (for inspection)
+
+A failing notebook stops the run with one line (notebook, cell, error), keeps its executed
+copy, and writes no report file. Reports are written whole or not at all (temp file + rename).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import hmac
+import os
+import re
+import sys
+from collections.abc import Sequence
+from importlib.metadata import PackageNotFoundError, version
+from pathlib import Path
+
+from study.errors import StudyError, ValidationError
+from study.periods import Period
+
+KERNEL_NAME = "study"
+KERNEL_DISPLAY_NAME = "study (.venv)"
+FORMATS = ("pdf", "html")
+#: Packages whose versions the appendix lists (what the numbers and the rendering depend on).
+KEY_PACKAGES = (
+    "study",
+    "pandas",
+    "numpy",
+    "statsmodels",
+    "scipy",
+    "networkx",
+    "seaborn",
+    "matplotlib",
+    "sqlalchemy",
+    "papermill",
+    "nbformat",
+    "pypandoc-binary",
+    "typst",
+)
+
+
+class ReportError(StudyError):
+    """A notebook failed or the report could not be rendered (one line, exit 2)."""
+
+
+def notebooks_dir() -> Path:
+    """The part notebooks: ``$STUDY_NOTEBOOKS``, else ``notebooks/`` in the working directory,
+    else the project's ``notebooks/`` beside ``src/`` (editable install)."""
+    env = os.environ.get("STUDY_NOTEBOOKS")
+    if env:
+        return Path(env)
+    here = Path.cwd() / "notebooks"
+    if any(here.glob("[0-9][0-9]_*.ipynb")):
+        return here
+    return Path(__file__).resolve().parents[3] / "notebooks"
+
+
+def part_notebooks(directory: Path) -> list[Path]:
+    """The numbered notebooks (``01_overview.ipynb`` ...) in file order = part order."""
+    found = sorted(Path(directory).glob("[0-9][0-9]_*.ipynb"))
+    if not found:
+        raise ReportError(f"no report notebooks (NN_name.ipynb) in {directory}")
+    return found
+
+
+def ensure_kernel(name: str = KERNEL_NAME) -> str:
+    """Register this environment's Python as the Jupyter kernel ``name`` (in ``sys.prefix``)
+    unless it is there already; return the name. Papermill gets it explicitly, so a run never
+    depends on the kernel a notebook was saved with."""
+    from jupyter_client.kernelspec import KernelSpecManager, NoSuchKernel
+
+    ksm = KernelSpecManager()
+    try:
+        spec = ksm.get_kernel_spec(name)
+    except NoSuchKernel:
+        spec = None
+    if spec is not None:
+        python = Path(spec.argv[0]).absolute()
+        if python.parent.parent == Path(sys.prefix).absolute():
+            return name
+        if not Path(spec.resource_dir).absolute().is_relative_to(Path(sys.prefix).absolute()):
+            raise ReportError(
+                f"the Jupyter kernel {name!r} ({spec.resource_dir}) runs {python}, not this "
+                f"environment ({sys.prefix}); remove it with `jupyter kernelspec remove {name}`"
+            )
+    from ipykernel.kernelspec import install
+
+    install(kernel_name=name, display_name=KERNEL_DISPLAY_NAME, prefix=sys.prefix)
+    return name
+
+
+def report_path(out_root: str | os.PathLike[str], participant: str, period: Period, fmt="pdf"):
+    """Where the report of a participant and period goes."""
+    return Path(out_root) / period.label / f"study-report-{participant}-{period.label}.{fmt}"
+
+
+def participant_pseudonym(study, participant: str) -> str:
+    """A stable pseudonym for the title page: ``P-`` and 8 hex digits of a keyed hash."""
+    key = bytes.fromhex(study.meta["pseudonym_key"])
+    return "P-" + hmac.new(key, participant.encode(), hashlib.sha256).hexdigest()[:8]
+
+
+def package_versions(names: Sequence[str] = KEY_PACKAGES) -> list[tuple[str, str]]:
+    from study.report.render import pandoc_binary
+
+    out = [("python", sys.version.split()[0])]
+    for n in names:
+        try:
+            out.append((n, version(n)))
+        except PackageNotFoundError:
+            out.append((n, "not installed"))
+    import subprocess
+
+    pandoc = subprocess.run([pandoc_binary(), "--version"], capture_output=True, text=True)
+    out.append(("pandoc", pandoc.stdout.split()[1] if pandoc.stdout else "?"))
+    return out
+
+
+def _private_dir(path: Path) -> Path:
+    path.mkdir(parents=True, exist_ok=True, mode=0o700)
+    path.chmod(0o700)
+    return path
+
+
+def _failure_line(nb_path: Path, executed: Path, exc: Exception) -> str:
+    """One line: notebook, failing cell (counted from 1 in the source notebook, and its first
+    line), and the error."""
+    import nbformat
+
+    index = getattr(exc, "cell_index", None)
+    source = str(getattr(exc, "source", "") or "")
+    ename, evalue = getattr(exc, "ename", type(exc).__name__), getattr(exc, "evalue", str(exc))
+    where = ""
+    if index is not None:
+        src = nbformat.read(nb_path, as_version=4)
+        params = next(
+            (i for i, c in enumerate(src.cells) if "parameters" in c.metadata.get("tags", [])),
+            -1,
+        )
+        injected = params + 1  # papermill puts its cell after the parameters (or first)
+        cell = index - (1 if index > injected or (index == injected and params < 0) else 0)
+        first = source.strip().splitlines()[0] if source.strip() else ""
+        where = f", cell {cell + 1} ({first})"
+    evalue = " ".join(str(evalue).split())
+    return (
+        f"notebook {nb_path.name} failed{where}: {ename}: {evalue} "
+        f"(executed notebook kept: {executed})"
+    )
+
+
+def build_report(
+    db: str | os.PathLike[str] | None,
+    participant: str = "me",
+    period: str | Period = "",
+    lang: str = "de",
+    window: int = 365,
+    names: bool = False,
+    out_root: str | os.PathLike[str] = "reports",
+    formats: Sequence[str] = ("pdf",),
+    force: bool = False,
+    progress: bool = True,
+    *,
+    notebooks: str | os.PathLike[str] | None = None,
+    today: dt.date | None = None,
+) -> Path:
+    """Execute every part notebook for one participant and period and render the report;
+    return the PDF's path (the HTML lies beside it). An existing report is kept unless
+    ``force``."""
+    import papermill as pm
+    from tqdm import tqdm
+
+    from study.api import Study
+    from study.report.fingerprint import data_fingerprint
+    from study.report.i18n import check_lang, date, period_label, t
+    from study.report.notebook import resolve_period
+    from study.report.render import ReportMeta, render_html, render_pdf
+    from study.store import describe
+
+    check_lang(lang)
+    bad = [f for f in formats if f not in FORMATS]
+    if bad or not formats:
+        raise ValidationError(f"{bad[0] if bad else ''!r} is not one of pdf, html", "format")
+    if not re.fullmatch(r"[A-Za-z0-9_][A-Za-z0-9_.-]*", participant):
+        raise ValidationError(
+            f"{participant!r} cannot be used in a file name (letters, digits, _ . -)",
+            "participant",
+        )
+    p = resolve_period(period, today)
+    targets = {f: report_path(out_root, participant, p, f) for f in ("pdf", *formats)}
+    if not force and all(path.exists() for path in targets.values()):
+        return targets["pdf"]
+    study = Study(db)
+    if participant not in study.participants():
+        raise ValidationError(
+            f"no participant {participant!r} in {study.name} "
+            f"(there are: {', '.join(study.participants()) or 'none'})",
+            "participant",
+        )
+    parts = part_notebooks(Path(notebooks) if notebooks else notebooks_dir())
+    kernel = ensure_kernel()
+    if not Path(out_root).exists():
+        _private_dir(Path(out_root))
+    out_dir = _private_dir(Path(out_root) / p.label)
+    exec_dir = _private_dir(out_dir / "executed")
+    params = {
+        "db": study.url,
+        "participant": participant,
+        "period": p.label,
+        "lang": lang,
+        "window": int(window),
+        "names": bool(names),
+    }
+    executed: list[Path] = []
+    bar = tqdm(parts, unit="notebook", file=sys.stderr, disable=not progress, leave=False)
+    for nb_path in bar:
+        bar.set_description(nb_path.stem)
+        out = exec_dir / nb_path.name
+        try:
+            pm.execute_notebook(
+                str(nb_path),
+                str(out),
+                parameters=params,
+                kernel_name=kernel,
+                language="python",
+                progress_bar=False,
+                log_output=False,
+                request_save_on_cell_execute=False,
+                cwd=str(nb_path.parent),
+                extra_arguments=["--IPKernelApp.log_level=CRITICAL"],  # no TCP warning noise
+            )
+        except Exception as exc:  # papermill's execution error, or a kernel that died
+            if out.exists():
+                out.chmod(0o600)
+            raise ReportError(_failure_line(nb_path, out, exc)) from None
+        finally:
+            bar.refresh()
+        out.chmod(0o600)
+        executed.append(out)
+    bar.close()
+
+    fp = data_fingerprint(study, participant, p)
+    shown = participant if names else participant_pseudonym(study, participant)
+    yes_no = t("report.yes", lang) if names else t("report.no", lang)
+    meta = ReportMeta(
+        title=t("report.title", lang),
+        subtitle=t("report.subtitle", lang),
+        participant=shown,
+        period=period_label(p, lang),
+        generated=date(today or dt.date.today(), lang),
+        lang=lang,
+        appendix={
+            t("report.parameters", lang): [
+                ("db", describe(study.url)),
+                ("participant", shown),
+                ("period", f"{p.label} ({p.start.isoformat()} .. {p.end.isoformat()})"),
+                ("lang", lang),
+                (t("report.window", lang), str(int(window))),
+                (t("report.names", lang), yes_no),
+            ],
+            t("report.fingerprint", lang): [
+                (t("report.fingerprint_events", lang), str(fp.events)),
+                (t("report.fingerprint_sha256", lang), fp.sha256),
+            ],
+            t("report.versions", lang): package_versions(),
+        },
+    )
+    study.close()
+    render_pdf(executed, targets["pdf"], meta)
+    if "html" in formats:
+        render_html(executed, targets["html"], meta)
+    return targets["pdf"]

@@ -1,0 +1,245 @@
+"""The weekly metrics panel: views, followers, search rank … per week, with the interventions marked.
+
+Research question 3 asks what moves the participant's online reputation; its analyses need one
+row per participant and week. The rules that turn events into that panel:
+
+* **Week**: starts on Monday (UTC calendar date of the event; bare dates are logged at noon in the
+  study's time zone, so the day survives). Column ``week`` is the Monday, a tz-naive Timestamp.
+* **Platforms**: by default summed across platforms (the participant's reputation on all networks
+  together); ``by_platform=True`` keeps a ``platform`` column and one row per platform and week.
+* **Count metrics** (``profile_views``, ``search_appearances``, ``post_impressions``) cover a
+  period (``period_start``..``period_end``, inclusive days). A period's value is **distributed**
+  over its days in equal parts and summed into the weeks those days fall in; so a monthly export
+  spreads over four or five weeks, and two exports covering halves of a week add up. Column
+  ``<metric>_days`` says how many of the week's 7 days some period covered (use ``days / 7`` as
+  exposure for partially covered weeks). A week no period covers is missing (NaN), not zero.
+  Overlapping periods of the same metric and platform are summed as they are (do not log them).
+* **Level metrics** (``followers``, ``connections``, ``googlability_rank``) take the **last value
+  of the week** (by ``occurred_at``); summed across platforms for followers and connections
+  (last value per platform, then the sum), and for the own-name rank (a web search, not a platform)
+  the last value recorded in the week on any platform. Weeks without a value are NaN (not
+  carried forward: a trend should see only what was measured).
+* **Interventions**: ``intervention`` holds the sections of the week's ``profile_updated`` events
+  (comma-separated, in order; NA in other weeks); ``weeks_since_first_intervention`` counts weeks
+  from the participant's first update (0 in its week, negative before, NA if there is none).
+* **Activity**: one column per activity type (``group_post``, ``article``, ``talk`` …) with the
+  week's count, ``activity`` their total, and ``profile_updates`` the number of profile updates.
+
+The panel covers every week from the participant's first to last metric, activity or profile
+event, so gaps show as NaN rows rather than missing rows.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+
+from study.vocabulary import ACTIVITY_TYPES, COUNT_METRICS
+
+LEVEL_METRICS = ("followers", "connections", "googlability_rank")
+#: Level metrics summed across platforms when the panel is not split by platform.
+_SUMMED_LEVELS = ("followers", "connections")
+_DAY = np.timedelta64(1, "D")
+
+
+def _monday(days: pd.Series) -> pd.Series:
+    """The Monday of each (tz-naive, normalized) day."""
+    return days - pd.to_timedelta(days.dt.dayofweek, unit="D")
+
+
+def _utc_day(ts: pd.Series) -> pd.Series:
+    ts = pd.to_datetime(ts, utc=True)
+    return ts.dt.tz_convert(None).dt.normalize()
+
+
+def _naive_day(values: pd.Series) -> pd.Series:
+    ts = pd.to_datetime(values)
+    if getattr(ts.dt, "tz", None) is not None:
+        ts = ts.dt.tz_convert(None)
+    return ts.dt.normalize()
+
+
+def weekly_metrics(
+    events: pd.DataFrame,
+    *,
+    participant: str | None = None,
+    by_platform: bool = False,
+) -> pd.DataFrame:
+    """The weekly panel (see the module docstring for every rule).
+
+    Columns: participant, [platform], week, one column per count metric with ``<metric>_days``,
+    followers, connections, googlability_rank, intervention, weeks_since_first_intervention,
+    profile_updates, one column per activity type, activity.
+    """
+    ev = events
+    if participant is not None:
+        ev = ev[ev["participant"] == participant]
+    if by_platform:  # one key type everywhere: "" stands for "no platform" until the end
+        ev = ev.assign(platform=ev["platform"].astype("string").fillna(""))
+    kind = ev["kind"]
+    keys = ["participant", "platform"] if by_platform else ["participant"]
+    metric = ev[kind == "metric"]
+    frames = [
+        _count_metrics(metric, keys),
+        _level_metrics(metric, keys, by_platform),
+        _activity(ev[kind == "activity"], keys),
+        _profile_updates(ev[kind == "profile_updated"], keys),
+    ]
+    frames = [f for f in frames if not f.empty]
+    columns = _columns(by_platform)
+    if not frames:
+        return pd.DataFrame({c: pd.Series(dtype="float64") for c in columns}).astype(
+            {"participant": "string", "week": "datetime64[ns]"}
+        )
+    # every week from each participant's (and platform's) first to last week with data
+    spans = pd.concat([f[[*keys, "week"]] for f in frames]).groupby(
+        keys, observed=True, dropna=False
+    )["week"]
+    lo, hi = spans.min(), spans.max()
+    n_weeks = ((hi - lo) / np.timedelta64(7, "D")).astype(int) + 1
+    grid = lo.index.to_frame(index=False).loc[np.repeat(np.arange(len(lo)), n_weeks.to_numpy())]
+    offsets = np.concatenate([np.arange(n) for n in n_weeks.to_numpy()]) if len(lo) else []
+    grid["week"] = np.repeat(lo.to_numpy(), n_weeks.to_numpy()) + pd.to_timedelta(
+        np.asarray(offsets, dtype="int64") * 7, unit="D"
+    )
+    panel = grid.reset_index(drop=True)
+    for f in frames:
+        panel = panel.merge(f, on=[*keys, "week"], how="left")
+    for col in columns:
+        if col not in panel:
+            panel[col] = np.nan
+    for col in (*ACTIVITY_TYPES, "activity", "profile_updates"):
+        panel[col] = panel[col].fillna(0).astype("int64")
+    for m in COUNT_METRICS:
+        panel[f"{m}_days"] = panel[f"{m}_days"].fillna(0).astype("int64")
+    panel["intervention"] = panel["intervention"].astype("string")
+    first = (
+        panel.loc[panel["profile_updates"] > 0]
+        .groupby("participant", observed=True)["week"]
+        .min()
+        .rename("_first")
+    )
+    panel = panel.merge(first, left_on="participant", right_index=True, how="left")
+    panel["weeks_since_first_intervention"] = pd.array(
+        ((panel["week"] - panel.pop("_first")) / np.timedelta64(7, "D")).round(), dtype="Int64"
+    )
+    panel["participant"] = panel["participant"].astype("string")
+    if by_platform:
+        panel["platform"] = panel["platform"].astype("string").replace("", pd.NA)
+    return panel[columns].sort_values([*keys, "week"]).reset_index(drop=True)
+
+
+def _columns(by_platform: bool) -> list[str]:
+    cols = ["participant", *(["platform"] if by_platform else []), "week"]
+    for m in COUNT_METRICS:
+        cols += [m, f"{m}_days"]
+    cols += [*LEVEL_METRICS, "intervention", "weeks_since_first_intervention", "profile_updates"]
+    cols += [*ACTIVITY_TYPES, "activity"]
+    return cols
+
+
+def _count_metrics(metric: pd.DataFrame, keys: list[str]) -> pd.DataFrame:
+    """Distribute each period's value over its days and sum the shares into weeks."""
+    m = metric[metric["name"].isin(COUNT_METRICS)]
+    m = m[m["value"].notna() & m["period_start"].notna() & m["period_end"].notna()]
+    if m.empty:
+        return pd.DataFrame(columns=[*keys, "week"])
+    start = _naive_day(m["period_start"]).to_numpy()
+    end = _naive_day(m["period_end"]).to_numpy()
+    n_days = (end - start) / _DAY + 1
+    first_week = _monday(pd.Series(start)).to_numpy()
+    last_week = _monday(pd.Series(end)).to_numpy()
+    n_weeks = ((last_week - first_week) / np.timedelta64(7, "D")).astype(int) + 1
+    rep = np.repeat(np.arange(len(m)), n_weeks)
+    offset = np.arange(len(rep)) - np.repeat(np.cumsum(n_weeks) - n_weeks, n_weeks)
+    week = first_week[rep] + offset * np.timedelta64(7, "D")
+    lo = np.maximum(start[rep], week)
+    hi = np.minimum(end[rep], week + np.timedelta64(6, "D"))
+    covered = (hi - lo) / _DAY + 1
+    parts = pd.DataFrame(
+        {
+            **{k: m[k].to_numpy()[rep] for k in keys},
+            "name": m["name"].astype(str).to_numpy()[rep],
+            "week": week,
+            "value": m["value"].to_numpy()[rep] * covered / n_days[rep],
+            "days": covered,
+        }
+    )
+    # days covered: by any period of the metric (max over platforms when summing them)
+    by = [*keys, "name", "week"]
+    summed = parts.groupby(by, observed=True, sort=False, dropna=False).agg(
+        value=("value", "sum"), days=("days", "sum")
+    )
+    if "platform" not in keys and "platform" in metric:
+        per_platform = (
+            parts.assign(platform=metric["platform"].astype(str).to_numpy()[rep])
+            .groupby([*by, "platform"], observed=True, sort=False)["days"]
+            .sum()
+            .groupby(level=by, observed=True)
+            .max()
+        )
+        summed["days"] = per_platform
+    summed["days"] = summed["days"].clip(upper=7)
+    wide = summed.unstack("name")
+    wide.columns = [n if v == "value" else f"{n}_days" for v, n in wide.columns]
+    return wide.reset_index()
+
+
+def _level_metrics(metric: pd.DataFrame, keys: list[str], by_platform: bool) -> pd.DataFrame:
+    """The last value of each level metric in each week (summed over platforms if asked)."""
+    m = metric[metric["name"].isin(LEVEL_METRICS) & metric["value"].notna()]
+    if m.empty:
+        return pd.DataFrame(columns=[*keys, "week"])
+    m = pd.DataFrame(
+        {
+            "participant": m["participant"].to_numpy(),
+            "platform": m["platform"].astype("string").fillna("").to_numpy(),
+            "name": m["name"].astype(str).to_numpy(),
+            "value": m["value"].to_numpy(),
+            "occurred_at": pd.to_datetime(m["occurred_at"], utc=True)
+            .dt.tz_convert(None)
+            .to_numpy(),
+            "week": _monday(_utc_day(m["occurred_at"])).to_numpy(),
+        }
+    ).sort_values("occurred_at", kind="stable")
+    if by_platform:
+        last = m.groupby([*keys, "name", "week"], sort=False).last()["value"]
+        return last.unstack("name").reset_index()
+    per_platform = m.groupby(["participant", "platform", "name", "week"], sort=False).last()
+    summed = (
+        per_platform[per_platform.index.get_level_values("name").isin(_SUMMED_LEVELS)]
+        .groupby(level=["participant", "name", "week"])["value"]
+        .sum()
+    )
+    rank = m[m["name"] == "googlability_rank"].groupby(["participant", "name", "week"]).last()
+    both = pd.concat([summed, rank["value"]]) if not rank.empty else summed
+    return both.unstack("name").reset_index()
+
+
+def _activity(act: pd.DataFrame, keys: list[str]) -> pd.DataFrame:
+    if act.empty:
+        return pd.DataFrame(columns=[*keys, "week"])
+    frame = act[keys].copy()
+    frame["week"] = _monday(_utc_day(act["occurred_at"])).to_numpy()
+    frame["type"] = act["type"].astype("string").fillna("other").to_numpy()
+    counts = (
+        frame.groupby([*keys, "week", "type"], observed=True, dropna=False).size().unstack("type")
+    )
+    counts = counts.reindex(columns=list(ACTIVITY_TYPES), fill_value=0).fillna(0)
+    counts["activity"] = counts.sum(axis=1)
+    return counts.reset_index()
+
+
+def _profile_updates(upd: pd.DataFrame, keys: list[str]) -> pd.DataFrame:
+    if upd.empty:
+        return pd.DataFrame(columns=[*keys, "week"])
+    frame = upd[keys].copy()
+    frame["week"] = _monday(_utc_day(upd["occurred_at"])).to_numpy()
+    frame["occurred_at"] = (
+        pd.to_datetime(upd["occurred_at"], utc=True).dt.tz_convert(None).to_numpy()
+    )
+    frame["section"] = upd["section"].astype("string").fillna("other").to_numpy()
+    frame = frame.sort_values("occurred_at", kind="stable")
+    grouped = frame.groupby([*keys, "week"], observed=True, sort=False, dropna=False)
+    out = grouped["section"].agg(lambda s: ",".join(dict.fromkeys(s))).rename("intervention")
+    return pd.concat([out, grouped.size().rename("profile_updates")], axis=1).reset_index()

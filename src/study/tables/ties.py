@@ -1,0 +1,504 @@
+"""The ties table: one row per tie spell, with its start, end or censoring, and its interactions.
+
+Follows ``docs/definitions.md`` (the contract with the simulator) exactly; the short version:
+
+* a spell starts at a ``request_accepted`` (the contact's first, or the first after a
+  ``contact_removed`` / ``contact_hidden``); a contact without any accepted request before its
+  first end event is an imported tie starting at the contact's ``first_seen`` - unless the log
+  shows only requests for it (a pending or declined request is no tie);
+* it ends at the first of: ``contact_removed``, ``contact_hidden``, or going quiet - W days or
+  more with no interaction, the end then being the last interaction (or the start);
+* otherwise it is censored at its last sign of life (the later of start and last interaction);
+* reliable at t: alive, and an interaction in each direction within (t - W, t], or a vouch check
+  with outcome ``known`` in that window.
+
+Vectorized pandas throughout (sorts, group shifts, ``merge_asof``): the table is built for
+millions of events.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from study.errors import StudyError
+from study.vocabulary import BASES, COLLECTOR_CONNECTIONS, PLATFORMS
+
+DAY = pd.Timedelta(days=1)
+
+TIE_COLUMNS = (
+    "participant",
+    "contact",
+    "spell",
+    "platform",
+    "basis",
+    "introducer",
+    "introducer_basis",
+    "introducer_connections",
+    "introducer_collector",
+    "introducer_reliable",
+    "with_message",
+    "start",
+    "end",
+    "end_reason",
+    "duration_days",
+    "ended",
+    "n_in",
+    "n_out",
+    "last_in",
+    "last_out",
+    "last_two_way",
+    "reliable_at_end",
+)
+END_REASONS = ("removed", "hidden", "went_quiet", "censored")
+
+# order of simultaneous events: a request leads to the acceptance, which starts the spell before
+# anything else happens at that moment; an end event comes last.
+_ORDER = {
+    "request_sent": 0,
+    "request_received": 0,
+    "request_declined": 0,
+    "request_withdrawn": 0,
+    "request_accepted": 1,
+    "_first_seen": 1,
+    "interaction": 2,
+    "vouch_check": 2,
+    "introduction": 2,
+    "contact_removed": 3,
+    "contact_hidden": 3,
+}
+_KIND = pd.CategoricalDtype(list(_ORDER))
+_DIRECTION = pd.CategoricalDtype(["in", "out"])
+_OUTCOME = pd.CategoricalDtype(["known", "unknown"])
+_STARTS = ("request_accepted", "_first_seen")
+_ENDS = ("contact_removed", "contact_hidden")
+_REQUESTS = ("request_sent", "request_received", "request_declined", "request_withdrawn")
+
+
+def as_utc(when: Any) -> pd.Timestamp:
+    """A cut-off or period end as a UTC timestamp (a naive one is read as UTC)."""
+    ts = pd.Timestamp(when)
+    return ts.tz_localize("UTC") if ts.tzinfo is None else ts.tz_convert("UTC")
+
+
+def _pair_ids(*frames: tuple[pd.DataFrame, str, str]) -> list[np.ndarray]:
+    """One integer per (participant, contact) pair, consistent across several frames."""
+    ps = pd.concat([f[p].astype("string") for f, p, _ in frames], ignore_index=True)
+    cs = pd.concat([f[c].astype("string") for f, _, c in frames], ignore_index=True)
+    pc, _ = pd.factorize(ps, use_na_sentinel=False)
+    cc, cu = pd.factorize(cs, use_na_sentinel=False)
+    codes, _ = pd.factorize(pc.astype(np.int64) * (len(cu) + 1) + cc)
+    out, i = [], 0
+    for f, _, _ in frames:
+        out.append(codes[i : i + len(f)])
+        i += len(f)
+    return out
+
+
+_NEEDED = ("participant", "contact", "occurred_at", "kind")
+_OPTIONAL = ("direction", "with_message", "outcome", "introducer", "introducer_connections")
+
+
+def _contact_events(events: pd.DataFrame, cutoff: pd.Timestamp | None) -> pd.DataFrame:
+    """The events about a contact that the tables use (up to ``cutoff``), with small dtypes.
+
+    Anyone's events table works if it has participant, contact, occurred_at (UTC) and kind;
+    the attribute columns it lacks count as missing.
+    """
+    missing = [c for c in _NEEDED if c not in events]
+    if missing:
+        raise StudyError(f"the events table lacks the columns {missing}")
+    keep = events["contact"].notna() & events["kind"].isin(list(_ORDER))
+    if cutoff is not None:
+        keep &= events["occurred_at"] <= cutoff
+    ev = events.loc[keep, [*_NEEDED, *(c for c in _OPTIONAL if c in events)]].copy()
+    for c in _OPTIONAL:
+        if c not in ev:
+            ev[c] = pd.Series(np.nan if c == "introducer_connections" else pd.NA, index=ev.index)
+    ev["kind"] = ev["kind"].astype(_KIND)
+    ev["direction"] = ev["direction"].astype(_DIRECTION)
+    ev["outcome"] = ev["outcome"].astype(_OUTCOME)
+    ev["introducer"] = ev["introducer"].astype("string")
+    ev["with_message"] = ev["with_message"].astype("boolean")
+    return ev
+
+
+def spells(
+    events: pd.DataFrame, contacts: pd.DataFrame, cutoff: Any
+) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """Spell boundaries (participant, contact, pair, spell, start, end_event_at, end_event) and
+    the contact events up to the cut-off with their pair ids.
+
+    The building block of :func:`ties` (documented there).
+    """
+    cutoff = as_utc(cutoff)
+    full = _contact_events(events, None)
+    con = contacts.loc[contacts["first_seen"] <= cutoff, ["key", "participant", "first_seen"]]
+    ev_pair, con_pair = _pair_ids((full, "participant", "contact"), (con, "participant", "key"))
+    full["pair"] = ev_pair
+
+    # imported ties (what kind of contact it is, judged on the whole log): contacts whose first
+    # boundary is not an accepted request, and contacts with no boundary at all unless the log
+    # shows requests for them (a pending or declined request is no tie)
+    allb = full.loc[full["kind"].isin(_STARTS + _ENDS), ["pair", "occurred_at", "kind"]]
+    first_kind = (
+        allb.assign(o=allb["kind"].map(_ORDER).astype(int))
+        .sort_values(["pair", "occurred_at", "o"])
+        .groupby("pair", sort=False)["kind"]
+        .first()
+    )
+    requested = set(full.loc[full["kind"].isin(_REQUESTS), "pair"].unique())
+    ev = full[full["occurred_at"] <= cutoff]
+    ev_pair = ev["pair"].to_numpy()
+    bounds = ev.loc[ev["kind"].isin(_STARTS + _ENDS), ["pair", "occurred_at", "kind"]]
+    fk = first_kind.reindex(con_pair)
+    imported = np.where(
+        fk.isna().to_numpy(),
+        ~pd.Series(con_pair).isin(requested).to_numpy(),
+        fk.isin(_ENDS).to_numpy(),
+    )
+    synthetic = pd.DataFrame(
+        {
+            "pair": con_pair[imported],
+            "occurred_at": con["first_seen"].to_numpy()[imported],
+            "kind": pd.Categorical(["_first_seen"] * int(imported.sum()), dtype=_KIND),
+        }
+    )
+    synthetic["occurred_at"] = pd.to_datetime(synthetic["occurred_at"], utc=True)
+    b = pd.concat([bounds, synthetic], ignore_index=True) if len(synthetic) else bounds.copy()
+    b["o"] = b["kind"].map(_ORDER).astype(int)
+    b = b.sort_values(["pair", "occurred_at", "o"], kind="stable").reset_index(drop=True)
+    is_start = b["kind"].isin(_STARTS)
+    prev_start = is_start.groupby(b["pair"]).shift(1)
+    b["new_spell"] = is_start & (prev_start.isna() | (prev_start == False))  # noqa: E712
+    b["spell"] = b["new_spell"].astype(int).groupby(b["pair"]).cumsum()
+    b = b[b["spell"] > 0]
+    starts = b.loc[b["new_spell"], ["pair", "spell", "occurred_at"]].rename(
+        columns={"occurred_at": "start"}
+    )
+    ends = (
+        b.loc[b["kind"].isin(_ENDS), ["pair", "spell", "occurred_at", "kind"]]
+        .groupby(["pair", "spell"], sort=False)
+        .first()
+        .rename(columns={"occurred_at": "end_event_at", "kind": "end_event"})
+        .reset_index()
+    )
+    sp = starts.merge(ends, on=["pair", "spell"], how="left")
+    who = pd.concat(
+        [
+            pd.DataFrame(
+                {"pair": ev_pair, "participant": ev["participant"], "contact": ev["contact"]}
+            ),
+            pd.DataFrame(
+                {"pair": con_pair, "participant": con["participant"], "contact": con["key"]}
+            ),
+        ],
+        ignore_index=True,
+    ).drop_duplicates("pair")
+    sp = sp.merge(who, on="pair", how="left")
+    return sp, ev
+
+
+def _last_before(
+    left: pd.DataFrame, right: pd.DataFrame, on_left: str, name: str, *, strict: bool = False
+) -> pd.Series:
+    """For each row of ``left`` (pair, ``on_left``), the latest ``right.at`` of the same pair at or
+    before the row's time (strictly before with ``strict``)."""
+    lt = left[["pair", on_left]].reset_index().rename(columns={on_left: "t"})
+    lt = lt[lt["t"].notna()].sort_values("t")
+    rt = right[["pair", "at"]].sort_values("at")
+    rt = rt.assign(**{name: rt["at"]})
+    m = pd.merge_asof(lt, rt, left_on="t", right_on="at", by="pair", allow_exact_matches=not strict)
+    return m.set_index("index")[name].reindex(left.index)
+
+
+def reliable_at(
+    pairs: pd.DataFrame,
+    inter: pd.DataFrame,
+    known: pd.DataFrame,
+    *,
+    at: str,
+    window_days: float,
+) -> pd.DataFrame:
+    """Last in, last out and last ``known`` vouch at or before ``pairs[at]``; reliable or not.
+
+    ``pairs`` has a ``pair`` column; ``inter`` (pair, occurred_at, direction) holds the
+    interactions and ``known`` (pair, occurred_at) the vouch checks with outcome ``known`` that
+    count. Aliveness is the caller's business.
+    """
+    w = pd.Timedelta(days=window_days)
+    out = pd.DataFrame(index=pairs.index)
+    for direction in ("in", "out"):
+        part = inter.loc[inter["direction"] == direction, ["pair", "occurred_at"]]
+        out[f"last_{direction}"] = _last_before(
+            pairs, part.rename(columns={"occurred_at": "at"}), at, "x"
+        )
+    out["last_known"] = _last_before(
+        pairs, known[["pair", "occurred_at"]].rename(columns={"occurred_at": "at"}), at, "x"
+    )
+    t = pairs[at]
+    two_way = out[["last_in", "last_out"]].min(axis=1, skipna=False)
+    out["last_two_way"] = two_way
+    out["reliable"] = ((two_way > t - w) | (out["last_known"] > t - w)).fillna(False).astype(bool)
+    return out
+
+
+def _known(ev: pd.DataFrame) -> pd.DataFrame:
+    return ev.loc[
+        (ev["kind"] == "vouch_check") & (ev["outcome"] == "known"), ["pair", "occurred_at"]
+    ]
+
+
+def ties(
+    events: pd.DataFrame,
+    contacts: pd.DataFrame,
+    *,
+    cutoff: Any,
+    window_days: float = 365,
+) -> pd.DataFrame:
+    """One row per tie spell, following ``docs/definitions.md``.
+
+    Columns: participant, contact, spell (1, 2, ... per contact), platform, basis, introducer,
+    introducer_basis, introducer_connections, introducer_collector (the introduction's
+    ``introducer_connections`` >= ``COLLECTOR_CONNECTIONS``), introducer_reliable (the
+    introducer's own tie was reliable at the introduction; NA for ties without an introducer),
+    with_message (of the last request before the spell's start; NA if none), start, end,
+    end_reason (removed, hidden, went_quiet, censored), duration_days, ended (0/1), n_in, n_out
+    (interactions in the spell up to its end), last_in, last_out, last_two_way (the earlier of
+    last_in and last_out: reliable until W days after it), reliable_at_end (at the end for an
+    ended tie, at the cut-off for a censored one).
+
+    Events after ``cutoff`` are ignored. ``events`` and ``contacts`` are as
+    :meth:`study.Study.events` and :meth:`study.Study.contacts` give them.
+    """
+    cutoff = as_utc(cutoff)
+    w = pd.Timedelta(days=window_days)
+    sp, ev = spells(events, contacts, cutoff)
+    sp = sp.sort_values(["pair", "spell"]).reset_index(drop=True)
+    sp["next_start"] = sp.groupby("pair")["start"].shift(-1)
+    sp["horizon"] = sp["end_event_at"].fillna(cutoff)
+    sp["sid"] = np.arange(len(sp))
+
+    # interactions: assign each to the latest spell start at or before it (by pair), keep those
+    # up to the spell's end event (or the cut-off)
+    inter = ev.loc[ev["kind"] == "interaction", ["pair", "occurred_at", "direction"]]
+    inter = inter.sort_values("occurred_at")
+    key = sp[["pair", "start", "sid", "horizon"]].sort_values("start")
+    inter = pd.merge_asof(inter, key, left_on="occurred_at", right_on="start", by="pair")
+    inter = inter[inter["sid"].notna() & (inter["occurred_at"] <= inter["horizon"])]
+    inter["sid"] = inter["sid"].astype(int)
+
+    # anchors: the start and every interaction; a gap of W or more after an anchor (to the next
+    # anchor, or to the end event / cut-off) means the tie went quiet at that anchor
+    anchors = pd.concat(
+        [
+            sp[["sid", "start"]].rename(columns={"start": "t"}),
+            inter[["sid", "occurred_at"]].rename(columns={"occurred_at": "t"}),
+        ],
+        ignore_index=True,
+    ).sort_values(["sid", "t"], kind="stable")
+    nxt = anchors.groupby("sid")["t"].shift(-1)
+    horizon = sp["horizon"].to_numpy()[anchors["sid"].to_numpy()]
+    nxt = nxt.fillna(pd.Series(horizon, index=anchors.index))
+    quiet = anchors[(nxt - anchors["t"]) >= w].groupby("sid")["t"].first()
+    last_sign = anchors.groupby("sid")["t"].max()
+
+    sp["quiet_at"] = quiet.reindex(sp["sid"]).array
+    sp["last_sign"] = last_sign.reindex(sp["sid"]).array
+    has_quiet = sp["quiet_at"].notna()
+    has_end = sp["end_event_at"].notna()
+    sp["end_reason"] = np.select(
+        [has_quiet, has_end & (sp["end_event"] == "contact_removed"), has_end],
+        ["went_quiet", "removed", "hidden"],
+        "censored",
+    )
+    sp["end"] = sp["quiet_at"].where(has_quiet, sp["end_event_at"].where(has_end, sp["last_sign"]))
+    sp["ended"] = (sp["end_reason"] != "censored").astype(int)
+    sp["duration_days"] = (sp["end"] - sp["start"]) / DAY
+
+    # interaction counts and reliability within the spell, up to its end
+    inter = inter.merge(sp[["sid", "end"]], on="sid")
+    inter = inter[inter["occurred_at"] <= inter["end"]]
+    counts = inter.groupby(["sid", "direction"], observed=False).size().unstack(fill_value=0)
+    for d in ("in", "out"):
+        sp[f"n_{d}"] = (
+            counts[d].reindex(sp["sid"]).fillna(0).astype(int).to_numpy() if d in counts else 0
+        )
+    sp["rel_at"] = sp["end"].where(sp["ended"] == 1, cutoff)
+    # reliability only from interactions of this spell (not of an earlier one); a vouch check
+    # is about the person, so it counts for every spell
+    known = _known(ev).merge(sp[["pair", "sid"]], on="pair")
+    rel = reliable_at(
+        sp[["sid", "rel_at"]].rename(columns={"sid": "pair"}),
+        inter[["sid", "occurred_at", "direction"]].rename(columns={"sid": "pair"}),
+        known[["sid", "occurred_at"]].rename(columns={"sid": "pair"}),
+        at="rel_at",
+        window_days=window_days,
+    )
+    sp["last_in"] = rel["last_in"]
+    sp["last_out"] = rel["last_out"]
+    sp["last_two_way"] = rel["last_two_way"]
+    sp["reliable_at_end"] = rel["reliable"]
+
+    # with_message: the last request (sent or received) at or before the start
+    req = ev.loc[
+        ev["kind"].isin(["request_sent", "request_received"]),
+        ["pair", "occurred_at", "with_message"],
+    ]
+    wm = pd.merge_asof(
+        sp[["sid", "pair", "start"]].sort_values("start"),
+        req.sort_values("occurred_at"),
+        left_on="start",
+        right_on="occurred_at",
+        by="pair",
+    ).set_index("sid")["with_message"]
+    sp["with_message"] = pd.array(wm.reindex(sp["sid"]).to_numpy(), dtype="boolean")
+
+    sp = _add_contact_columns(sp, ev, contacts, window_days)
+    sp["end_reason"] = pd.Categorical(sp["end_reason"], categories=list(END_REASONS))
+    # the vocabulary's order: knows_personally is the reference level of models
+    for col, cats in (("basis", BASES), ("introducer_basis", BASES), ("platform", PLATFORMS)):
+        sp[col] = pd.Categorical(sp[col].astype("string"), categories=list(cats))
+    out = sp.sort_values(["participant", "contact", "spell"])[list(TIE_COLUMNS)].reset_index(
+        drop=True
+    )
+    out.attrs.update(cutoff=cutoff, window_days=window_days)
+    return out
+
+
+def introductions_of(ev: pd.DataFrame) -> pd.DataFrame:
+    """The first introduction per pair: introduced_at, introducer, introducer_connections."""
+    intro = ev[ev["kind"] == "introduction"].sort_values("occurred_at")
+    first = intro.groupby("pair").agg(
+        introduced_at=("occurred_at", "first"),
+        event_introducer=("introducer", "first"),
+        introducer_connections=("introducer_connections", "first"),
+    )
+    return first
+
+
+def _add_contact_columns(
+    sp: pd.DataFrame, ev: pd.DataFrame, contacts: pd.DataFrame, window_days: float
+) -> pd.DataFrame:
+    c = contacts[["key", "participant", "platform", "basis", "introducer"]].rename(
+        columns={"key": "contact"}
+    )
+    sp = sp.merge(c, on=["participant", "contact"], how="left")
+    intro = introductions_of(ev)
+    sp = sp.join(intro, on="pair")
+    sp["introducer"] = sp["event_introducer"].fillna(sp["introducer"]).astype("string")
+    conn = pd.to_numeric(sp["introducer_connections"], errors="coerce").astype("float64")
+    sp["introducer_connections"] = conn
+    sp["introducer_collector"] = (conn >= COLLECTOR_CONNECTIONS).to_numpy()
+    ib = c[["participant", "contact", "basis"]].rename(
+        columns={"contact": "introducer", "basis": "introducer_basis"}
+    )
+    sp = sp.merge(ib, on=["participant", "introducer"], how="left")
+    sp["introducer_reliable"] = introducer_reliable(sp, ev, contacts, window_days)
+    return sp
+
+
+def introducer_reliable(
+    rows: pd.DataFrame, ev: pd.DataFrame, contacts: pd.DataFrame, window_days: float
+) -> pd.Series:
+    """Was the introducer's own tie reliable when the introduction was made (or the tie began)?
+
+    NA where there is no introducer. Reliability here is the window rule on the introducer's
+    interactions and known vouch checks up to that moment.
+    """
+    has = rows["introducer"].notna()
+    out = pd.Series(pd.NA, index=rows.index, dtype="boolean")
+    if not has.any():
+        return out
+    sub = rows.loc[has, ["participant", "introducer"]].copy()
+    sub["at"] = rows.loc[has, "introduced_at"].fillna(rows.loc[has, "start"])
+    pid_sub, pid_ev = _pair_ids(
+        (sub, "participant", "introducer"),
+        (ev.assign(_c=ev["contact"]), "participant", "_c"),
+    )
+    sub["pair"] = pid_sub
+    e2 = ev.assign(pair=pid_ev)
+    rel = reliable_at(
+        sub, e2[e2["kind"] == "interaction"], _known(e2), at="at", window_days=window_days
+    )
+    out.loc[has] = rel["reliable"].to_numpy()
+    return out
+
+
+def _period_ends(freq: str | Sequence[Any], first: pd.Timestamp, cutoff: pd.Timestamp):
+    if isinstance(freq, str):
+        ends = pd.date_range(first.normalize(), cutoff, freq=freq, tz="UTC")
+        return pd.DatetimeIndex([e for e in ends if e > first])
+    return pd.DatetimeIndex([as_utc(t) for t in freq])
+
+
+def reliability_timeline(
+    events: pd.DataFrame,
+    ties_table: pd.DataFrame,
+    *,
+    freq: str | Sequence[Any] = "MS",
+    window_days: float | None = None,
+    cutoff: Any = None,
+) -> pd.DataFrame:
+    """Alive and reliable ties per participant at each period end.
+
+    ``freq`` is a pandas frequency (default ``"MS"``: each month's first instant, i.e. the end
+    of the month before) or explicit period ends. Period ends run from the first tie's start to
+    ``cutoff``; ``cutoff`` and ``window_days`` default to those the ties table was built with
+    (kept in its ``attrs``), else the latest end or start in the table and 365. Alive at t: start <= t, and not
+    ended by t (an ended tie is alive while t < end). Reliable at t: alive and an interaction in
+    each direction within (t - W, t] of the same spell, or a known vouch check in that window.
+    Returns participant, period_end, alive, reliable (and share = reliable / alive).
+    """
+    t = ties_table
+    if window_days is None:
+        window_days = t.attrs.get("window_days", 365)
+    if cutoff is None:
+        cutoff = t.attrs.get("cutoff", pd.concat([t["end"], t["start"]]).max())
+    cutoff = as_utc(cutoff)
+    rows = []
+    for participant, first in t.groupby("participant", observed=True)["start"].min().items():
+        ends = _period_ends(freq, first, cutoff)
+        rows.append(pd.DataFrame({"participant": participant, "period_end": ends}))
+    if not rows:
+        return pd.DataFrame(columns=["participant", "period_end", "alive", "reliable", "share"])
+    grid = pd.concat(rows, ignore_index=True)
+    tt = t[["participant", "contact", "spell", "start", "end", "ended"]].copy()
+    tt["until"] = tt["end"].where(tt["ended"] == 1, pd.Timestamp.max.tz_localize("UTC"))
+    tt["tid"] = np.arange(len(tt))
+    g = grid.merge(tt, on="participant")
+    g = g[(g["start"] <= g["period_end"]) & (g["period_end"] < g["until"])]
+
+    # interactions of each spell: by tie id (start <= time < the end of the tie)
+    ev = _contact_events(events, cutoff)
+    ev = ev[ev["kind"].isin(["interaction", "vouch_check"])]
+    ev_pair, tt_pair = _pair_ids((ev, "participant", "contact"), (tt, "participant", "contact"))
+    ev = ev.assign(pair=ev_pair)
+    tt["pair"] = tt_pair
+    em = ev[ev["kind"] == "interaction"].merge(tt[["pair", "tid", "start", "until"]], on="pair")
+    em = em[(em["occurred_at"] >= em["start"]) & (em["occurred_at"] < em["until"])]
+    known = _known(ev).merge(tt[["pair", "tid"]], on="pair")
+    g = g.reset_index(drop=True)
+    rel = reliable_at(
+        g[["tid", "period_end"]].rename(columns={"tid": "pair"}),
+        em[["tid", "occurred_at", "direction"]].rename(columns={"tid": "pair"}),
+        known[["tid", "occurred_at"]].rename(columns={"tid": "pair"}),
+        at="period_end",
+        window_days=window_days,
+    )
+    g["reliable"] = rel["reliable"].to_numpy()
+    out = (
+        g.groupby(["participant", "period_end"])
+        .agg(alive=("tid", "size"), reliable=("reliable", "sum"))
+        .reset_index()
+    )
+    out = grid.merge(out, on=["participant", "period_end"], how="left").fillna(
+        {"alive": 0, "reliable": 0}
+    )
+    out["alive"] = out["alive"].astype(int)
+    out["reliable"] = out["reliable"].astype(int)
+    out["share"] = out["reliable"] / out["alive"].where(out["alive"] > 0)
+    return out

@@ -1,0 +1,1 @@
+"""Test helpers: events and contacts DataFrames built by hand or drawn with numpy."""
