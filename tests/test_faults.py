@@ -333,3 +333,64 @@ def test_a_row_committed_by_another_writer_meanwhile_is_not_counted_as_added(pg_
         other.log("note", text="2", at="2026-01-01", source="f.csv", source_key="2")
     assert (b.summary.added, b.summary.already_present) == (2, 1)
     assert s.count() == 3
+
+
+def _writing(url: str) -> bool:
+    """True while another process holds an open write transaction on the study."""
+    if url.startswith("postgresql"):
+        with study.open(url) as s, s.engine.connect() as conn:
+            return bool(
+                conn.execute(
+                    text(
+                        "select count(*) from pg_stat_activity where datname = current_database() "
+                        "and pid <> pg_backend_pid() and backend_xid is not null"
+                    )
+                ).scalar()
+            )
+    con = sqlite3.connect(url, timeout=0, isolation_level=None)
+    try:
+        con.execute("BEGIN IMMEDIATE")
+        con.execute("ROLLBACK")
+        return False
+    except sqlite3.OperationalError:
+        return True
+    finally:
+        con.close()
+
+
+@pytest.mark.slow
+def test_a_killed_study_import_csv_leaves_nothing_and_a_rerun_completes(db_url, tmp_path):
+    n = 100_000  # the API variant above kills a 200,000-event batch
+    study.init(db_url).close()
+    big = tmp_path / "followers.csv"
+    with big.open("w") as fh:
+        fh.write("at,name,value,platform,source_key\n")
+        for i in range(n):
+            day, minute = divmod(i, 1440)
+            fh.write(
+                f"{2000 + day // 365}-{1 + day % 365 // 31:02d}-{1 + day % 365 % 28:02d}T"
+                f"{minute // 60:02d}:{minute % 60:02d},followers,{i},xing,r{i}\n"
+            )
+    cmd = [sys.executable, "-m", "study.cli.main", "import", "csv", str(big), "--kind", "metric"]
+    cmd += ["--no-progress", "--db", db_url]
+    proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    deadline = time.monotonic() + 300
+    while not _writing(db_url):
+        assert proc.poll() is None, proc.communicate()
+        assert time.monotonic() < deadline, "the import never started writing"
+        time.sleep(0.05)
+    time.sleep(1.0)  # well into the write
+    assert proc.poll() is None, "the import finished before it could be killed"
+    proc.send_signal(signal.SIGKILL)
+    proc.wait(30)
+    assert proc.returncode == -signal.SIGKILL
+    with study.open(db_url) as s:
+        assert s.count() == 0
+        if s.engine.dialect.name == "sqlite":
+            with s.engine.connect() as conn:
+                assert conn.exec_driver_sql("pragma integrity_check").scalar() == "ok"
+    done = subprocess.run(cmd, capture_output=True, text=True, timeout=1200)
+    assert done.returncode == 0, done.stderr
+    with study.open(db_url) as s:
+        ev = s.events(kind="metric")
+        assert len(ev) == n and ev.value.sum() == n * (n - 1) / 2

@@ -29,7 +29,17 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from sqlalchemy import Table, bindparam, create_engine, delete, func, insert, select, update
+from sqlalchemy import (
+    Table,
+    bindparam,
+    create_engine,
+    delete,
+    func,
+    insert,
+    inspect,
+    select,
+    update,
+)
 from sqlalchemy.exc import SQLAlchemyError
 
 from study import store
@@ -49,6 +59,19 @@ TABLES: tuple[Table, ...] = (
     store.named_files,
 )
 CHUNK = 5_000
+
+
+def extra_tables() -> tuple[Table, ...]:
+    """The importers' own tables (provenance, snapshots), created on the first import."""
+    from study.importers.provenance import metadata as import_metadata
+
+    return tuple(import_metadata.sorted_tables)
+
+
+def tables_of(conn: Any) -> tuple[Table, ...]:
+    """The tables a study holds: the log's, and the importers' where they exist."""
+    present = set(inspect(conn).get_table_names())
+    return TABLES + tuple(t for t in extra_tables() if t.name in present)
 
 
 @dataclass
@@ -115,8 +138,6 @@ def _sqlite_online_backup(src_path: Path, tmp: Path) -> None:
 def _logical_backup(study: Study, tmp: Path) -> None:
     dst = create_engine(f"sqlite:///{tmp}")
     try:
-        with dst.begin() as out:
-            store.metadata.create_all(out)
         with (
             study.engine.connect().execution_options(
                 isolation_level="REPEATABLE READ", postgresql_readonly=True
@@ -124,7 +145,10 @@ def _logical_backup(study: Study, tmp: Path) -> None:
             src.begin(),
             dst.begin() as out,
         ):
-            for table in TABLES:
+            tables = tables_of(src)
+            for table in tables:
+                table.create(out, checkfirst=True)
+            for table in tables:
                 for rows in _chunks(src, table):
                     out.execute(insert(table), rows)
     except SQLAlchemyError as exc:
@@ -146,7 +170,7 @@ def table_counts(url: str) -> dict[str, int]:
         with engine.connect() as conn:
             return {
                 t.name: int(conn.execute(select(func.count()).select_from(t)).scalar() or 0)
-                for t in TABLES
+                for t in tables_of(conn)
             }
     finally:
         engine.dispose()
@@ -224,12 +248,15 @@ def _copy_all(source: Study, target: Study) -> dict[str, int]:
     c = store.contacts
     try:
         with source._read() as src, target.engine.begin() as out:
-            for table in reversed(TABLES):
+            incoming = tables_of(src)
+            for table in incoming:
+                table.create(out, checkfirst=True)
+            for table in reversed(tables_of(out)):
                 if table is c:
                     out.execute(update(c).values(introducer=None))
                 out.execute(delete(table))
             introducers: list[dict[str, Any]] = []
-            for table in TABLES:
+            for table in incoming:
                 counts[table.name] = 0
                 for rows in _chunks(src, table):
                     if table is c:
@@ -245,7 +272,9 @@ def _copy_all(source: Study, target: Study) -> dict[str, int]:
                     introducers,
                 )
             if out.dialect.name == "postgresql":
-                for table in (store.events, store.erasures):
+                for table in incoming:
+                    if "id" not in table.c or table.c.id.type.python_type is not int:
+                        continue
                     out.exec_driver_sql(
                         f"SELECT setval(pg_get_serial_sequence('{table.name}', 'id'), "
                         f"coalesce(max(id), 1), max(id) IS NOT NULL) FROM {table.name}"

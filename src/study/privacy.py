@@ -166,6 +166,7 @@ def forget(study: Study, who: str) -> Erasure:
             conn.execute(update(c).where(c.c.introducer == old).values(introducer=new))
             result.events_rewritten += _rewrite_attributes(conn, old, new, secrets_found, result)
             _rewrite_source_keys(conn, secrets_found, study)
+            _rewrite_import_tables(conn, old, new)
             conn.execute(delete(d).where(d.c.key == old))
             conn.execute(delete(c).where(c.c.key == old))
             conn.execute(
@@ -235,6 +236,32 @@ def _rewrite_source_keys(conn: Any, needles: list[str], study: Study) -> None:
     for ev_id, source_key in conn.execute(select(e.id, e.source_key).where(cond)).all():
         hashed = pseudonym(study, source_key, prefix="forgotten-")
         conn.execute(update(store.events).where(e.id == ev_id).values(source_key=hashed))
+
+
+def _rewrite_import_tables(conn: Any, old: str, new: str) -> None:
+    """Source keys that embed the contact's key (``connection:<contact>:<day>``) follow it to
+    the new key, in the events and in the importers' provenance; the importers' snapshots drop
+    the person, so a later import does not read their absence as a removed tie."""
+    from sqlalchemy import inspect
+
+    from study.importers.provenance import import_rows, snapshot_members
+
+    e = store.events.c
+    conn.execute(
+        update(store.events)
+        .where(e.source_key.contains(old, autoescape=True))
+        .values(source_key=func.replace(e.source_key, old, new))
+    )
+    present = set(inspect(conn).get_table_names())
+    if import_rows.name in present:
+        r = import_rows.c
+        conn.execute(
+            update(import_rows)
+            .where(r.source_key.contains(old, autoescape=True))
+            .values(source_key=func.replace(r.source_key, old, new))
+        )
+    if snapshot_members.name in present:
+        conn.execute(delete(snapshot_members).where(snapshot_members.c.contact == old))
 
 
 def _remove_named_files(study: Study, result: Erasure) -> None:
