@@ -230,7 +230,15 @@ def test_anonymized_export_has_no_names_urls_or_free_text(s, tmp_path, cli):
 
 
 def test_anonymized_export_can_shift_each_participants_dates(s, tmp_path):
-    populate(s)
+    keys = populate(s)
+    s.log("request_accepted", contact=keys["bernd"], direction="in", at="2025-03-01")
+    s.log(
+        "contact_removed",
+        contact=keys["bernd"],
+        removed_after="2025-03-10",
+        removed_before="2025-04-01",
+        at="2025-04-01",
+    )
     original = s.events().set_index("id")
     code = export_tables
     code(s, tmp_path / "a", "parquet", anonymized=True, shift_dates=True)
@@ -243,6 +251,14 @@ def test_anonymized_export_can_shift_each_participants_dates(s, tmp_path):
     assert (shifted.recorded_at - original.recorded_at.loc[shifted.index]).unique().tolist() == [
         delta[0]
     ]
+    checked = set()
+    for col in shifted.columns:  # every date column moved by the same offset
+        if pd.api.types.is_datetime64_any_dtype(shifted[col]):
+            moved = (shifted[col] - original[col].loc[shifted.index]).dropna().unique()
+            assert list(moved) in ([delta[0]], []), col
+            if len(moved):
+                checked.add(col)
+    assert {"occurred_at", "recorded_at", "removed_after", "removed_before"} <= checked
     contacts = pd.read_parquet(tmp_path / "a" / "contacts.parquet")
     assert (contacts.first_seen - s.contacts().first_seen).unique().tolist() == [delta[0]]
     with pytest.raises(StudyError, match="only with --anonymized"):

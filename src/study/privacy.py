@@ -340,12 +340,11 @@ def anonymized_tables(study: Study, *, shift_dates: bool = False) -> dict[str, p
             p: pd.Timedelta(days=(secrets.randbelow(MAX_SHIFT_DAYS) + 1) * secrets.choice((-1, 1)))
             for p in participants.participant
         }
-        shift = events.participant.map(offsets)
-        for col in ("occurred_at", "recorded_at", "period_start", "period_end"):
-            events[col] = events[col] + pd.to_timedelta(shift.to_numpy())
-        contacts["first_seen"] = contacts["first_seen"] + pd.to_timedelta(
-            contacts.participant.map(offsets).to_numpy()
-        )
+        for frame in (events, contacts):  # every date and time column, whatever its name
+            shift = pd.to_timedelta(frame.participant.map(offsets).to_numpy())
+            for col in frame.columns:
+                if pd.api.types.is_datetime64_any_dtype(frame[col]):
+                    frame[col] = frame[col] + shift
     events = pseudonymize(events, study, ("participant",), prefix="P-")
     contacts = pseudonymize(contacts, study, ("participant",), prefix="P-")
     participants = pseudonymize(participants, study, ("participant",), prefix="P-")
