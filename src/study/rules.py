@@ -108,6 +108,22 @@ class Ledger:
             self._contacts[key] = ContactState(*row) if row else None
         return self._contacts[key]
 
+    def preload_contacts(self, keys: list[str]) -> None:
+        """Look many contacts up at once (unknown keys are remembered as unknown), so a bulk
+        writer such as the simulator does not query the database once per contact."""
+        todo = [k for k in dict.fromkeys(keys) if k not in self._contacts]
+        c = store.contacts.c
+        for i in range(0, len(todo), 500):
+            chunk = todo[i : i + 500]
+            rows = self.conn.execute(
+                select(c.key, c.participant, c.platform, c.basis, c.introducer).where(
+                    c.key.in_(chunk)
+                )
+            ).all()
+            found = {r.key: ContactState(*r[1:]) for r in rows}
+            for k in chunk:
+                self._contacts[k] = found.get(k)
+
     def note_contact(self, key: str, state: ContactState, *, new: bool) -> None:
         self._contacts[key] = state
         if new:

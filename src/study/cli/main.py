@@ -18,6 +18,7 @@ COMMANDS = (
     "study.cli.log_cmd",
     "study.cli.events_cmd",
     "study.cli.import_cmd",
+    "study.cli.simulate_cmd",
     "study.cli.report_cmd",
     "study.cli.backup_cmd",
     "study.cli.privacy_cmd",
