@@ -86,6 +86,12 @@ def cli(db_url: str, capsys: pytest.CaptureFixture[str]) -> CLI:
     return CLI(db_url, capsys)
 
 
+@pytest.fixture
+def sqlite_cli(db_path: Path, capsys: pytest.CaptureFixture[str]) -> CLI:
+    """The command line on the SQLite file at ``db_path`` (tests about the file itself)."""
+    return CLI(db_path, capsys)
+
+
 def run_study(
     *args: str, env: dict[str, str] | None = None, cwd: Path | None = None
 ) -> subprocess.CompletedProcess[str]:
