@@ -15,13 +15,50 @@ from study.cli.main import main
 ROOT = Path(__file__).resolve().parents[1]
 
 
+#: The store's tests run against both engines; PostgreSQL is a real throwaway server.
+ENGINES = [
+    pytest.param("sqlite", id="sqlite"),
+    pytest.param("postgresql", id="postgresql", marks=pytest.mark.postgres),
+]
+
+
+@pytest.fixture(scope="session")
+def pg_server():
+    """The throwaway PostgreSQL cluster (tests/pgserver.py); a failure to start it fails the
+    PostgreSQL tests with the reason, it never skips them."""
+    from tests.pgserver import PostgresUnavailable, start
+
+    try:
+        server = start()
+    except PostgresUnavailable as exc:
+        pytest.fail(f"PostgreSQL is needed for this test and could not be started: {exc}", False)
+    yield server
+    server.stop()
+
+
 @pytest.fixture
 def db_path(tmp_path: Path) -> Path:
     return tmp_path / "study.db"
 
 
+@pytest.fixture(params=ENGINES)
+def db_url(request: pytest.FixtureRequest, db_path: Path) -> str:
+    """A fresh database on each engine: a SQLite path, or a new database on the test server."""
+    if request.param == "sqlite":
+        return str(db_path)
+    return request.getfixturevalue("pg_server").new_database()
+
+
 @pytest.fixture
-def s(db_path: Path) -> study.Study:
+def s(db_url: str) -> study.Study:
+    st = study.init(db_url)
+    yield st
+    st.close()
+
+
+@pytest.fixture
+def sqlite_study(db_path: Path) -> study.Study:
+    """For the tests about the SQLite file itself (permissions, WAL, raw bytes)."""
     st = study.init(db_path)
     yield st
     st.close()
@@ -30,7 +67,7 @@ def s(db_path: Path) -> study.Study:
 class CLI:
     """Runs `study ...` in-process against one database and captures what it prints."""
 
-    def __init__(self, db: Path, capsys: pytest.CaptureFixture[str]):
+    def __init__(self, db: Path | str, capsys: pytest.CaptureFixture[str]):
         self.db = db
         self.capsys = capsys
 
@@ -45,7 +82,13 @@ class CLI:
 
 
 @pytest.fixture
-def cli(db_path: Path, capsys: pytest.CaptureFixture[str]) -> CLI:
+def cli(db_url: str, capsys: pytest.CaptureFixture[str]) -> CLI:
+    return CLI(db_url, capsys)
+
+
+@pytest.fixture
+def sqlite_cli(db_path: Path, capsys: pytest.CaptureFixture[str]) -> CLI:
+    """The command line on the SQLite file at ``db_path`` (tests about the file itself)."""
     return CLI(db_path, capsys)
 
 

@@ -7,12 +7,13 @@ import sqlite3
 
 import pytest
 
+from study.store import SCHEMA_VERSION
 from tests.conftest import run_study
 
 
 def test_init_log_and_list(cli):
     code, out, _ = cli("init")
-    assert code == 0 and "schema version 1" in out
+    assert code == 0 and f"schema version {SCHEMA_VERSION}" in out
     code, out, _ = cli(
         "contact", "add", "Anna Beispiel", "--platform", "xing", "--basis", "met_in_person"
     )

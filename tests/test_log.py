@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import datetime as dt
-import sqlite3
 
 import pandas as pd
 import pytest
@@ -209,9 +208,15 @@ def test_set_basis(s):
         s.set_basis(b, "introduced")
 
 
-def test_times_are_utc_in_the_database(s, db_path):
+def test_times_are_utc_in_the_database(s):
     s.log("note", text="x", at="2026-07-01T09:30")  # Berlin summer time
-    raw = sqlite3.connect(db_path).execute("select occurred_at from events").fetchone()[0]
+    with s.engine.connect() as conn:
+        if s.engine.dialect.name == "sqlite":
+            raw = conn.exec_driver_sql("select occurred_at from events").scalar()
+        else:
+            raw = conn.exec_driver_sql(
+                "select to_char(occurred_at at time zone 'UTC', 'YYYY-MM-DD HH24:MI:SS') from events"
+            ).scalar()
     assert raw.startswith("2026-07-01 07:30:00")
 
 
@@ -226,14 +231,12 @@ def test_filters(s):
     assert len(s.events(kind="interaction", since="2026-02-01", until="2026-12-31")) == 1
 
 
-def test_newer_schema_is_refused(db_path):
-    study.init(db_path).close()
-    con = sqlite3.connect(db_path)
-    con.execute("update study_meta set value = '99' where key = 'schema_version'")
-    con.commit()
-    con.close()
+def test_newer_schema_is_refused(s, db_url):
+    with s.engine.begin() as conn:
+        conn.exec_driver_sql("update study_meta set value = '99' where key = 'schema_version'")
+    s.close()
     with pytest.raises(DatabaseError, match="schema version 99, newer than this toolkit knows"):
-        study.open(db_path)
+        study.open(db_url)
 
 
 def test_opening_a_missing_study_is_an_error(tmp_path):
@@ -244,7 +247,8 @@ def test_opening_a_missing_study_is_an_error(tmp_path):
         study.init(tmp_path / "no" / "such" / "dir.db")
 
 
-def test_sqlite_file_is_private_and_in_wal_mode(s, db_path):
+def test_sqlite_file_is_private_and_in_wal_mode(sqlite_study, db_path):
+    s = sqlite_study
     assert (db_path.stat().st_mode & 0o777) == 0o600
     with s.engine.connect() as conn:
         assert conn.exec_driver_sql("pragma journal_mode").scalar() == "wal"

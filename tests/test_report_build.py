@@ -379,3 +379,16 @@ def test_bad_format_and_participant(db: Path, tmp_path: Path) -> None:
     with pytest.raises(ValidationError, match="participant"):
         build_report(db, "nobody", PERIOD, out_root=tmp_path, progress=False)
     assert not (tmp_path / PERIOD).exists()
+
+
+def test_reports_with_names_are_recorded_for_study_forget(
+    english_names: Path, german: Path, db: Path
+) -> None:
+    import study
+    from study.privacy import named_files
+
+    with study.open(db) as s:
+        recorded = {Path(p) for p, what in named_files(s) if what == "report"}
+    executed = set((english_names.parent / "executed").glob("*.ipynb"))
+    assert english_names in recorded and executed <= recorded
+    assert german not in recorded  # pseudonyms only: nothing to forget there

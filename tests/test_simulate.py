@@ -277,7 +277,8 @@ def test_tie_survival_matches_the_set_weibull_and_hazard_ratios() -> None:
 
 
 # the demo -----------------------------------------------------------------------------------------
-def test_demo_has_every_kind_on_both_platforms(cli, db_path: Path) -> None:
+def test_demo_has_every_kind_on_both_platforms(sqlite_cli, db_path: Path) -> None:
+    cli = sqlite_cli  # the demo's --force keeps the old SQLite file aside
     code, out, err = cli("demo")
     assert code == 0, err
     assert "truth:" in out

@@ -30,6 +30,7 @@ from study.vocabulary import (
     Event,
     check_basis,
     check_choice,
+    check_text,
     parse_datetime,
     validate,
 )
@@ -408,7 +409,7 @@ class Batch:
         if unknown:
             raise ValidationError("not a contact detail", sorted(unknown)[0])
         row = {
-            f: (None if details.get(f) in (None, "") else str(details[f]).strip())
+            f: (None if details.get(f) in (None, "") else check_text(str(details[f]).strip(), f))
             for f in DETAIL_FIELDS
         }
         row.update(key=key, updated_at=self.now)
@@ -560,10 +561,18 @@ class Batch:
             else:
                 self.summary.already_present += 1
             return
-        result = self.conn.execute(self._insert_events, rows)
-        added = (
-            result.rowcount if result.rowcount is not None and result.rowcount >= 0 else len(rows)
-        )
+        if self.conn.dialect.name == "postgresql":
+            # psycopg's executemany reports every row as inserted, even those ON CONFLICT
+            # skipped (a concurrent import of the same file); the returned ids are the truth.
+            returned = self.conn.execute(self._insert_events.returning(store.events.c.id), rows)
+            added = len(returned.all())
+        else:
+            result = self.conn.execute(self._insert_events, rows)
+            added = (
+                result.rowcount
+                if result.rowcount is not None and result.rowcount >= 0
+                else len(rows)
+            )
         self.summary.added += added
         self.summary.already_present += len(rows) - added
 

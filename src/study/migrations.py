@@ -1,20 +1,40 @@
 """In-place schema upgrades: one function per step, from the version before to the next.
 
 A database records its schema version in ``study_meta``; :func:`study.store.ensure_schema`
-calls :func:`upgrade` when it finds an older one. Each step runs in its own transaction.
+calls :func:`upgrade` when it finds an older one. Each step runs in its own transaction, under
+the write lock (SQLite ``BEGIN IMMEDIATE``; a PostgreSQL table lock), and re-reads the version
+inside it, so two processes opening an old study at once upgrade it once.
+
+Versions:
+
+1. the foundation's schema.
+2. ``erasures`` and ``named_files`` (``study forget``, docs/privacy.md); on PostgreSQL the
+   events' attributes become ``jsonb`` (comparable and indexable; ``json`` has no equality).
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable
 
-from sqlalchemy import update
+from sqlalchemy import select, update
 from sqlalchemy.engine import Connection, Engine
 
 from study.errors import DatabaseError
 
+
+def _v1_to_v2(conn: Connection) -> None:
+    from study.store import erasures, named_files
+
+    erasures.create(conn, checkfirst=True)
+    named_files.create(conn, checkfirst=True)
+    if conn.dialect.name == "postgresql":
+        conn.exec_driver_sql(
+            "ALTER TABLE events ALTER COLUMN attributes TYPE jsonb USING attributes::jsonb"
+        )
+
+
 #: MIGRATIONS[n] upgrades a database at version n to version n + 1.
-MIGRATIONS: dict[int, Callable[[Connection], None]] = {}
+MIGRATIONS: dict[int, Callable[[Connection], None]] = {1: _v1_to_v2}
 
 
 def upgrade(engine: Engine, version: int) -> None:
@@ -22,10 +42,20 @@ def upgrade(engine: Engine, version: int) -> None:
     from study.store import SCHEMA_VERSION, study_meta
 
     while version < SCHEMA_VERSION:
-        step = MIGRATIONS.get(version)
-        if step is None:
-            raise DatabaseError(f"no upgrade known from schema version {version}")
         with engine.begin() as conn:
+            if conn.dialect.name == "postgresql":
+                conn.exec_driver_sql("LOCK TABLE study_meta IN EXCLUSIVE MODE")
+            current = int(
+                conn.execute(
+                    select(study_meta.c.value).where(study_meta.c.key == "schema_version")
+                ).scalar_one()
+            )
+            if current > version:  # another process did this step meanwhile
+                version = current
+                continue
+            step = MIGRATIONS.get(version)
+            if step is None:
+                raise DatabaseError(f"no upgrade known from schema version {version}")
             step(conn)
             conn.execute(
                 update(study_meta)

@@ -36,13 +36,14 @@ from sqlalchemy import (
     inspect,
     select,
 )
+from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.engine import Connection, Engine
-from sqlalchemy.exc import ArgumentError, OperationalError, SQLAlchemyError
+from sqlalchemy.exc import ArgumentError, SQLAlchemyError
 from sqlalchemy.types import TypeDecorator
 
 from study.errors import DatabaseError
 
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2
 DEFAULT_DB = Path("data") / "study.db"
 
 
@@ -69,6 +70,8 @@ class UTCDateTime(TypeDecorator):
 
 
 _ID = BigInteger().with_variant(Integer, "sqlite")
+#: JSON text on SQLite; JSONB on PostgreSQL (comparable, indexable; schema version 2).
+_ATTRIBUTES = JSON().with_variant(JSONB(), "postgresql")
 
 metadata = MetaData()
 
@@ -127,13 +130,35 @@ events = Table(
     Column("kind", String(32), nullable=False),
     Column("contact", String(200), ForeignKey("contacts.key"), nullable=True),
     Column("value", Float, nullable=True),
-    Column("attributes", JSON, nullable=False, default=dict),
+    Column("attributes", _ATTRIBUTES, nullable=False, default=dict),
     Column("source", String(200), nullable=False, default="manual"),
     Column("source_key", String(200), nullable=True),
     UniqueConstraint("source", "source_key", name="uq_events_source_key"),
     Index("ix_events_participant_time", "participant", "occurred_at"),
     Index("ix_events_contact", "contact"),
     Index("ix_events_kind", "kind"),
+)
+
+# Schema version 2 (study/privacy.py, docs/privacy.md): that a contact was forgotten, under the
+# pseudonymous key they had (never a name), so a restore can apply the erasure again; and the
+# files the toolkit wrote with names in them, so forgetting a person can remove them.
+erasures = Table(
+    "erasures",
+    metadata,
+    Column("id", _ID, primary_key=True, autoincrement=True),
+    Column("contact", String(200), nullable=False),
+    Column("erased_at", UTCDateTime, nullable=False),
+    Column("events_deleted", Integer, nullable=False, default=0),
+    Column("events_rewritten", Integer, nullable=False, default=0),
+    Column("files_deleted", Integer, nullable=False, default=0),
+)
+
+named_files = Table(
+    "named_files",
+    metadata,
+    Column("path", String(1000), primary_key=True),
+    Column("what", String(64), nullable=False),
+    Column("written_at", UTCDateTime, nullable=False),
 )
 
 
@@ -177,12 +202,30 @@ def describe(url: str) -> str:
         return url
 
 
+def busy_timeout() -> float:
+    """Seconds a SQLite writer waits for another one's lock: ``$STUDY_BUSY_TIMEOUT`` or 30."""
+    text = os.environ.get("STUDY_BUSY_TIMEOUT", "").strip()
+    if not text:
+        return 30.0
+    try:
+        seconds = float(text)
+    except ValueError:
+        raise DatabaseError(
+            f"STUDY_BUSY_TIMEOUT: {text!r} is not a number of seconds (e.g. 30)"
+        ) from None
+    if not 0 <= seconds < 86_400:
+        raise DatabaseError(f"STUDY_BUSY_TIMEOUT: {text!r} is not between 0 and 86400 seconds")
+    return seconds
+
+
 def _sqlite_setup(engine: Engine) -> None:
+    wait_ms = int(busy_timeout() * 1000)
+
     @event.listens_for(engine, "connect")
     def _on_connect(dbapi_conn: Any, _record: Any) -> None:
         dbapi_conn.isolation_level = None  # we issue BEGIN ourselves, below
         cur = dbapi_conn.cursor()
-        cur.execute("PRAGMA busy_timeout = 30000")
+        cur.execute(f"PRAGMA busy_timeout = {wait_ms}")
         cur.execute("PRAGMA foreign_keys = ON")
         cur.execute("PRAGMA journal_mode = WAL")
         cur.execute("PRAGMA synchronous = NORMAL")
@@ -190,6 +233,8 @@ def _sqlite_setup(engine: Engine) -> None:
 
     @event.listens_for(engine, "begin")
     def _on_begin(conn: Connection) -> None:
+        if conn.get_execution_options().get("isolation_level") == "AUTOCOMMIT":
+            return  # e.g. VACUUM, which must run outside a transaction
         mode = conn.get_execution_options().get("sqlite_begin", "IMMEDIATE")
         conn.exec_driver_sql(f"BEGIN {mode}")
 
@@ -223,32 +268,38 @@ def read_meta(conn: Connection) -> dict[str, str]:
 def ensure_schema(
     engine: Engine, url: str, *, create: bool, timezone: str | None = None
 ) -> dict[str, str]:
-    """Check (or create) the schema; refuse a database written by a newer toolkit."""
+    """Check (or create) the schema; refuse a database written by a newer toolkit.
+
+    The check only reads (so a read-only copy of a study can be opened); creating takes the
+    write lock, and on PostgreSQL an advisory lock, so two ``study init`` at once are safe.
+    """
     try:
-        with engine.begin() as conn:
-            has_meta = inspect(conn).has_table("study_meta")
-            if not has_meta:
-                if not create:
-                    raise DatabaseError(f"no study at {describe(url)} (run `study init` first)")
-                metadata.create_all(conn)
-                now = dt.datetime.now(dt.UTC)
-                conn.execute(
-                    study_meta.insert(),
-                    [
-                        {"key": "schema_version", "value": str(SCHEMA_VERSION)},
-                        {"key": "pseudonym_key", "value": secrets.token_hex(32)},
-                        {"key": "created_at", "value": now.isoformat()},
-                        {
-                            "key": "timezone",
-                            "value": timezone or os.environ.get("STUDY_TZ", "Europe/Berlin"),
-                        },
-                    ],
-                )
-            meta = read_meta(conn)
+        with engine.connect().execution_options(sqlite_begin="DEFERRED") as conn:
+            meta = read_meta(conn) if inspect(conn).has_table("study_meta") else None
+        if meta is None:
+            if not create:
+                raise DatabaseError(f"no study at {describe(url)} (run `study init` first)")
+            with engine.begin() as conn:
+                if conn.dialect.name == "postgresql":
+                    conn.exec_driver_sql("SELECT pg_advisory_xact_lock(727271)")
+                if not inspect(conn).has_table("study_meta"):
+                    metadata.create_all(conn)
+                    now = dt.datetime.now(dt.UTC)
+                    conn.execute(
+                        study_meta.insert(),
+                        [
+                            {"key": "schema_version", "value": str(SCHEMA_VERSION)},
+                            {"key": "pseudonym_key", "value": secrets.token_hex(32)},
+                            {"key": "created_at", "value": now.isoformat()},
+                            {
+                                "key": "timezone",
+                                "value": timezone or os.environ.get("STUDY_TZ", "Europe/Berlin"),
+                            },
+                        ],
+                    )
+                meta = read_meta(conn)
     except DatabaseError:
         raise
-    except OperationalError as exc:
-        raise DatabaseError(f"cannot open {describe(url)}: {_short(exc)}") from None
     except SQLAlchemyError as exc:
         raise DatabaseError(f"cannot open {describe(url)}: {_short(exc)}") from None
     try:
@@ -263,7 +314,12 @@ def ensure_schema(
     if version < SCHEMA_VERSION:
         from study.migrations import upgrade
 
-        upgrade(engine, version)
+        try:
+            upgrade(engine, version)
+        except SQLAlchemyError as exc:
+            raise DatabaseError(
+                f"cannot upgrade {describe(url)} from schema version {version}: {_short(exc)}"
+            ) from None
         meta["schema_version"] = str(SCHEMA_VERSION)
     return meta
 
@@ -271,4 +327,12 @@ def ensure_schema(
 def _short(exc: BaseException) -> str:
     """The driver's message of a database error, without SQL and background links."""
     orig = getattr(exc, "orig", None) or exc
-    return str(orig).strip().splitlines()[0] if str(orig).strip() else type(orig).__name__
+    text = str(orig).strip().splitlines()[0] if str(orig).strip() else type(orig).__name__
+    if text == "database is locked":
+        text += (
+            f" (another program held the write lock for more than {busy_timeout():g} s; "
+            "try again, or wait longer with STUDY_BUSY_TIMEOUT=SECONDS)"
+        )
+    elif "readonly database" in text:
+        text += " (the file or its directory is not writable by you)"
+    return text

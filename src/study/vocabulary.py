@@ -454,11 +454,25 @@ def parse_number(value: Any, spec: Field) -> float:
     return number
 
 
+def check_text(text: str, name: str) -> str:
+    """Refuse text that cannot be stored: bytes that were not UTF-8 (a Latin-1 terminal or
+    file reaches Python as lone surrogates) and NUL characters."""
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        raise ValidationError(
+            f"{text!r} is not valid text (not UTF-8; set your terminal or file to UTF-8)", name
+        ) from None
+    if "\x00" in text:
+        raise ValidationError("contains a NUL character", name)
+    return text
+
+
 def _clean_key(value: Any, name: str) -> str:
     text = str(value).strip() if value is not None else ""
     if not text or len(text) > 200:
         raise ValidationError("missing or longer than 200 characters", name)
-    return text
+    return check_text(text, name)
 
 
 def validate(
@@ -488,11 +502,14 @@ def validate(
     fields = {k: v for k, v in fields.items() if v is not None}
     period = fields.pop("period", None)
     if period is not None:
-        start, end = (
-            parse_period(period)
-            if isinstance(period, str)
-            else (parse_date(period[0], "period"), parse_date(period[1], "period"))
-        )
+        if isinstance(period, str):
+            start, end = parse_period(period)
+        elif isinstance(period, (list, tuple)) and len(period) == 2:
+            start, end = parse_date(period[0], "period"), parse_date(period[1], "period")
+        else:
+            raise ValidationError(
+                f"{period!r} is not a period (use 2026-11-01..2026-11-07)", "period"
+            )
         fields.setdefault("period_start", start)
         fields.setdefault("period_end", end)
     unknown = set(fields) - {f.name for f in spec.fields}
@@ -533,6 +550,7 @@ def validate(
                 raise ValidationError(f"required for {kind} ({f.help})", f.name)
             if len(parsed) > 10_000:
                 raise ValidationError("longer than 10,000 characters", f.name)
+            check_text(parsed, f.name)
         if f.name == "contact":
             contact = parsed
         elif f.name == spec.value_field:

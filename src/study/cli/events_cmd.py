@@ -29,11 +29,22 @@ def register(sub: Any) -> None:
         sub,
         "export",
         help="write one file per table (events, contacts, participants)",
-        examples="  study export --format parquet exports/\n  study export --format csv exports/",
+        examples="  study export --format parquet exports/\n  study export --format csv exports/\n"
+        "  study export --anonymized --shift-dates --format csv share/",
     )
     e.add_argument("outdir")
     e.add_argument("--format", choices=("parquet", "csv"), default="parquet")
     e.add_argument("--names", action="store_true", help="include names and other personal details")
+    e.add_argument(
+        "--anonymized",
+        action="store_true",
+        help="a copy to share: pseudonyms, no names, URLs or free text (docs/privacy.md)",
+    )
+    e.add_argument(
+        "--shift-dates",
+        action="store_true",
+        help="with --anonymized: move each participant's dates by a random offset",
+    )
     e.set_defaults(func=run_export)
 
 
@@ -53,6 +64,16 @@ def run_events(args: argparse.Namespace) -> int:
 
 
 def run_export(args: argparse.Namespace) -> int:
-    for path in open_study(args).export(args.outdir, args.format, names=args.names):
+    from study.export import export_tables
+
+    written = export_tables(
+        open_study(args),
+        args.outdir,
+        args.format,
+        names=args.names,
+        anonymized=args.anonymized,
+        shift_dates=args.shift_dates,
+    )
+    for path in written:
         print(path)
     return 0

@@ -20,6 +20,8 @@ COMMANDS = (
     "study.cli.import_cmd",
     "study.cli.simulate_cmd",
     "study.cli.report_cmd",
+    "study.cli.backup_cmd",
+    "study.cli.privacy_cmd",
 )
 
 

@@ -274,4 +274,10 @@ def build_report(
     render_pdf(executed, targets["pdf"], meta)
     if "html" in formats:
         render_html(executed, targets["html"], meta)
+    if names:  # written with names: `study forget` deletes them (study/privacy.py)
+        from study.privacy import register_named_file
+
+        for path in [*executed, *(targets[f] for f in ("pdf", *formats))]:
+            if path.exists():
+                register_named_file(study, path, "report")
     return targets["pdf"]
