@@ -490,7 +490,10 @@ def reliability_timeline(
     (kept in its ``attrs``), else the latest end or start in the table and 365. Alive at t: start <= t, and not
     ended by t (an ended tie is alive while t < end). Reliable at t: alive and an interaction in
     each direction within (t - W, t] of the same spell, or a known vouch check in that window.
-    Returns participant, period_end, alive, reliable (and share = reliable / alive).
+    Returns participant, period_end, alive, reliable, share = reliable / alive, and ``known``:
+    the period end lies at or before the outcome-known horizon (cut-off − W). After it, a tie
+    that went quiet is not yet known to have ended and still counts as alive (and maybe
+    reliable): rates per live tie should use known period ends only.
     """
     t = ties_table
     if window_days is None:
@@ -503,7 +506,9 @@ def reliability_timeline(
         ends = _period_ends(freq, first, cutoff)
         rows.append(pd.DataFrame({"participant": participant, "period_end": ends}))
     if not rows:
-        return pd.DataFrame(columns=["participant", "period_end", "alive", "reliable", "share"])
+        return pd.DataFrame(
+            columns=["participant", "period_end", "alive", "reliable", "share", "known"]
+        )
     grid = pd.concat(rows, ignore_index=True)
     tt = t[["participant", "contact", "spell", "start", "end"]].copy()
     tt["until"] = tt["end"].where(~alive_at_cutoff(t), pd.Timestamp.max.tz_localize("UTC"))
@@ -540,4 +545,5 @@ def reliability_timeline(
     out["alive"] = out["alive"].astype(int)
     out["reliable"] = out["reliable"].astype(int)
     out["share"] = out["reliable"] / out["alive"].where(out["alive"] > 0)
+    out["known"] = out["period_end"] <= cutoff - pd.Timedelta(days=window_days)
     return out
