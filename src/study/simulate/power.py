@@ -68,14 +68,20 @@ EFFECTS: dict[str, tuple[str, float, str]] = {
 }
 
 
-def ties_table(events: pd.DataFrame, end: pd.Timestamp, window_days: int = 365) -> pd.DataFrame:
+def ties_table(
+    events: pd.DataFrame,
+    end: pd.Timestamp,
+    window_days: int = 365,
+    contacts: pd.DataFrame | None = None,
+) -> pd.DataFrame:
     """The first spell of every tie with follow-up, by contact: start, end (of follow-up), event,
     days, with_message (0/1), platform — :func:`study.tables.ties.ties` at the cut-off ``end``,
     whose survival columns stop at the outcome-known horizon ``end - W`` (docs/definitions.md).
     """
     from study.tables.ties import ties
 
-    contacts = _contacts_of(events)
+    if contacts is None:
+        contacts = _contacts_of(events)
     t = ties(events, contacts, cutoff=end, window_days=window_days)
     t = t[(t["spell"] == 1) & t["duration_days"].notna()].set_index("contact")
     out = pd.DataFrame(
@@ -93,10 +99,17 @@ def ties_table(events: pd.DataFrame, end: pd.Timestamp, window_days: int = 365) 
 
 
 def _contacts_of(events: pd.DataFrame) -> pd.DataFrame:
-    """A minimal contacts table (key, participant, first_seen) from the events alone."""
-    ev = events[events["contact"].notna()]
-    first = ev.groupby(["participant", "contact"], observed=True)["occurred_at"].min()
-    return first.rename("first_seen").reset_index().rename(columns={"contact": "key"})
+    """A minimal contacts table from the events alone: key, participant, first_seen, the first
+    platform logged; basis and introducer unknown."""
+    ev = events[events["contact"].notna()].sort_values("occurred_at", kind="stable")
+    g = ev.groupby(["participant", "contact"], observed=True)
+    out = pd.DataFrame(
+        {"first_seen": g["occurred_at"].min(), "platform": g["platform"].first()}
+    ).reset_index()
+    out = out.rename(columns={"contact": "key"})
+    out["basis"] = pd.NA
+    out["introducer"] = pd.NA
+    return out
 
 
 def _not_estimable() -> tuple[float, float, float]:
