@@ -160,7 +160,7 @@ def test_at_risk_from_a_ties_table_lists_live_reliable_ties() -> None:
     t = ties(log.events(), log.contacts(), cutoff=day(600))
     r = cox(t, ["basis"])
     ranked = at_risk(t, r, cutoff=day(600))
-    expected = t[(t["ended"] == 0) & t["reliable_at_end"]]
+    expected = t[t["alive_at_cutoff"] & t["reliable_at_end"]]
     assert set(ranked["contact"]) == set(expected["contact"]) and len(ranked) > 0
     since = ranked.set_index("contact")["days_since_two_way"]
     want = (day(600) - expected.set_index("contact")["last_two_way"]) / pd.Timedelta(days=1)
@@ -197,3 +197,16 @@ def test_reliable_share_from_events() -> None:
     t = ties(ev, con, cutoff=day(100))
     share = reliable_share(reliability_timeline(ev, t, freq=[day(50)], cutoff=day(100)))
     assert share.iloc[0][["alive", "reliable"]].tolist() == [6, 4]
+
+
+def test_a_study_shorter_than_w_has_no_follow_up_and_says_so() -> None:
+    log = Log()
+    for i in range(12):
+        log.contact(f"c{i}")
+        log.accepted(f"c{i}", i)
+        log.log("contact_removed", 20 + i, f"c{i}")
+    t = ties(log.events(), log.contacts(), cutoff=day(200))
+    assert t["duration_days"].isna().all() and (t["end_reason"] == "removed").all()
+    for fit in (lambda: kaplan_meier(t), lambda: cox(t, ["basis"]), lambda: logrank(t, "basis")):
+        with pytest.raises(NotEnoughData, match="a study longer than W = 365 days"):
+            fit()

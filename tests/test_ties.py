@@ -22,14 +22,16 @@ def log() -> Log:
     return Log()
 
 
-def test_censored_at_last_sign_of_life_not_at_cutoff(log: Log) -> None:
+def test_alive_at_cutoff_with_last_sign_of_life_and_followup_to_the_horizon(log: Log) -> None:
     log.contact("a")
     log.accepted("a", 0, with_message=True)
     log.talk("a", 10)
     log.talk("a", 100, "in")
     r = one(ties(log.events(), log.contacts(), cutoff=day(400)), "a")
-    assert r["end_reason"] == "censored" and r["ended"] == 0
-    assert r["end"] == day(100) and r["duration_days"] == 100
+    assert r["end_reason"] == "censored" and r["alive_at_cutoff"]
+    assert r["end"] == day(100)  # the last sign of life
+    # survival: followed up to the outcome-known horizon, cut-off - W = day 35
+    assert (r["followup_end"], r["duration_days"], r["ended"]) == (day(35), 35, 0)
     assert (r["n_in"], r["n_out"]) == (2, 1)
     assert r["last_in"] == day(100) and r["last_out"] == day(10)
     assert r["last_two_way"] == day(10)
@@ -45,8 +47,10 @@ def test_censored_tie_goes_quiet_once_w_has_passed_before_cutoff(log: Log) -> No
     log.talk("a", 20)
     r = one(ties(log.events(), log.contacts(), cutoff=day(20 + 365)), "a")
     assert (r["end_reason"], r["end"], r["ended"]) == ("went_quiet", day(20), 1)
+    assert (r["duration_days"], r["alive_at_cutoff"]) == (20, False)
     r = one(ties(log.events(), log.contacts(), cutoff=day(20 + 364.9)), "a")
     assert (r["end_reason"], r["end"], r["ended"]) == ("censored", day(20), 0)
+    assert r["duration_days"] == pytest.approx(19.9) and r["alive_at_cutoff"]
 
 
 def test_quiet_exactly_at_w(log: Log) -> None:
@@ -79,12 +83,34 @@ def test_readded_after_removal_gives_two_spells(log: Log) -> None:
     t = ties(log.events(), log.contacts(), cutoff=day(200))
     assert list(t["spell"]) == [1, 2]
     s1, s2 = one(t, "a", 1), one(t, "a", 2)
-    assert (s1["end_reason"], s1["end"], s1["duration_days"]) == ("removed", day(60), 60)
+    assert (s1["end_reason"], s1["end"], s1["alive_at_cutoff"]) == ("removed", day(60), False)
+    # a study shorter than W: no follow-up for survival (the horizon lies before the start)
+    assert pd.isna(s1["duration_days"]) and pd.isna(s1["followup_end"]) and s1["ended"] == 0
     assert s1["reliable_at_end"] and (s1["n_in"], s1["n_out"]) == (1, 1)
     assert bool(s1["with_message"]) is False and bool(s2["with_message"]) is True
     assert (s2["start"], s2["end"], s2["end_reason"]) == (day(81), day(90), "censored")
     assert (s2["n_in"], s2["n_out"]) == (1, 0)  # spell 1's interactions don't count
     assert not s2["reliable_at_end"]
+
+
+def test_survival_stops_at_the_outcome_known_horizon(log: Log) -> None:
+    """Follow-up ends at cut-off - W for every tie: an end after it (a removal too) is censored
+    there, so quiet endings (known only W days later) and removals are treated alike."""
+    for k in ("early_removal", "late_removal", "late_quiet", "quiet"):
+        log.contact(k)
+        log.accepted(k, 0)
+        log.talk(k, 10)
+    log.log("contact_removed", 100, "early_removal")
+    log.log("contact_removed", 300, "late_removal")  # after the horizon (day 235)
+    log.talk("late_quiet", 240)  # goes quiet at 240: not yet known at the cut-off
+    log.talk("quiet", 200)  # quiet from day 200: known by day 565
+    log.talk("quiet", 200 + 365)  # after the gap: does not revive the tie
+    t = ties(log.events(), log.contacts(), cutoff=day(600)).set_index("contact")
+    got = t[["end_reason", "end", "alive_at_cutoff", "followup_end", "duration_days", "ended"]]
+    assert got.loc["early_removal"].tolist() == ["removed", day(100), False, day(100), 100, 1]
+    assert got.loc["late_removal"].tolist() == ["removed", day(300), False, day(235), 235, 0]
+    assert got.loc["late_quiet"].tolist() == ["censored", day(240), True, day(235), 235, 0]
+    assert got.loc["quiet"].tolist() == ["went_quiet", day(200), False, day(200), 200, 1]
 
 
 def test_duplicate_accept_does_not_start_a_spell(log: Log) -> None:
@@ -102,7 +128,7 @@ def test_hidden_ends_the_tie(log: Log) -> None:
     log.log("contact_hidden", 30, "a")
     log.talk("a", 40)  # after the end: not part of the tie
     r = one(ties(log.events(), log.contacts(), cutoff=day(100)), "a")
-    assert (r["end_reason"], r["end"], r["duration_days"], r["ended"]) == ("hidden", day(30), 30, 1)
+    assert (r["end_reason"], r["end"], r["alive_at_cutoff"]) == ("hidden", day(30), False)
     assert (r["n_in"], r["n_out"]) == (1, 1)
 
 
@@ -122,8 +148,14 @@ def test_tie_without_interactions(log: Log) -> None:
     log.accepted("old", 0)
     t = ties(log.events(), log.contacts(), cutoff=day(400))
     y, o = one(t, "young"), one(t, "old")
-    assert (y["end_reason"], y["end"], y["duration_days"]) == ("censored", day(300), 0)
-    assert (o["end_reason"], o["end"], o["duration_days"]) == ("went_quiet", day(0), 0)
+    assert (y["end_reason"], y["end"]) == ("censored", day(300))
+    assert pd.isna(y["duration_days"])  # started after the horizon (day 35): no follow-up
+    assert (o["end_reason"], o["end"], o["duration_days"], o["ended"]) == (
+        "went_quiet",
+        day(0),
+        0,
+        1,
+    )
     assert (y["n_in"], y["n_out"]) == (0, 0) and pd.isna(y["last_two_way"])
     assert not y["reliable_at_end"]
 

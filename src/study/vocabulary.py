@@ -115,6 +115,14 @@ _DIRECTION = Field(
     "who acted: in (the contact) or out (the participant)",
     choices=DIRECTIONS,
 )
+#: For request_accepted/declined/withdrawn: the direction of the *request* the answer is about
+#: (as the importers and the simulator log it), not who answered.
+_REQUEST_DIRECTION = Field(
+    "direction",
+    "choice",
+    "whose request: out (the participant's request) or in (the contact's request)",
+    choices=DIRECTIONS,
+)
 _WITH_MESSAGE = Field(
     "with_message", "bool", "a personal message came with the request", required=False
 )
@@ -176,19 +184,19 @@ KINDS: dict[str, Kind] = {
         Kind(
             "request_accepted",
             "A request was accepted: the tie starts (or starts again after a removal).",
-            (_contact(), _DIRECTION),
+            (_contact(), _REQUEST_DIRECTION),
             example="study log request_accepted --contact c-1a2b3c4d5e --direction in",
         ),
         Kind(
             "request_declined",
             "A request was declined.",
-            (_contact(), _DIRECTION),
+            (_contact(), _REQUEST_DIRECTION),
             example="study log request_declined --contact c-1a2b3c4d5e --direction in",
         ),
         Kind(
             "request_withdrawn",
             "A request was withdrawn by the side that sent it.",
-            (_contact(), _DIRECTION),
+            (_contact(), _REQUEST_DIRECTION),
             example="study log request_withdrawn --contact c-1a2b3c4d5e --direction out",
         ),
         Kind(

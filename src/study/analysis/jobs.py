@@ -75,10 +75,22 @@ class LeadRates:
     months: int
 
 
-def _timeline_by_month(timeline: pd.DataFrame) -> pd.DataFrame:
-    """Alive and reliable ties at each month's end, summed over participants."""
+EXPOSURES = ("end", "start")
+
+
+def _exposure_month(period_end: pd.Series, exposure_at: str) -> pd.Series:
+    """The month a timeline point counts for: the month it closes (``end``), or the month it
+    opens (``start``: the ties at the month's start, i.e. at the previous month's end)."""
+    if exposure_at not in EXPOSURES:
+        raise StudyError(f"exposure_at: {exposure_at!r} is not one of {', '.join(EXPOSURES)}")
+    month = _month_ended(period_end)
+    return month + 1 if exposure_at == "start" else month
+
+
+def _timeline_by_month(timeline: pd.DataFrame, exposure_at: str = "end") -> pd.DataFrame:
+    """Alive and reliable ties at each month's end (or start), summed over participants."""
     tl = timeline.copy()
-    tl["month"] = _month_ended(tl["period_end"])
+    tl["month"] = _exposure_month(tl["period_end"], exposure_at)
     tl = tl.sort_values("period_end").groupby(["participant", "month"], observed=True).last()
     return tl.groupby(level="month")[["alive", "reliable"]].sum()
 
@@ -89,13 +101,25 @@ def lead_rates(
     *,
     start: Any = None,
     end: Any = None,
+    exposure_at: str = "end",
     level: float = 0.95,
 ) -> LeadRates:
     """Leads per month over the months ``start``..``end`` (default: the leads' and timeline's
     span), and — with a timeline — per 100 live (and per 100 reliable) ties per month: the
-    leads divided by the sum over months of the ties alive at each month's end."""
+    leads divided by the sum over months of the ties alive at each month's end
+    (``exposure_at="start"``: at each month's start, the ties the month's leads could come
+    through, unaffected by what the leads themselves brought about).
+
+    Rates per live reliable tie should stop at the outcome-known horizon (cut-off − W; the
+    timeline's ``known`` column): in the last W days a tie that went quiet still counts as
+    alive, because its end is not known yet, so the exposure there is too large.
+    """
     months = _month(leads["first_seen"]) if len(leads) else pd.Series([], dtype="period[M]")
-    tl = _timeline_by_month(timeline) if timeline is not None and len(timeline) else None
+    tl = (
+        _timeline_by_month(timeline, exposure_at)
+        if timeline is not None and len(timeline)
+        else None
+    )
     candidates = list(months) + (list(tl.index) if tl is not None else [])
     first = (
         pd.Period(pd.Timestamp(start), "M") if start is not None else min(candidates, default=None)
@@ -245,13 +269,15 @@ def monthly_panel(
     *,
     start: Any = None,
     end: Any = None,
+    exposure_at: str = "end",
 ) -> pd.DataFrame:
-    """One row per participant and month: leads, alive and reliable ties at the month's end, and
-    the participant's activity events (``activity``: events, kind ``activity`` counted).
+    """One row per participant and month: leads, alive and reliable ties at the month's end
+    (``exposure_at="start"``: at its start), and the participant's activity events
+    (``activity``: events, kind ``activity`` counted).
 
     Months run over each participant's timeline (or ``start``..``end``)."""
     tl = timeline.copy()
-    tl["month"] = _month_ended(tl["period_end"])
+    tl["month"] = _exposure_month(tl["period_end"], exposure_at)
     tl = (
         tl.sort_values("period_end")
         .groupby(["participant", "month"], observed=True)[["alive", "reliable"]]

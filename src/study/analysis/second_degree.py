@@ -26,6 +26,7 @@ from scipy import stats
 
 from study.analysis.base import NotEnoughData, wilson
 from study.analysis.sustainability import CoxResult, LogRank, cox, km_curve, logrank
+from study.tables.ties import alive_at_cutoff
 from study.vocabulary import FIRST_HAND_BASES
 
 if TYPE_CHECKING:
@@ -300,6 +301,10 @@ def ego_network(
     if intro is not None and participant is not None:
         intro = intro[intro["participant"] == participant]
     latest = t.sort_values("spell").groupby(["participant", "contact"], observed=True).tail(1)
+    alive = pd.Series(
+        alive_at_cutoff(latest).to_numpy(),
+        index=pd.MultiIndex.from_frame(latest[["participant", "contact", "spell"]]),
+    )
     g = nx.Graph()
     for p in latest["participant"].unique() if participant is None else [participant]:
         g.add_node(str(p), degree=0, kind="participant", basis=None, alive=True)
@@ -319,7 +324,7 @@ def ego_network(
             "degree": 2 if key in second else 1,
             "kind": "contact",
             "basis": None if pd.isna(r.basis) else str(r.basis),
-            "alive": bool(r.ended == 0),
+            "alive": bool(alive[(r.participant, r.contact, r.spell)]),
         }
         g.add_node(str(r.contact), **attrs)
     for key in second:

@@ -37,10 +37,20 @@ CONF_TYPES = ("log", "cloglog", "linear")
 
 
 def _clean(ties: pd.DataFrame) -> pd.DataFrame:
+    """The rows with follow-up. The ties table's survival columns stop at the outcome-known
+    horizon, W days before the cut-off: a study no longer than W has none."""
     missing = {"duration_days", "ended"} - set(ties.columns)
     if missing:
         raise StudyError(f"the ties table lacks the columns {sorted(missing)}")
     t = ties[ties["duration_days"].notna() & ties["ended"].notna()].copy()
+    if t.empty and len(ties) and "window_days" in ties.attrs:
+        w = ties.attrs["window_days"]
+        raise NotEnoughData(
+            f"tie survival (follow-up ends W = {w:g} days before the cut-off, when every "
+            "tie's fate is known; no tie started before that)",
+            0,
+            f"a study longer than W = {w:g} days",
+        )
     if (t["duration_days"] < 0).any():
         raise StudyError("duration_days must not be negative (an end before the start?)")
     t["ended"] = t["ended"].astype(int)
@@ -570,7 +580,8 @@ def at_risk(
 ) -> pd.DataFrame:
     """Live reliable ties ranked by the model's probability of ending within ``horizon_days``.
 
-    For a censored, reliable tie of age c (its ``duration_days``, the time it is known alive):
+    For a tie alive and reliable at the cut-off (``alive_at_cutoff`` and ``reliable_at_end``) of
+    age c (from its start to its last sign of life, ``end``; the time it is known alive):
     P(end within h | alive at c) = 1 - exp(-(H0(c + h) - H0(c)) * exp(x'b)), with the Breslow
     baseline cumulative hazard H0 of the tie's stratum (participant) and its linear predictor.
     Also: days since the last two-way interaction (at ``cutoff``, default the cut-off the ties
@@ -587,7 +598,10 @@ def at_risk(
         base[k] = _breslow(
             d["_time"].to_numpy()[idx], d["_status"].to_numpy()[idx], np.exp(lp_fit[idx])
         )
-    live = t[(t["ended"] == 0) & t["reliable_at_end"].astype(bool)].copy()
+    from study.tables.ties import alive_at_cutoff
+
+    alive = alive_at_cutoff(ties)
+    live = ties[alive & ties["reliable_at_end"].astype(bool)].copy()
     if live.empty:
         return live.assign(p_end=[], days_since_two_way=[])
     X, _ = _design(live, fit.covariates, fit.encoding)
@@ -599,13 +613,17 @@ def at_risk(
         i = np.searchsorted(ut, x, side="right") - 1
         return np.where(i >= 0, H[np.clip(i, 0, None)] if len(H) else 0.0, 0.0)
 
-    c = live["duration_days"].to_numpy(float)
+    if "end" in live and "start" in live:
+        c = ((live["end"] - live["start"]) / pd.Timedelta(days=1)).to_numpy(float)
+    else:
+        c = live["duration_days"].to_numpy(float)
     sk = live[fit.strata].to_numpy() if fit.strata else np.zeros(len(live), dtype=int)
     dH = np.empty(len(live))
     for k in np.unique(sk):
         m = sk == k
         dH[m] = cumhaz(k, c[m] + horizon_days) - cumhaz(k, c[m])
     live["p_end"] = 1 - np.exp(-dH * live["risk_score"].to_numpy())
+    live["age_days"] = c
     if cutoff is None:
         cutoff = ties.attrs.get("cutoff")
     if cutoff is None and "end" in t:
@@ -630,6 +648,7 @@ def at_risk(
             "platform",
             "basis",
             "start",
+            "age_days",
             "duration_days",
             "last_two_way",
             "days_since_two_way",

@@ -8,8 +8,9 @@ The result carries a Wilson interval for that detection probability.
 Estimators are plain functions ``estimator(frames) -> (estimate, low, high)`` taking a
 :class:`SimFrames` (``events`` and ``contacts`` DataFrames as ``Study.events()`` and
 ``Study.contacts()`` return them, the ``truth`` and the study's ``end``). The two in
-:data:`POWER_ESTIMATORS` are minimal statsmodels fits, written so that the analysis package's
-functions can take their place.
+:data:`POWER_ESTIMATORS` run the analysis package's functions on the analysis tables, exactly as
+the reports do (the ties table with Cox; the weekly panel with the interrupted time series), so
+the power is that of the estimates a report shows.
 """
 
 from __future__ import annotations
@@ -67,129 +68,118 @@ EFFECTS: dict[str, tuple[str, float, str]] = {
 }
 
 
-def ties_table(events: pd.DataFrame, end: pd.Timestamp, window_days: int = 365) -> pd.DataFrame:
-    """Ties per docs/definitions.md (first spell), analysed at the cut-off ``end - W``.
-
-    A tie goes quiet at its last interaction once W days passed without one, so whether a
-    tie that fell silent in the last W days has ended is not yet known. Censoring such ties at
-    their last sign of life makes censoring coincide with the end of quiet ties (while removals
-    are seen at once): informative censoring that biases hazard ratios between bases with
-    different shares of removals. Looking back from ``end - W`` everything is known.
+def ties_table(
+    events: pd.DataFrame,
+    end: pd.Timestamp,
+    window_days: int = 365,
+    contacts: pd.DataFrame | None = None,
+) -> pd.DataFrame:
+    """The first spell of every tie with follow-up, by contact: start, end (of follow-up), event,
+    days, with_message (0/1), platform — :func:`study.tables.ties.ties` at the cut-off ``end``,
+    whose survival columns stop at the outcome-known horizon ``end - W`` (docs/definitions.md).
     """
-    W = pd.Timedelta(days=window_days)
-    cut = end - W
-    ev = events
-    acc = (
-        ev[ev["kind"] == "request_accepted"].groupby("contact", observed=True)["occurred_at"].min()
+    from study.tables.ties import ties
+
+    if contacts is None:
+        contacts = _contacts_of(events)
+    t = ties(events, contacts, cutoff=end, window_days=window_days)
+    t = t[(t["spell"] == 1) & t["duration_days"].notna()].set_index("contact")
+    out = pd.DataFrame(
+        {
+            "start": t["start"],
+            "end": t["followup_end"],
+            "event": t["ended"].astype(int),
+            "days": t["duration_days"].astype(float),
+            "with_message": t["with_message"].fillna(False).astype(bool).astype(int),
+            "platform": t["platform"].astype(str),
+        }
     )
-    acc = acc[acc < cut]
-    req = ev[ev["kind"].isin(["request_sent", "request_received"])]
-    msg = req.groupby("contact", observed=True)["with_message"].first()
-    plat = ev.groupby("contact", observed=True)["platform"].first()
-    stop = ev[ev["kind"].isin(["contact_removed", "contact_hidden"])]
-    stop = stop.groupby("contact", observed=True)["occurred_at"].min()
-    # signs of life: the start, every interaction and the removal or hiding; a gap of W or more
-    # after one (to the next, or to the end of the data) means the tie went quiet there
-    life = ev.loc[ev["kind"] == "interaction", ["contact", "occurred_at"]]
-    life = pd.concat(
-        [life, acc.rename("occurred_at").reset_index(), stop.rename("occurred_at").reset_index()],
-        ignore_index=True,
-    )
-    life = life[life["contact"].isin(acc.index)].sort_values(["contact", "occurred_at"])
-    nxt = life.groupby("contact", observed=True)["occurred_at"].shift(-1).fillna(end)
-    quiet_at = (
-        life.loc[nxt - life["occurred_at"] >= W]
-        .groupby("contact", observed=True)["occurred_at"]
-        .min()
-    )
-    t = pd.DataFrame({"start": acc})
-    t["end"] = pd.concat([stop.reindex(t.index), quiet_at.reindex(t.index)], axis=1).min(axis=1)
-    t["event"] = (t["end"] <= cut).astype(int)
-    t["end"] = t["end"].where(t["event"] == 1, cut)
-    t["days"] = (t["end"] - t["start"]).dt.total_seconds() / 86400
-    t["with_message"] = msg.reindex(t.index).fillna(False).astype(bool).astype(int)
-    t["platform"] = plat.reindex(t.index).astype(str)
-    return t
+    out.index.name = "contact"
+    return out
+
+
+def _contacts_of(events: pd.DataFrame) -> pd.DataFrame:
+    """A minimal contacts table from the events alone: key, participant, first_seen, the first
+    platform logged; basis and introducer unknown."""
+    ev = events[events["contact"].notna()].sort_values("occurred_at", kind="stable")
+    g = ev.groupby(["participant", "contact"], observed=True)
+    out = pd.DataFrame(
+        {"first_seen": g["occurred_at"].min(), "platform": g["platform"].first()}
+    ).reset_index()
+    out = out.rename(columns={"contact": "key"})
+    out["basis"] = pd.NA
+    out["introducer"] = pd.NA
+    return out
+
+
+def _not_estimable() -> tuple[float, float, float]:
+    return (math.nan, math.nan, math.nan)
 
 
 def cox_basis_hr(frames: SimFrames, basis: str = "none") -> tuple[float, float, float]:
-    """Hazard ratio of ``basis`` vs knows_personally: Cox PHReg (statsmodels), strata by
-    participant, adjusted for platform and message."""
-    import statsmodels.api as sm
+    """Hazard ratio of ``basis`` vs knows_personally, as the report estimates it:
+    :func:`study.analysis.sustainability.cox` (PHReg, Efron ties, strata by participant) on
+    :func:`study.tables.ties.ties`, adjusted for platform and message."""
+    from study.analysis.base import NotEnoughData
+    from study.analysis.sustainability import cox
+    from study.tables.ties import ties
 
-    ties = ties_table(frames.events, frames.end)
-    c = frames.contacts.set_index("key")
-    ties = ties.join(c[["basis", "participant"]], how="left")
-    ties = ties[ties["days"] > 0]
-    X = pd.DataFrame(
-        {
-            f"basis_{b}": (ties["basis"] == b).astype(float)
-            for b in ("met_in_person", "introduced", "none")
-        },
-        index=ties.index,
-    )
-    X["linkedin"] = (ties["platform"] == "linkedin").astype(float)
-    X["with_message"] = ties["with_message"].astype(float)
-    X = X.loc[:, X.std() > 0]
-    col = f"basis_{basis}"
-    if col not in X or ties["event"].sum() < 5:
-        return (math.nan, math.nan, math.nan)
-    in_group = ties["basis"] == basis
-    if ties.loc[in_group, "event"].sum() < 1 or ties.loc[~in_group, "event"].sum() < 1:
-        return (math.nan, math.nan, math.nan)  # no ended tie on one side: not estimable
-    strata = ties["participant"].astype(str) if ties["participant"].nunique() > 1 else None
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")
-        try:
-            fit = sm.PHReg(ties["days"], X, status=ties["event"], strata=strata, ties="efron").fit()
-        except np.linalg.LinAlgError:
-            return (math.nan, math.nan, math.nan)
-    i = list(X.columns).index(col)
-    return _ratio(float(fit.params[i]), float(fit.bse[i]))
+    t = ties(frames.events, frames.contacts, cutoff=frames.end)
+    term = f"basis[{basis}]"
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            fit = cox(t, ["basis", "platform", "with_message"])
+    except NotEnoughData:
+        return _not_estimable()
+    if term not in fit.summary.index:
+        return _not_estimable()
+    followed = t[t["duration_days"].notna()]
+    in_group = followed["basis"].astype(str) == basis
+    if followed.loc[in_group, "ended"].sum() < 1 or followed.loc[~in_group, "ended"].sum() < 1:
+        return _not_estimable()  # no ended tie on one side: no finite estimate
+    r = fit.summary.loc[term]
+    return _ratio(float(r["coef"]), float(r["se"]))
 
 
 def _ratio(b: float, se: float) -> tuple[float, float, float]:
     """exp of a log-scale estimate with its 95% Wald interval; NaN when the fit diverged."""
     if not (math.isfinite(b) and math.isfinite(se)) or abs(b) > 20 or se > 20:
-        return (math.nan, math.nan, math.nan)
+        return _not_estimable()
     return math.exp(b), math.exp(b - 1.96 * se), math.exp(b + 1.96 * se)
 
 
 def its_view_step(frames: SimFrames) -> tuple[float, float, float]:
-    """Level change of weekly profile views after the profile was completed: a segmented
-    quasi-Poisson GLM (statsmodels), series by participant and platform, yearly harmonics."""
-    import statsmodels.api as sm
+    """Level change of weekly profile views after the profile was completed, as the report
+    estimates it: :func:`study.analysis.reputation.profile_views_its` (negative binomial, one
+    Fourier pair for the season) on :func:`study.tables.metrics.weekly_metrics`, around the
+    ``about`` update. Several participants: their log level changes pooled by inverse variance
+    (a fixed-effect meta-analysis; each participant's series is its own ITS)."""
+    from study.analysis.base import NotEnoughData
+    from study.analysis.reputation import profile_views_its
+    from study.tables.metrics import weekly_metrics
 
-    ev = frames.events
-    v = ev[(ev["kind"] == "metric") & (ev["name"] == "profile_views")].copy()
-    upd = ev[(ev["kind"] == "profile_updated") & (ev["section"] == "about")]
-    iv = upd.groupby(["participant", "platform"], observed=True)["occurred_at"].min()
-    iv = iv.dt.tz_convert(None).dt.normalize()
-    v["week"] = pd.to_datetime(v["period_start"])
-    v["iv"] = [
-        iv.get((p, pl), pd.NaT) for p, pl in zip(v["participant"], v["platform"], strict=True)
-    ]
-    v = v[v["iv"].notna()]
-    v = v[(v["week"] >= v["iv"]) | (v["week"] + pd.Timedelta(days=6) < v["iv"])]
-    if v.empty or v["week"].ge(v["iv"]).sum() < 3 or v["week"].lt(v["iv"]).sum() < 3:
-        return (math.nan, math.nan, math.nan)
-    years = (v["week"] - v["week"].min()).dt.days / 365.25
-    doy = v["week"].dt.dayofyear + 3
-    post = (v["week"] >= v["iv"]).astype(float)
-    X = pd.DataFrame(
-        {
-            "t": years,
-            "post": post,
-            "t_post": post * (v["week"] - v["iv"]).dt.days / 365.25,
-            "cos": np.cos(2 * np.pi * doy / 365.25),
-            "sin": np.sin(2 * np.pi * doy / 365.25),
-        }
-    )
-    series = v["participant"].astype(str) + "/" + v["platform"].astype(str)
-    dummies = pd.get_dummies(series, prefix="s", dtype=float)
-    X = pd.concat([dummies, X], axis=1)
-    fit = sm.GLM(v["value"].to_numpy(), X, family=sm.families.Poisson()).fit(scale="X2")
-    return _ratio(float(fit.params["post"]), float(fit.bse["post"]))
+    panel = weekly_metrics(frames.events)
+    logs, weights = [], []
+    for pid in panel["participant"].dropna().unique():
+        try:
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore")
+                lv = profile_views_its(panel, participant=pid, sections=["about"], fourier=1).level
+        except NotEnoughData:
+            continue
+        if not (lv.low > 0 and math.isfinite(lv.high)):
+            continue
+        se = (math.log(lv.high) - math.log(lv.low)) / (2 * 1.96)
+        if se <= 0 or not math.isfinite(se):
+            continue
+        logs.append(math.log(lv.estimate))
+        weights.append(1 / se**2)
+    if not logs:
+        return _not_estimable()
+    w = np.asarray(weights)
+    b = float(np.dot(w, logs) / w.sum())
+    return _ratio(b, float(1 / math.sqrt(w.sum())))
 
 
 #: effect name -> the estimator a power run uses by default.

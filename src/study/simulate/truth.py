@@ -119,7 +119,12 @@ def build_truth(
         "leads": {
             "rate_per_live_reliable_tie_per_month": p.leads.rate_per_reliable_tie,
             "rate_other_per_month": p.leads.rate_other,
-            "exposure": "live reliable ties at the end of the previous month",
+            "exposure": "live reliable ties at the end of the previous month (the month's "
+            "start; study.analysis.jobs exposure_at='start')",
+            "rate_is_for": "a participant whose lead multiplier is 1 (the median participant); "
+            "multipliers are log-normal with sd participant_sd, so the mean over participants "
+            "is the rate times exp(participant_sd^2 / 2)",
+            "participant_sd": p.leads.participant_sd,
             "p_advance": p.leads.p_advance,
             "p_withdrawn_if_stopped": p.leads.p_withdrawn,
             "stage_days_mean": p.leads.stage_days,

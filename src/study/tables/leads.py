@@ -15,7 +15,8 @@ Research question 1 asks where job leads come from and how far they get. Rules:
   counts per year: **often** = at least twice a week (≥ 104), **rarely** = once a year or less
   (≤ 1), **occasionally** = in between. NA for a lead without contact.
 * With a ties table (one row per tie spell, columns participant, contact, start, end and
-  ``ended`` — or ``end_reason``, ``censored`` or NA while the tie is censored — as
+  ``alive_at_cutoff`` — or ``end_reason``, ``censored`` or NA while the tie is alive, or
+  ``ended`` for tables without those — as
   ``docs/definitions.md`` defines them), the tie's state when the lead came: **alive** (the latest
   spell started by then has not ended: censored, or its end after ``first_seen``) and
   **reliable** (alive, and within the window (t − W, t] before ``first_seen`` an interaction in
@@ -27,6 +28,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
+from study.tables.ties import alive_at_cutoff
 from study.vocabulary import LEAD_CLOSING, LEAD_PROGRESS
 
 #: Interactions a year for Granovetter's bins: "often" = at least twice a week.
@@ -191,11 +193,8 @@ def _tie_state(
     t["contact"] = t["contact"].astype("string")
     t["start"] = _utc(t["start"])
     t["end"] = _utc(t["end"])
-    if "ended" in t:
-        t["_ended"] = t["ended"].astype(bool)
-    elif "end_reason" in t:
-        reason = t["end_reason"].astype("string")
-        t["_ended"] = (reason.notna() & (reason != "censored")).astype(bool)
+    if "alive_at_cutoff" in t or "end_reason" in t or "ended" in t:
+        t["_ended"] = ~alive_at_cutoff(t)
     else:
         t["_ended"] = t["end"].notna()
     t["_spell"] = np.arange(len(t))

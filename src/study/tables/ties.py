@@ -8,7 +8,12 @@ Follows ``docs/definitions.md`` (the contract with the simulator) exactly; the s
   shows only requests for it (a pending or declined request is no tie);
 * it ends at the first of: ``contact_removed``, ``contact_hidden``, or going quiet - W days or
   more with no interaction, the end then being the last interaction (or the start);
-* otherwise it is censored at its last sign of life (the later of start and last interaction);
+* otherwise, as known at the cut-off, it is still alive; ``end`` is then its last sign of life
+  (the later of start and last interaction);
+* the survival columns (``duration_days``, ``ended``) follow each tie only up to the
+  *outcome-known horizon* ``cutoff - W``, where every tie's fate is known: a tie that went
+  quiet shortly before the cut-off cannot yet be told from a living one, while a removal is
+  seen at once; ending follow-up at the horizon keeps the two comparable (unbiased hazards);
 * reliable at t: alive, and an interaction in each direction within (t - W, t], or a vouch check
   with outcome ``known`` in that window.
 
@@ -44,6 +49,8 @@ TIE_COLUMNS = (
     "start",
     "end",
     "end_reason",
+    "alive_at_cutoff",
+    "followup_end",
     "duration_days",
     "ended",
     "n_in",
@@ -265,11 +272,21 @@ def ties(
     introducer_basis, introducer_connections, introducer_collector (the introduction's
     ``introducer_connections`` >= ``COLLECTOR_CONNECTIONS``), introducer_reliable (the
     introducer's own tie was reliable at the introduction; NA for ties without an introducer),
-    with_message (of the last request before the spell's start; NA if none), start, end,
-    end_reason (removed, hidden, went_quiet, censored), duration_days, ended (0/1), n_in, n_out
+    with_message (of the last request before the spell's start; NA if none), start, n_in, n_out
     (interactions in the spell up to its end), last_in, last_out, last_two_way (the earlier of
-    last_in and last_out: reliable until W days after it), reliable_at_end (at the end for an
-    ended tie, at the cut-off for a censored one).
+    last_in and last_out: reliable until W days after it).
+
+    State as known at the cut-off (for lists and overviews): ``end`` (the end, or the last sign
+    of life of a tie still alive), ``end_reason`` (removed, hidden, went_quiet; ``censored``:
+    alive), ``alive_at_cutoff`` (bool), ``reliable_at_end`` (at the end for an ended tie, at the
+    cut-off for a live one).
+
+    Survival (what Kaplan-Meier, Cox and the at-risk list use): follow-up ends at the
+    *outcome-known horizon* ``cutoff - W``; ``followup_end`` is the end if the tie ended by then,
+    else the horizon; ``duration_days`` = followup_end - start; ``ended`` = 1 if the tie ended
+    by the horizon (any reason), else 0 (censored there, even if it was removed later). A tie
+    that started after the horizon has no follow-up: ``followup_end`` NaT, ``duration_days`` NaN
+    (``ended`` 0), and the survival functions leave it out. See ``docs/definitions.md``.
 
     Events after ``cutoff`` are ignored. ``events`` and ``contacts`` are as
     :meth:`study.Study.events` and :meth:`study.Study.contacts` give them.
@@ -316,8 +333,8 @@ def ties(
         "censored",
     )
     sp["end"] = sp["quiet_at"].where(has_quiet, sp["end_event_at"].where(has_end, sp["last_sign"]))
-    sp["ended"] = (sp["end_reason"] != "censored").astype(int)
-    sp["duration_days"] = (sp["end"] - sp["start"]) / DAY
+    sp["alive_at_cutoff"] = sp["end_reason"] == "censored"
+    sp = _followup(sp, cutoff - w)
 
     # interaction counts and reliability within the spell, up to its end
     inter = inter.merge(sp[["sid", "end"]], on="sid")
@@ -327,7 +344,7 @@ def ties(
         sp[f"n_{d}"] = (
             counts[d].reindex(sp["sid"]).fillna(0).astype(int).to_numpy() if d in counts else 0
         )
-    sp["rel_at"] = sp["end"].where(sp["ended"] == 1, cutoff)
+    sp["rel_at"] = sp["end"].where(~sp["alive_at_cutoff"], cutoff)
     # reliability only from interactions of this spell (not of an earlier one); a vouch check
     # is about the person, so it counts for every spell
     known = _known(ev).merge(sp[["pair", "sid"]], on="pair")
@@ -367,6 +384,17 @@ def ties(
     )
     out.attrs.update(cutoff=cutoff, window_days=window_days)
     return out
+
+
+def _followup(sp: pd.DataFrame, horizon: pd.Timestamp) -> pd.DataFrame:
+    """The survival columns: follow-up from the start to the end or the horizon, whichever is
+    first; none for a tie that started after the horizon."""
+    has = sp["start"] <= horizon
+    event = has & ~sp["alive_at_cutoff"] & (sp["end"] <= horizon)
+    sp["followup_end"] = sp["end"].where(event, horizon).where(has)
+    sp["ended"] = event.astype(int)
+    sp["duration_days"] = (sp["followup_end"] - sp["start"]) / DAY
+    return sp
 
 
 def introductions_of(ev: pd.DataFrame) -> pd.DataFrame:
@@ -428,6 +456,17 @@ def introducer_reliable(
     return out
 
 
+def alive_at_cutoff(t: pd.DataFrame) -> pd.Series:
+    """Alive as known at the cut-off: the ``alive_at_cutoff`` column, else from ``end_reason``
+    (``censored``: alive), else from ``ended`` (tables from before the survival columns)."""
+    if "alive_at_cutoff" in t:
+        return t["alive_at_cutoff"].astype(bool)
+    if "end_reason" in t:
+        reason = t["end_reason"].astype("string")
+        return (reason.isna() | (reason == "censored")).astype(bool)
+    return t["ended"] == 0
+
+
 def _period_ends(freq: str | Sequence[Any], first: pd.Timestamp, cutoff: pd.Timestamp):
     if isinstance(freq, str):
         ends = pd.date_range(first.normalize(), cutoff, freq=freq, tz="UTC")
@@ -451,7 +490,10 @@ def reliability_timeline(
     (kept in its ``attrs``), else the latest end or start in the table and 365. Alive at t: start <= t, and not
     ended by t (an ended tie is alive while t < end). Reliable at t: alive and an interaction in
     each direction within (t - W, t] of the same spell, or a known vouch check in that window.
-    Returns participant, period_end, alive, reliable (and share = reliable / alive).
+    Returns participant, period_end, alive, reliable, share = reliable / alive, and ``known``:
+    the period end lies at or before the outcome-known horizon (cut-off − W). After it, a tie
+    that went quiet is not yet known to have ended and still counts as alive (and maybe
+    reliable): rates per live tie should use known period ends only.
     """
     t = ties_table
     if window_days is None:
@@ -464,10 +506,12 @@ def reliability_timeline(
         ends = _period_ends(freq, first, cutoff)
         rows.append(pd.DataFrame({"participant": participant, "period_end": ends}))
     if not rows:
-        return pd.DataFrame(columns=["participant", "period_end", "alive", "reliable", "share"])
+        return pd.DataFrame(
+            columns=["participant", "period_end", "alive", "reliable", "share", "known"]
+        )
     grid = pd.concat(rows, ignore_index=True)
-    tt = t[["participant", "contact", "spell", "start", "end", "ended"]].copy()
-    tt["until"] = tt["end"].where(tt["ended"] == 1, pd.Timestamp.max.tz_localize("UTC"))
+    tt = t[["participant", "contact", "spell", "start", "end"]].copy()
+    tt["until"] = tt["end"].where(~alive_at_cutoff(t), pd.Timestamp.max.tz_localize("UTC"))
     tt["tid"] = np.arange(len(tt))
     g = grid.merge(tt, on="participant")
     g = g[(g["start"] <= g["period_end"]) & (g["period_end"] < g["until"])]
@@ -501,4 +545,5 @@ def reliability_timeline(
     out["alive"] = out["alive"].astype(int)
     out["reliable"] = out["reliable"].astype(int)
     out["share"] = out["reliable"] / out["alive"].where(out["alive"] > 0)
+    out["known"] = out["period_end"] <= cutoff - pd.Timedelta(days=window_days)
     return out
