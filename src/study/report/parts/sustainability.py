@@ -318,7 +318,9 @@ def sustainability_at_risk(ctx: Context, out: list[Item]) -> None:
     fit = cox_fit(ctx)
     risk = rq2.at_risk(ctx.ties, fit, AT_RISK_DAYS, cutoff=ctx.end, top=AT_RISK_TOP)
     need(ctx, "sustainability.at_risk", len(risk))
-    live = ctx.ties[(ctx.ties["ended"] == 0) & ctx.ties["reliable_at_end"].astype(bool)]
+    from study.tables.ties import alive_at_cutoff
+
+    live = ctx.ties[alive_at_cutoff(ctx.ties) & ctx.ties["reliable_at_end"].astype(bool)]
     out.append(
         Text(
             t(
