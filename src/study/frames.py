@@ -420,8 +420,10 @@ def _attributes_text(text: str, names: list[str], count: int) -> pd.DataFrame | 
 
 
 def _date_column(col: pd.Series) -> np.ndarray:
-    """Dates (ISO text) as naive datetime64[ns]: the present values parsed at once with the
-    ISO format (most rows have none), anything else as pandas reads it one by one."""
+    """Dates as naive datetime64[ns]: as they are if Arrow parsed them; ISO text parsed at
+    once (most rows have none), anything else as pandas reads it one by one."""
+    if pd.api.types.is_datetime64_dtype(col.dtype):  # Arrow's JSON reader parsed them
+        return col.to_numpy().astype("datetime64[ns]")
     out = np.full(len(col), np.datetime64("NaT"), dtype="datetime64[ns]")
     present = col.notna().to_numpy()
     if present.any():
