@@ -12,7 +12,8 @@ Ours: ``Study.events(columns=...)`` and ``Study.contacts()``, then ``study.table
 The reference: DuckDB. Its SQLite extension is downloaded at run time, which this offline
 machine cannot; so the reference fetches the same rows from the same SQLite file with ADBC's
 SQLite driver (C, straight into Arrow, no Python per row), registers them in DuckDB and runs
-the SQL below. The JSON attributes are parsed by DuckDB's json functions.
+the SQL below. The JSON attributes are parsed by DuckDB's json functions. DuckDB uses every
+core (the reference); ours runs on one, so the row also notes DuckDB on one thread.
 """
 
 from __future__ import annotations
@@ -346,13 +347,15 @@ LEFT JOIN ties t ON t.participant = ch.participant AND t.contact = ch.contact AN
 """
 
 
-def child_reference(db: str) -> dict:
+def child_reference(db: str, threads: int | None = None) -> dict:
     import adbc_driver_sqlite.dbapi as adbc
     import duckdb
 
     cutoff = cutoff_of(db).tz_convert(None).isoformat(sep=" ")
     duck = duckdb.connect()
     duck.execute("SET TimeZone = 'UTC'")
+    if threads:
+        duck.execute(f"SET threads = {int(threads)}")
     t0 = time.perf_counter()
     with adbc.connect(db) as src, src.cursor() as cur:
         cur.execute(_EVENTS)
