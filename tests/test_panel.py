@@ -109,3 +109,20 @@ def test_panel_summary_needs_two_participants_and_pools():
         "share of ties reliable at their end",
         "job leads per participant",
     ]
+
+
+def test_study_panel_summary_of_a_simulated_panel(tmp_path):
+    import study
+    from study.analysis.panel import study_panel_summary
+    from study.simulate import Params, run
+    from study.tables.ties import ties
+
+    run(Params(), 3, tmp_path / "panel.db", participants=3, months=12)
+    s = study.open(tmp_path / "panel.db")
+    cutoff = s.events(columns=["occurred_at"])["occurred_at"].max()
+    ps = study_panel_summary(s, cutoff)
+    t = ties(s.events(), s.contacts(), cutoff=cutoff)
+    assert list(ps.participants["participant"]) == sorted(s.participants())
+    assert ps.participants["ties"].sum() == len(t)
+    assert ps.reliable_share.estimate == pytest.approx(t["reliable_at_end"].mean())
+    assert "Wilson" in ps.reliable_share.method  # three participants: too few clusters

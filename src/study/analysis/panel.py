@@ -204,3 +204,30 @@ def panel_summary(
     except NotEnoughData:
         per_person = None
     return PanelSummary(per, share, per_person)
+
+
+def study_panel_summary(study, cutoff, *, window_days: float = 365, level: float = 0.95):
+    """:func:`panel_summary` of every participant of a study up to ``cutoff`` (the report's
+    panel section: ties and job leads of all participants, read with the columns they need)."""
+    from study.tables.leads import leads as leads_table
+    from study.tables.ties import ties as ties_table
+
+    columns = [
+        "participant",
+        "platform",
+        "occurred_at",
+        "kind",
+        "contact",
+        "direction",
+        "with_message",
+        "outcome",
+        "introducer",
+        "introducer_connections",
+        "lead",
+        "channel",
+        "stage",
+    ]
+    ev = study.events(until=cutoff, columns=columns)
+    contacts = study.contacts()
+    t = ties_table(ev, contacts, cutoff=cutoff, window_days=window_days)
+    return panel_summary(t, leads_table(ev, contacts), level=level)
