@@ -36,6 +36,7 @@ format: $(STAMP)
 	$(BIN)/ruff check --fix src tests bench
 
 bench: $(STAMP)
+	$(BIN)/python -c 'import duckdb, adbc_driver_sqlite' 2>/dev/null || $(BIN)/python -m pip install --quiet -e '.[bench]'
 	$(BIN)/python bench/run
 
 clean:

@@ -419,11 +419,28 @@ def _attributes_text(text: str, names: list[str], count: int) -> pd.DataFrame | 
     return pd.DataFrame({n: table.column(n).to_pandas(types_mapper=_arrow_types) for n in names})
 
 
+def _date_column(col: pd.Series) -> np.ndarray:
+    """Dates as naive datetime64[ns]: as they are if Arrow parsed them; ISO text parsed at
+    once (most rows have none), anything else as pandas reads it one by one."""
+    if pd.api.types.is_datetime64_dtype(col.dtype):  # Arrow's JSON reader parsed them
+        return col.to_numpy().astype("datetime64[ns]")
+    out = np.full(len(col), np.datetime64("NaT"), dtype="datetime64[ns]")
+    present = col.notna().to_numpy()
+    if present.any():
+        values = col[present].astype(str)
+        try:
+            parsed = pd.to_datetime(values, format="ISO8601")
+            if parsed.dt.tz is not None:
+                raise ValueError("a date with a time zone")
+        except (ValueError, TypeError):
+            parsed = pd.to_datetime(values.astype(object), errors="coerce").astype("datetime64[ns]")
+        out[present] = parsed.to_numpy(dtype="datetime64[ns]")
+    return out
+
+
 def _attribute_column(col: pd.Series, name: str) -> Any:
     if name in _DATE_ATTRIBUTES:
-        return (
-            pd.to_datetime(col.astype(object), errors="coerce").astype("datetime64[ns]").to_numpy()
-        )
+        return _date_column(col)
     if name in _BOOL_ATTRIBUTES:
         return col.astype("boolean").array
     if name in _NUMBER_ATTRIBUTES:

@@ -406,7 +406,7 @@ def cox(
     hazard per participant); ``None`` never does. ``ties_method``: ``efron`` (R's default) or
     ``breslow``.
     """
-    from statsmodels.duration.hazard_regression import PHReg
+    from study.analysis.phreg import PHReg
 
     if ties_method not in ("efron", "breslow"):
         raise ValueError("ties_method must be efron or breslow")

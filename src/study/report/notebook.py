@@ -147,6 +147,13 @@ def resolve_period(period: str | Period, today: dt.date | None = None) -> Period
     return parse_period(period)
 
 
+#: Set by ``study report`` in its kernel: parts with the same parameters share one Context
+#: (the data are read once per report, not once per part). Off in an interactive session, so a
+#: re-run sees new events.
+REUSE_CONTEXT = False
+_CONTEXTS: dict[tuple[Any, ...], Context] = {}
+
+
 def setup(
     db: str | os.PathLike[str] = "data/study.db",
     participant: str = "me",
@@ -157,6 +164,25 @@ def setup(
 ) -> Context:
     """Open the study, load the participant's data up to the end of the period, and set the
     figure style (SVG output when running in a notebook)."""
+    key = (str(db), participant, str(period), lang, str(window), bool(names))
+    if REUSE_CONTEXT and key in _CONTEXTS:
+        _style_figures()
+        return _CONTEXTS[key]
+    ctx = _setup(db, participant, period, lang, window, names)
+    if REUSE_CONTEXT:
+        _CONTEXTS.clear()
+        _CONTEXTS[key] = ctx
+    return ctx
+
+
+def _setup(
+    db: str | os.PathLike[str],
+    participant: str,
+    period: str | Period,
+    lang: str,
+    window: int,
+    names: bool,
+) -> Context:
     from study.api import Study
     from study.report.fingerprint import period_bounds
 

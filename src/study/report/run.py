@@ -154,6 +154,33 @@ def _failure_line(nb_path: Path, executed: Path, exc: Exception) -> str:
     )
 
 
+def _start_kernel(kernel: str, cwd: Path):
+    """One kernel for every part notebook of a report (papermill's ``km``)."""
+    from jupyter_client.manager import KernelManager
+
+    km = KernelManager(kernel_name=kernel)
+    # --IPKernelApp.log_level: no TCP warning noise
+    km.start_kernel(extra_arguments=["--IPKernelApp.log_level=CRITICAL"], cwd=str(cwd))
+    return km
+
+
+#: Run in the shared kernel before each part: an empty namespace (modules stay imported),
+#: and the report's data loaded once for all parts (see ``study.report.notebook.setup``).
+_PRELUDE = "%reset -f\nimport study.report.notebook as _nb\n_nb.REUSE_CONTEXT = True\ndel _nb"
+
+
+def _fresh_namespace(km) -> None:
+    kc = km.client()
+    kc.start_channels()
+    try:
+        kc.wait_for_ready(timeout=120)
+        reply = kc.execute_interactive(_PRELUDE, store_history=False, timeout=120)
+        if reply["content"].get("status") != "ok":
+            raise RuntimeError(f"the kernel refused {_PRELUDE!r}: {reply['content']}")
+    finally:
+        kc.stop_channels()
+
+
 def build_report(
     db: str | os.PathLike[str] | None,
     participant: str = "me",
@@ -218,30 +245,37 @@ def build_report(
     }
     executed: list[Path] = []
     bar = tqdm(parts, unit="notebook", file=sys.stderr, disable=not progress, leave=False)
-    for nb_path in bar:
-        bar.set_description(nb_path.stem)
-        out = exec_dir / nb_path.name
-        try:
-            pm.execute_notebook(
-                str(nb_path),
-                str(out),
-                parameters=params,
-                kernel_name=kernel,
-                language="python",
-                progress_bar=False,
-                log_output=False,
-                request_save_on_cell_execute=False,
-                cwd=str(nb_path.parent),
-                extra_arguments=["--IPKernelApp.log_level=CRITICAL"],  # no TCP warning noise
-            )
-        except Exception as exc:  # papermill's execution error, or a kernel that died
-            if out.exists():
-                out.chmod(0o600)
-            raise ReportError(_failure_line(nb_path, out, exc)) from None
-        finally:
-            bar.refresh()
-        out.chmod(0o600)
-        executed.append(out)
+    # one kernel for all parts: a kernel start and the imports of pandas, statsmodels and
+    # seaborn are most of a small report's time; each part starts with an empty namespace
+    km = _start_kernel(kernel, parts[0].parent if parts else Path.cwd())
+    try:
+        for nb_path in bar:
+            bar.set_description(nb_path.stem)
+            out = exec_dir / nb_path.name
+            try:
+                _fresh_namespace(km)
+                pm.execute_notebook(
+                    str(nb_path),
+                    str(out),
+                    parameters=params,
+                    kernel_name=kernel,
+                    language="python",
+                    progress_bar=False,
+                    log_output=False,
+                    request_save_on_cell_execute=False,
+                    cwd=str(nb_path.parent),
+                    km=km,  # nbclient leaves a kernel it did not start running
+                )
+            except Exception as exc:  # papermill's execution error, or a kernel that died
+                if out.exists():
+                    out.chmod(0o600)
+                raise ReportError(_failure_line(nb_path, out, exc)) from None
+            finally:
+                bar.refresh()
+            out.chmod(0o600)
+            executed.append(out)
+    finally:
+        km.shutdown_kernel(now=True)
     bar.close()
 
     fp = data_fingerprint(study, participant, p)

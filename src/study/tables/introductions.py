@@ -84,13 +84,11 @@ def introductions(
     ev = _contact_events(events, cutoff)
     (ev["pair"],) = _pair_ids((ev, "participant", "contact"))
     intro = ev[ev["kind"] == "introduction"].sort_values("occurred_at", kind="stable")
+    # "first" skips missing values: the first introducer and the first logged connections
     first = intro.groupby(["participant", "contact"], observed=True).agg(
         introduced_at=("occurred_at", "first"),
         event_introducer=("introducer", "first"),
-        introducer_connections=(
-            "introducer_connections",
-            lambda s: s.dropna().iloc[0] if s.notna().any() else np.nan,
-        ),
+        introducer_connections=("introducer_connections", "first"),
     )
     con = contacts[contacts["first_seen"] <= cutoff].rename(columns={"key": "contact"})
     chosen = con.loc[
