@@ -35,6 +35,9 @@ COX_MODELS = (
     ("basis", "platform", "with_message"),
     ("basis", "platform"),
     ("basis",),
+    # When a basis has no ended tie yet: first-hand (a or b) against all others.
+    ("first_hand", "platform"),
+    ("first_hand",),
 )
 #: The at-risk list: its horizon (three months) and length.
 AT_RISK_DAYS = 91
@@ -196,13 +199,24 @@ def sustainability_platform(ctx: Context, out: list[Item]) -> None:
     ]
 
 
+def model_ties(ctx: Context) -> pd.DataFrame:
+    """The ties table with the model's derived covariate ``first_hand`` (basis a or b)."""
+    from study.vocabulary import FIRST_HAND_BASES
+
+    return memo(
+        ctx,
+        "model_ties",
+        lambda: ctx.ties.assign(first_hand=ctx.ties["basis"].isin(FIRST_HAND_BASES)),
+    )  # type: ignore[return-value]
+
+
 def cox_fit(ctx: Context) -> CoxResult:
     """The fullest Cox model of :data:`COX_MODELS` the data allow (computed once)."""
     from study.analysis import sustainability as rq2
     from study.analysis.base import NotEnoughData
 
     def fit() -> CoxResult:
-        ties = ctx.ties
+        ties = model_ties(ctx)
         last: NotEnoughData | None = None
         for covariates in COX_MODELS:
             try:
@@ -316,7 +330,7 @@ def sustainability_at_risk(ctx: Context, out: list[Item]) -> None:
     key = "section.sustainability.at_risk"
     _ties(ctx, "sustainability.at_risk")
     fit = cox_fit(ctx)
-    risk = rq2.at_risk(ctx.ties, fit, AT_RISK_DAYS, cutoff=ctx.end, top=AT_RISK_TOP)
+    risk = rq2.at_risk(model_ties(ctx), fit, AT_RISK_DAYS, cutoff=ctx.end, top=AT_RISK_TOP)
     need(ctx, "sustainability.at_risk", len(risk))
     from study.tables.ties import alive_at_cutoff
 
