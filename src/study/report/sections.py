@@ -71,7 +71,7 @@ SECTIONS: dict[str, SectionFn] = {}
 
 #: Parts in report order (= notebook file order) and their sections in order.
 PARTS: dict[str, tuple[str, ...]] = {
-    "overview": ("overview.indicators", "overview.activity", "overview.network"),
+    "overview": ("overview.indicators", "overview.activity", "overview.network", "overview.panel"),
     "job_search": (
         "job_search.rates",
         "job_search.sources",
@@ -106,6 +106,11 @@ def section(name: str) -> Callable[[SectionFn], SectionFn]:
     return register
 
 
+class NotApplicable(Exception):  # noqa: N818 (a signal, not an error)
+    """The section does not apply to this study (e.g. the panel section of a one-person study):
+    it is left out entirely, heading included."""
+
+
 def section_items(ctx: Context, name: str) -> list[Item]:
     """Everything a section shows: heading, question, method, then the answer's items (or the
     "not enough data yet" paragraph)."""
@@ -128,6 +133,8 @@ def section_items(ctx: Context, name: str) -> list[Item]:
             # one; its warnings would only print into the report
             warnings.simplefilter("ignore")
             SECTIONS[name](ctx, body)
+    except NotApplicable:
+        return []
     except NotEnoughData as exc:
         # the section's own words for what it needs (an analysis speaks English)
         needs = exc.needs if exc.what == name else t(key + ".needs", lang)

@@ -9,7 +9,18 @@ import pandas as pd
 
 from study.report import counts
 from study.report.i18n import label, number, t
-from study.report.sections import Chart, Item, Table, Text, ci, ci_cell, cols, need, section
+from study.report.sections import (
+    Chart,
+    Item,
+    NotApplicable,
+    Table,
+    Text,
+    ci,
+    ci_cell,
+    cols,
+    need,
+    section,
+)
 from study.vocabulary import BASES
 
 if TYPE_CHECKING:
@@ -241,3 +252,63 @@ def overview_network(ctx: Context, out: list[Item]) -> None:
         new=new,
     )
     out += [Text(text), Table(cols(ctx, table, basis="basis", total="contacts"))]
+
+
+@section("overview.panel")
+def overview_panel(ctx: Context, out: list[Item]) -> None:
+    """A study with several participants: each participant's figures and the pooled ones
+    (cluster-robust by participant); left out of a one-person study's report."""
+    from study.analysis.panel import study_panel_summary
+    from study.report.run import participant_pseudonym
+
+    ids = ctx.study.participants()
+    if len(ids) < 2:
+        raise NotApplicable
+    res = study_panel_summary(ctx.study, ctx.end, window_days=ctx.window)
+    lang = ctx.lang
+    words = [t("section.overview.panel.answer", lang, n=len(ids))]
+    if res.reliable_share is not None:
+        r = res.reliable_share
+        words.append(
+            t("section.overview.panel.share", lang, share=ci(ctx, r.estimate, r.low, r.high, ".0%"))
+        )
+    if res.leads_per_participant is not None:
+        r = res.leads_per_participant
+        words.append(
+            t("section.overview.panel.leads", lang, leads=ci(ctx, r.estimate, r.low, r.high))
+        )
+    per = res.participants
+    show = lambda pid: pid if ctx.names else participant_pseudonym(ctx.study, pid)  # noqa: E731
+    table = pd.DataFrame(
+        {
+            "participant": [show(p) for p in per["participant"]],
+            "ties": per["ties"].astype(int),
+            "median": [
+                ci_cell(ctx, m / 30.4375, lo / 30.4375, hi / 30.4375, ".1f")
+                for m, lo, hi in zip(
+                    per["median_days"], per["median_low"], per["median_high"], strict=True
+                )
+            ],
+            "reliable": [
+                ci_cell(ctx, m, lo, hi, ".0%")
+                for m, lo, hi in zip(
+                    per["reliable_share"], per["reliable_low"], per["reliable_high"], strict=True
+                )
+            ],
+            "leads": per["leads"].astype(int),
+        }
+    )
+    out += [
+        Text(" ".join(words)),
+        Table(
+            cols(
+                ctx,
+                table,
+                participant="participant",
+                ties="ties",
+                median="panel_median",
+                reliable="panel_reliable",
+                leads="leads",
+            )
+        ),
+    ]
