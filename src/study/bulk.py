@@ -59,18 +59,8 @@ RESERVED_COLUMNS = ("at", "source", "force")
 CHUNK_KEYS = 5_000
 #: Rows per ``executemany`` call (bounds the memory of the Python tuples).
 INSERT_CHUNK = 100_000
-_INSERT_COLUMNS = (
-    "participant",
-    "platform",
-    "occurred_at",
-    "recorded_at",
-    "kind",
-    "contact",
-    "value",
-    "attributes",
-    "source",
-    "source_key",
-)
+#: The events table's columns but the generated id, in table order.
+_INSERT_COLUMNS = tuple(c.name for c in store.events.columns if c.name != "id")
 _US = dt.timedelta(microseconds=1)
 _EPOCH = dt.datetime(1970, 1, 1, tzinfo=dt.UTC)
 _NAT = np.iinfo(np.int64).min

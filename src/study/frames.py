@@ -9,6 +9,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from study import store
 from study.vocabulary import ATTRIBUTE_FIELDS, BASES, KINDS, PLATFORMS
 
 EVENT_COLUMNS = (
@@ -36,19 +37,7 @@ def events_frame(rows: Sequence[Any]) -> pd.DataFrame:
     """One row per event; attributes spread into columns named after the vocabulary's fields."""
     base = pd.DataFrame.from_records(
         [tuple(r) for r in rows],
-        columns=[
-            "id",
-            "participant",
-            "platform",
-            "occurred_at",
-            "recorded_at",
-            "kind",
-            "contact",
-            "value",
-            "attributes",
-            "source",
-            "source_key",
-        ],
+        columns=[c.name for c in store.events.columns],
     )
     attrs = [a if isinstance(a, dict) else json.loads(a or "{}") for a in base.pop("attributes")]
     if attrs:
@@ -125,18 +114,7 @@ def contacts_frame(rows: Sequence[Any], *, names: bool = False) -> pd.DataFrame:
 #: Rows fetched per round trip when reading events (bounds the memory of Python objects).
 READ_CHUNK = 200_000
 #: Columns read straight from the events table (the rest are attributes).
-_TABLE_COLUMNS = (
-    "id",
-    "participant",
-    "platform",
-    "occurred_at",
-    "recorded_at",
-    "kind",
-    "contact",
-    "value",
-    "source",
-    "source_key",
-)
+_TABLE_COLUMNS = tuple(c.name for c in store.events.columns if c.name != "attributes")
 _NUMBER_ATTRIBUTES = ("introducer_connections",)
 
 
