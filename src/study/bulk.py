@@ -163,6 +163,13 @@ def log_frame_rows(batch: Batch, frame: pd.DataFrame, *, source: str, force: boo
 
 
 # per-column parsing (stateless rules) ----------------------------------------------------------
+def _is_text(values: pd.Series) -> bool:
+    """A column of strings (and empty cells): factorized, each distinct string read once."""
+    if isinstance(values.dtype, pd.CategoricalDtype):
+        return True
+    return pd.api.types.infer_dtype(values, skipna=True) in ("string", "empty")
+
+
 class _Text:
     """``str(cell)`` and ``str(cell).strip()`` of a column, computed once per distinct value.
 
@@ -170,11 +177,12 @@ class _Text:
     objects 1, 1.0 and True hash alike but read differently, so those go cell by cell.
     """
 
-    def __init__(self, values: pd.Series):
+    def __init__(self, values: pd.Series, text: bool | None = None):
+        """``text``: whether the column holds strings, if the caller knows already."""
         if isinstance(values.dtype, pd.CategoricalDtype):
             codes = values.cat.codes.to_numpy()
             uniq = np.asarray(values.cat.categories, dtype=object)
-        elif pd.api.types.infer_dtype(values, skipna=True) in ("string", "empty"):
+        elif text if text is not None else _is_text(values):
             codes, uniq = pd.factorize(values)
             uniq = np.asarray(uniq, dtype=object)
         else:
@@ -210,6 +218,13 @@ class _Text:
         self._lens = {True: raw_lens, False: lens}
         return True
 
+    def subset(self, idx: np.ndarray) -> _Text:
+        """The same column's rows ``idx``; the work per distinct value is shared."""
+        part = object.__new__(_Text)
+        part.__dict__.update(self.__dict__)
+        part.codes = self.codes[idx]
+        return part
+
     def _take(self, per_value: np.ndarray, fill: Any) -> np.ndarray:
         if not len(per_value):
             return np.full(len(self.codes), fill, dtype=per_value.dtype)
@@ -233,11 +248,11 @@ class _Text:
         return self._take(self.blank_str, False)
 
 
-def _blank(values: pd.Series, given: np.ndarray) -> np.ndarray:
+def _blank(values: pd.Series, given: np.ndarray, txt: _Text | None = None) -> np.ndarray:
     """Given cells that are strings of only white space (numbers and dates given as text)."""
     if values.dtype.kind in "biufcmM":
         return np.zeros(len(values), bool)
-    return given & _Text(values).blank()
+    return given & (txt if txt is not None else _Text(values)).blank()
 
 
 def _number_cells(values: pd.Series, given: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -282,12 +297,25 @@ def _date_cells(values: pd.Series, given: np.ndarray) -> tuple[np.ndarray, np.nd
         return days, np.zeros(n, bool)
     days = np.full(n, np.datetime64("NaT"), dtype="datetime64[D]")
     bad = np.zeros(n, bool)
-    raw = values.to_numpy(dtype=object)
-    for i in np.flatnonzero(given):
+    rows = np.flatnonzero(given)
+    if not len(rows):
+        return days, bad
+    # parse_date once per distinct cell: values that hash alike here (1, 1.0, True) are all
+    # not dates, and a date and a datetime of the same day are distinct keys
+    raw = values.to_numpy(dtype=object)[rows]
+    try:
+        codes, uniq = pd.factorize(raw)
+    except TypeError:  # unhashable cells (lists): one by one
+        codes, uniq = np.arange(len(raw)), raw
+    parsed = np.full(len(uniq), np.datetime64("NaT"), dtype="datetime64[D]")
+    unreadable = np.zeros(len(uniq), bool)
+    for j, v in enumerate(uniq):
         try:
-            days[i] = np.datetime64(parse_date(raw[i], "date"), "D")
+            parsed[j] = np.datetime64(parse_date(v, "date"), "D")
         except ValidationError:
-            bad[i] = True
+            unreadable[j] = True
+    days[rows] = parsed[codes]
+    bad[rows] = unreadable[codes]
     return days, bad
 
 
@@ -336,15 +364,24 @@ class _Parsed:
 
 
 def _parse_field(
-    f: Field, values: pd.Series, given: np.ndarray, out: _Parsed, idx: np.ndarray, kind: str
+    f: Field,
+    values: pd.Series,
+    given: np.ndarray,
+    out: _Parsed,
+    idx: np.ndarray,
+    kind: str,
+    column: _Text | None = None,
 ) -> None:
-    """One field of one kind over the rows ``idx`` (``values`` and ``given`` are those rows)."""
-    txt = _Text(values) if f.type not in ("number", "int", "date") else None
+    """One field of one kind over the rows ``idx`` (``values`` and ``given`` are those rows;
+    ``column``: the strings of those rows, if the frame's column holds strings)."""
+    txt = None
+    if f.type not in ("number", "int", "date"):
+        txt = column if column is not None else _Text(values)
     missing = ~given
     if f.type != "text" and txt is not None:
         missing = missing | (given & txt.blank())
     elif f.type != "text":
-        missing = missing | _blank(values, given)
+        missing = missing | _blank(values, given, column)
     bad = np.zeros(len(idx), bool)
     if f.required:
         bad |= missing
@@ -412,12 +449,33 @@ class BulkLog:
         self.tz = batch.study.tz
         self.now = batch.now
         self.n = len(frame)
+        self._texts: dict[str, _Text | None] = {}
+        #: the driver's parameter mark (raw SQL for the lookups of many keys)
+        self.mark = "?" if self.conn.dialect.name == "sqlite" else "%s"
 
     # stateless ------------------------------------------------------------------------------
+    def _text(self, column: str) -> _Text | None:
+        """The frame's column of strings, read once per distinct value (None: not strings)."""
+        if column not in self._texts:
+            values = self.frame[column]
+            self._texts[column] = _Text(values, text=True) if _is_text(values) else None
+        return self._texts[column]
+
+    def _text_or_cells(self, column: str) -> _Text:
+        txt = self._text(column)
+        return txt if txt is not None else _Text(self.frame[column])
+
+    def _given(self, column: str) -> np.ndarray:
+        """Cells that are not empty (None, NaN, NaT, NA)."""
+        txt = self._text(column)
+        if txt is not None:
+            return txt.codes >= 0
+        return ~pd.isna(self.frame[column]).to_numpy(bool)
+
     def parse(self) -> None:
         fr, n = self.frame, self.n
         out = self.out = _Parsed(n)
-        given = {c: ~pd.isna(fr[c]).to_numpy(bool) for c in fr.columns if c not in META_COLUMNS}
+        given = {c: self._given(c) for c in fr.columns if c not in META_COLUMNS}
         kinds = pd.Categorical(fr["kind"], categories=list(KINDS))
         codes = np.asarray(kinds.codes)
         self.kind_codes = codes
@@ -426,10 +484,8 @@ class BulkLog:
 
         # participant, platform, source key
         if "participant" in fr:
-            p = fr["participant"]
-            txt = _Text(p)
-            default = ~pd.isna(p).to_numpy(bool)
-            default = ~default | (txt.values(raw=True) == "")
+            txt = self._text_or_cells("participant")
+            default = ~self._given("participant") | (txt.values(raw=True) == "")
             part = np.where(default, DEFAULT_PARTICIPANT, txt.values())
             lens = np.where(default, len(DEFAULT_PARTICIPANT), txt.lens())
             out.bad |= (lens == 0) | (lens > 200)
@@ -438,16 +494,14 @@ class BulkLog:
         self.participant = part
         self.platform = np.full(n, None, dtype=object)
         if "platform" in fr:
-            pl = fr["platform"]
-            pg = ~pd.isna(pl).to_numpy(bool)
-            txt = _Text(pl)
+            pg = self._given("platform")
+            txt = self._text_or_cells("platform")
             out.bad |= pg & ~txt.isin(PLATFORMS)
             self.platform[pg] = txt.values()[pg]
         self.source_key = np.full(n, None, dtype=object)
         if "source_key" in fr:
-            sk = fr["source_key"]
-            sg = ~pd.isna(sk).to_numpy(bool)
-            txt = _Text(sk)
+            sg = self._given("source_key")
+            txt = self._text_or_cells("source_key")
             lens = txt.lens()
             out.bad |= sg & ((lens == 0) | (lens > 200))
             self.source_key[sg] = txt.values()[sg]
@@ -470,13 +524,16 @@ class BulkLog:
                 if c not in names:
                     out.bad[idx] |= g[idx]
             for f in spec.fields:
+                column = None
                 if f.name in fr:
                     values = fr[f.name].iloc[idx]
                     g = given[f.name][idx]
+                    whole = self._text(f.name)
+                    column = whole.subset(idx) if whole is not None else None
                 else:
                     values = pd.Series(np.full(len(idx), None, dtype=object))
                     g = np.zeros(len(idx), bool)
-                _parse_field(f, values.reset_index(drop=True), g, out, idx, spec.name)
+                _parse_field(f, values.reset_index(drop=True), g, out, idx, spec.name, column)
             if spec.name == "metric":
                 self._metric_rules(idx)
             else:
@@ -537,6 +594,17 @@ class BulkLog:
             rows.extend(self.conn.execute(query(keys[i : i + CHUNK_KEYS])).all())
         return rows
 
+    def _keys_in(self, sql: str, keys: list[Any], *before: Any) -> list[Any]:
+        """Rows of ``sql`` (which ends with ``IN``) for ``keys``, a chunk per query, through the
+        driver: SQLAlchemy would compile an expanding ``IN`` anew per chunk, a cost per key."""
+        mark = self.mark
+        rows: list[Any] = []
+        for i in range(0, len(keys), CHUNK_KEYS):
+            chunk = keys[i : i + CHUNK_KEYS]
+            query = f"{sql} ({', '.join([mark] * len(chunk))})"
+            rows.extend(self.conn.exec_driver_sql(query, (*before, *chunk)).all())
+        return rows
+
     def _duplicates(self) -> np.ndarray:
         """Rows whose source key is in the log already or earlier in the frame."""
         sk = self.source_key
@@ -553,18 +621,25 @@ class BulkLog:
         else:
             from sqlalchemy import func
 
+            uniq = list(pd.unique(keys))
+            # how many keys the log holds for the source, counted no further than the frame's
             stored = self.conn.execute(
-                select(func.count()).where(and_(e.source == self.source, e.source_key.is_not(None)))
+                select(func.count()).select_from(
+                    select(e.id)
+                    .where(and_(e.source == self.source, e.source_key.is_not(None)))
+                    .limit(len(uniq) + 1)
+                    .subquery()
+                )
             ).scalar()
             if not stored:
                 in_db = np.zeros(len(keys), bool)
-            elif len(keys) * 10 < stored:
-                uniq = list(pd.unique(keys))
-                found = self._in_chunks(
+            elif len(uniq) < stored:
+                # look the frame's keys up in the unique index (a log much larger than the
+                # frame is not read whole: a simulator's or importer's later batches)
+                found = self._keys_in(
+                    f"SELECT source_key FROM events WHERE source = {self.mark} AND source_key IN",
                     uniq,
-                    lambda ks: select(e.source_key).where(
-                        and_(e.source == self.source, e.source_key.in_(ks))
-                    ),
+                    self.source,
                 )
                 in_db = keys.isin([r[0] for r in found]).to_numpy(bool)
             else:
@@ -587,9 +662,8 @@ class BulkLog:
 
         # participants: one query for the set
         parts = list(pd.unique(self.participant[live]))
-        p = store.participants.c
         known_parts = {
-            r[0] for r in self._in_chunks(parts, lambda ks: select(p.id).where(p.id.in_(ks)))
+            r[0] for r in self._keys_in("SELECT id FROM participants WHERE id IN", parts)
         }
         bad |= live & ~_isin(self.participant, list(known_parts))
 
@@ -661,12 +735,9 @@ class BulkLog:
     def _contacts(self, keys: set[Any]) -> dict[str, tuple[str, str, str, str | None]]:
         if not keys:
             return {}
-        c = store.contacts.c
-        rows = self._in_chunks(
+        rows = self._keys_in(
+            "SELECT key, participant, platform, basis, introducer FROM contacts WHERE key IN",
             sorted(keys),
-            lambda ks: select(c.key, c.participant, c.platform, c.basis, c.introducer).where(
-                c.key.in_(ks)
-            ),
         )
         return {r[0]: (r[1], r[2], r[3], r[4]) for r in rows}
 
@@ -885,7 +956,6 @@ class BulkLog:
             recorded: Any = (
                 now.astimezone(dt.UTC).replace(tzinfo=None).strftime("%Y-%m-%d %H:%M:%S.%f")
             )
-            marks = ", ".join("?" * len(_INSERT_COLUMNS))
         else:
             occurred = np.array([_from_us(t) for t in at], dtype=object)
             recorded = now
@@ -904,19 +974,71 @@ class BulkLog:
             np.full(len(rows), self.source, dtype=object),
             self.source_key[rows],
         ]
+        if dialect == "sqlite":
+            added = self._insert_sqlite(columns)
+        else:
+            added = self._insert_many(columns, marks)
+        self.batch.summary.added += added
+        self.batch.summary.already_present += len(rows) - added
+        self._teach_ledger(rows)
+        return added
+
+    def _insert_many(self, columns: list[np.ndarray], marks: str) -> int:
+        """The driver's ``executemany``, a tuple per row (PostgreSQL: psycopg pipelines it)."""
         sql = (
             f"INSERT INTO events ({', '.join(_INSERT_COLUMNS)}) VALUES ({marks}) "
             "ON CONFLICT (source, source_key) DO NOTHING"
         )
         added = 0
-        for i in range(0, len(rows), INSERT_CHUNK):
+        for i in range(0, len(columns[0]), INSERT_CHUNK):
             chunk = list(zip(*(c[i : i + INSERT_CHUNK].tolist() for c in columns), strict=True))
             result = self.conn.exec_driver_sql(sql, chunk)
             count = result.rowcount
             added += count if count is not None and count >= 0 else len(chunk)
-        self.batch.summary.added += added
-        self.batch.summary.already_present += len(rows) - added
-        self._teach_ledger(rows)
+        return added
+
+    def _insert_sqlite(self, columns: list[np.ndarray]) -> int:
+        """Multi-row ``INSERT ... VALUES (...), (...), ...`` statements on SQLite.
+
+        ``executemany`` binds and steps one row at a time, with Python work per row; a
+        statement of a few hundred rows takes a flat list of parameters (built by NumPy for a
+        whole chunk) and SQLite loops over its rows in C. SQLite counts the rows each
+        statement added (``ON CONFLICT DO NOTHING`` skips concurrent duplicates).
+        """
+        import sqlite3
+
+        width = len(columns)
+        # SQLite before 3.32 allows 999 parameters in a statement, later ones 32,766
+        per = (999 if sqlite3.sqlite_version_info < (3, 32) else 3_000) // width
+        one = "(" + ", ".join("?" * width) + ")"
+
+        def statement(count: int) -> str:
+            return (
+                f"INSERT INTO events ({', '.join(_INSERT_COLUMNS)}) VALUES "
+                + ", ".join([one] * count)
+                + " ON CONFLICT (source, source_key) DO NOTHING"
+            )
+
+        full = statement(per)
+        cursor = self.conn.connection.cursor()
+        added = 0
+        try:
+            n = len(columns[0])
+            for i in range(0, n, INSERT_CHUNK):
+                table = np.empty((min(INSERT_CHUNK, n - i), width), dtype=object)
+                for j, col in enumerate(columns):
+                    table[:, j] = col[i : i + INSERT_CHUNK]
+                flat = table.ravel().tolist()  # row after row, one Python list per chunk
+                rows = len(table)
+                for a in range(0, rows, per):
+                    count = min(per, rows - a)
+                    cursor.execute(
+                        full if count == per else statement(count),
+                        flat[a * width : (a + count) * width],
+                    )
+                    added += cursor.rowcount
+        finally:
+            cursor.close()
         return added
 
     def _teach_ledger(self, rows: np.ndarray) -> None:
