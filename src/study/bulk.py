@@ -356,6 +356,13 @@ class _Parsed:
         self.value = np.full(n, np.nan)
         #: attribute name -> object array of parsed values (None: absent)
         self.attrs: dict[str, np.ndarray] = {}
+        #: date attribute name -> datetime64[D] array (NaT: absent), made ISO text in attrs
+        self.dates: dict[str, np.ndarray] = {}
+
+    def date(self, name: str) -> np.ndarray:
+        if name not in self.dates:
+            self.dates[name] = np.full(len(self.bad), np.datetime64("NaT"), dtype="datetime64[D]")
+        return self.dates[name]
 
     def attr(self, name: str) -> np.ndarray:
         if name not in self.attrs:
@@ -426,8 +433,7 @@ def _parse_field(
     elif f.name == KINDS[kind].value_field:
         out.value[idx[ok]] = parsed[ok].astype(float)
     elif f.type == "date":
-        col = out.attr(f.name)
-        col[idx[ok]] = parsed[ok]  # datetime64[D] objects, made ISO text later
+        out.date(f.name)[idx[ok]] = parsed[ok]  # made ISO text in attrs later
     elif f.type in ("number", "int"):
         col = out.attr(f.name)
         col[idx[ok]] = parsed[ok].astype(float).astype(object)
@@ -543,8 +549,8 @@ class BulkLog:
         out = self.out
         name = out.attr("name")[idx]
         value = out.value[idx]
-        start = np.array(list(out.attr("period_start")[idx]), dtype="datetime64[D]")
-        end = np.array(list(out.attr("period_end")[idx]), dtype="datetime64[D]")
+        start = out.date("period_start")[idx]
+        end = out.date("period_end")[idx]
         if not len(idx):
             return
         has_s, has_e = ~np.isnat(start), ~np.isnat(end)
@@ -576,15 +582,14 @@ class BulkLog:
         if not names:
             return
         for name in names:
-            col = self.out.attr(name)
-            days = np.array(list(col[idx]), dtype="datetime64[D]")
+            days = self.out.date(name)[idx]
             iso = np.full(len(idx), None, dtype=object)
             has = ~np.isnat(days)
             iso[has] = np.datetime_as_string(days[has], unit="D").astype(object)
-            col[idx] = iso
+            self.out.attr(name)[idx] = iso
         if {"removed_after", "removed_before"} <= set(names):
-            after = np.array(list(self.out.attr("removed_after")[idx]), dtype="datetime64[D]")
-            before = np.array(list(self.out.attr("removed_before")[idx]), dtype="datetime64[D]")
+            after = self.out.date("removed_after")[idx]
+            before = self.out.date("removed_before")[idx]
             self.out.bad[idx] |= ~np.isnat(after) & ~np.isnat(before) & (before < after)
 
     # stateful ------------------------------------------------------------------------------
