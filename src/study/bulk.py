@@ -61,6 +61,11 @@ CHUNK_KEYS = 5_000
 INSERT_CHUNK = 100_000
 #: The events table's columns but the generated id, in table order.
 _INSERT_COLUMNS = tuple(c.name for c in store.events.columns if c.name != "id")
+#: attribute name -> codes of the kinds that have it as a field
+_KINDS_WITH = {
+    name: [i for i, spec in enumerate(KINDS.values()) if name in {f.name for f in spec.fields}]
+    for name in {f.name for spec in KINDS.values() for f in spec.fields}
+}
 _US = dt.timedelta(microseconds=1)
 _EPOCH = dt.datetime(1970, 1, 1, tzinfo=dt.UTC)
 _NAT = np.iinfo(np.int64).min
@@ -772,35 +777,52 @@ class BulkLog:
         """
         out, kind = self.out, self.kind
         member = live & (out.contact != None) & self._kind_in(["contact_removed", *READDING_KINDS])  # noqa: E711
-        keys = list(pd.unique(out.contact[needs]))
-        db = self._db_membership(keys)
-        fm = np.flatnonzero(member & _isin(out.contact, keys))
-        frame_m = pd.DataFrame(
+        # contacts as integer codes (joins and sorts on integers, not strings); -1: none
+        codes, uniq = pd.factorize(out.contact)
+        uniq = np.asarray(uniq, dtype=object)
+
+        def flags(chosen: np.ndarray) -> np.ndarray:
+            """Per row: is its contact one of ``chosen`` (codes)? (code -1 reads the last slot)"""
+            table = np.zeros(len(uniq) + 1, bool)
+            table[chosen] = True
+            return table[codes]
+
+        need_codes = np.unique(codes[needs])
+        checked = flags(need_codes)
+        db = self._db_membership(list(uniq[need_codes]))
+        db_codes = pd.Index(uniq).get_indexer(db["contact"].to_numpy(dtype=object))
+        fm = np.flatnonzero(member & checked)
+        right = pd.DataFrame(
             {
-                "contact": out.contact[fm],
-                "t": self.at[fm],
-                "removed": kind[fm] == "contact_removed",
-                "pos": fm,
+                "contact": np.concatenate([db_codes, codes[fm]]).astype(np.int64),
+                "t": np.concatenate([db["t"].to_numpy(np.int64), self.at[fm]]),
+                "removed": np.concatenate(
+                    [db["removed"].to_numpy(bool), kind[fm] == "contact_removed"]
+                ),
             }
         )
-        right = pd.concat([db, frame_m], ignore_index=True)
         # contacts whose relevant rows go back in time somewhere in the frame
-        rel = np.flatnonzero(needs | (member & _isin(out.contact, keys)))
-        order = pd.DataFrame({"contact": out.contact[rel], "t": self.at[rel], "pos": rel})
-        order = order.sort_values(["contact", "pos"], kind="stable")
-        back = (order["t"].diff() < 0) & (order["contact"] == order["contact"].shift())
-        unsorted = set(order.loc[back, "contact"])
+        rel = np.flatnonzero(needs | (member & checked))
+        o = rel[np.argsort(codes[rel], kind="stable")]  # by contact, then row
+        back = (np.diff(self.at[o]) < 0) & (codes[o][1:] == codes[o][:-1])
+        unsorted_codes = np.unique(codes[o][1:][back])
+        unsorted = flags(unsorted_codes)
         bad = np.zeros(self.n, bool)
 
-        left_idx = np.flatnonzero(needs & ~_isin(out.contact, list(unsorted)))
+        left_idx = np.flatnonzero(needs & ~unsorted)
         if len(left_idx) and len(right):
             left = pd.DataFrame(
-                {"contact": out.contact[left_idx], "t": self.at[left_idx], "row": left_idx}
+                {
+                    "contact": codes[left_idx].astype(np.int64),
+                    "t": self.at[left_idx],
+                    "row": left_idx,
+                }
             ).sort_values("t", kind="stable")
-            r = right[~right["contact"].isin(unsorted)].sort_values(["t", "removed"], kind="stable")
+            keep = ~np.isin(right["contact"].to_numpy(), unsorted_codes)
+            r = right[keep].sort_values(["t", "removed"], kind="stable")
             m = pd.merge_asof(
                 left,
-                r[["contact", "t", "removed"]],
+                r,
                 on="t",
                 by="contact",
                 allow_exact_matches=False,
@@ -808,14 +830,14 @@ class BulkLog:
             )
             hit = m["removed"].eq(True).to_numpy(bool)
             bad[m["row"].to_numpy()[hit]] = True
-        if unsorted:  # row by row, in the frame's order, as the per-event executor goes
+        if len(unsorted_codes):  # row by row, in the frame's order, as the per-event executor goes
             steps: dict[str, list[tuple[int, bool]]] = {}
-            old = db[db["contact"].isin(unsorted)]
+            old = db[db["contact"].isin(set(uniq[unsorted_codes]))]
             for key, t, removed in zip(old["contact"], old["t"], old["removed"], strict=True):
                 steps.setdefault(key, []).append((int(t), bool(removed)))
             for known in steps.values():
                 known.sort()
-            for row in rel[_isin(out.contact[rel], unsorted)]:
+            for row in rel[unsorted[rel]]:
                 known = steps.setdefault(out.contact[row], [])
                 if needs[row]:
                     i = bisect.bisect_left(known, (int(self.at[row]), False))
@@ -917,19 +939,35 @@ class BulkLog:
 
     # insert --------------------------------------------------------------------------------
     def attributes_json(self, rows: np.ndarray) -> np.ndarray:
-        """The attributes of ``rows`` as JSON text, serialized once per distinct combination."""
+        """The attributes of ``rows`` as JSON text, serialized once per distinct combination.
+
+        Each row's combination is one integer (a mixed-radix number of the columns' value
+        codes, 0 for absent), compressed only when it would overflow; an attribute is looked
+        at only in the rows of the kinds that have it.
+        """
         names, cols = [], []
+        whole = len(rows) == self.n
+        kind = self.kind_codes if whole else self.kind_codes[rows]
         combined = np.zeros(len(rows), dtype=np.int64)
+        span = 1
         for name, col in self.out.attrs.items():
-            vals = col[rows]
+            sub = np.flatnonzero(np.isin(kind, _KINDS_WITH.get(name, range(len(KINDS)))))
+            if not len(sub):
+                continue
+            vals = col[sub] if whole else col[rows[sub]]
             has = _present(vals)
             if not has.any():
                 continue
-            codes = np.full(len(rows), -1, dtype=np.int64)
-            codes[has] = pd.factorize(vals[has])[0]
-            combined = pd.factorize(combined * (codes.max() + 2) + (codes + 1))[0]
+            codes = pd.factorize(vals[has])[0]
+            width = int(codes.max()) + 2
+            if span * width >= 1 << 62:
+                combined = pd.factorize(combined)[0].astype(np.int64)
+                span = int(combined.max()) + 1
+            combined *= width
+            combined[sub[has]] += codes + 1
+            span *= width
             names.append(name)
-            cols.append(vals)
+            cols.append(col if whole else col[rows])
         if not names:
             return np.full(len(rows), "{}", dtype=object)
         _, first, inverse = np.unique(combined, return_index=True, return_inverse=True)
