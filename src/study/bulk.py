@@ -1027,7 +1027,9 @@ class BulkLog:
         return added
 
     def _insert_many(self, columns: list[np.ndarray], marks: str) -> int:
-        """The driver's ``executemany``, a tuple per row (PostgreSQL: psycopg pipelines it)."""
+        """The driver's ``executemany``, a tuple per row (PostgreSQL: psycopg pipelines it;
+        its row count is the rows the server took, so rows another import committed meanwhile
+        and ``ON CONFLICT DO NOTHING`` skipped are not counted as added)."""
         sql = (
             f"INSERT INTO events ({', '.join(_INSERT_COLUMNS)}) VALUES ({marks}) "
             "ON CONFLICT (source, source_key) DO NOTHING"
