@@ -182,11 +182,17 @@ class _Text:
     objects 1, 1.0 and True hash alike but read differently, so those go cell by cell.
     """
 
-    def __init__(self, values: pd.Series, text: bool | None = None):
-        """``text``: whether the column holds strings, if the caller knows already."""
+    def __init__(self, values: pd.Series, text: bool | None = None, distinct: bool = False):
+        """``text``: whether the column holds strings, if the caller knows already;
+        ``distinct``: a column of keys, nearly all different (hashing them buys nothing)."""
         if isinstance(values.dtype, pd.CategoricalDtype):
             codes = values.cat.codes.to_numpy()
             uniq = np.asarray(values.cat.categories, dtype=object)
+        elif distinct:
+            given = ~pd.isna(values).to_numpy(bool)
+            uniq = values.to_numpy(dtype=object)[given]
+            codes = np.full(len(values), -1, dtype=np.int64)
+            codes[given] = np.arange(len(uniq))
         elif text if text is not None else _is_text(values):
             codes, uniq = pd.factorize(values)
             uniq = np.asarray(uniq, dtype=object)
@@ -511,8 +517,8 @@ class BulkLog:
             self.platform[pg] = txt.values()[pg]
         self.source_key = np.full(n, None, dtype=object)
         if "source_key" in fr:
-            sg = self._given("source_key")
-            txt = self._text_or_cells("source_key")
+            txt = _Text(fr["source_key"], distinct=True)
+            sg = txt.codes >= 0
             lens = txt.lens()
             out.bad |= sg & ((lens == 0) | (lens > 200))
             self.source_key[sg] = txt.values()[sg]
@@ -631,7 +637,7 @@ class BulkLog:
         else:
             from sqlalchemy import func
 
-            uniq = list(pd.unique(keys))
+            uniq = list(keys[~within])
             # how many keys the log holds for the source, counted no further than the frame's
             stored = self.conn.execute(
                 select(func.count()).select_from(
