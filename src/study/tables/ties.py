@@ -129,8 +129,11 @@ _NEEDED = ("participant", "contact", "occurred_at", "kind")
 _OPTIONAL = ("direction", "with_message", "outcome", "introducer", "introducer_connections")
 
 
-def _contact_events(events: pd.DataFrame, cutoff: pd.Timestamp | None) -> pd.DataFrame:
-    """The events about a contact that the tables use (up to ``cutoff``), with small dtypes.
+def _contact_events(
+    events: pd.DataFrame, cutoff: pd.Timestamp | None, kinds: Sequence[str] = tuple(_ORDER)
+) -> pd.DataFrame:
+    """The events about a contact that the tables use (up to ``cutoff``; of ``kinds``, by
+    default all the tables use), with small dtypes.
 
     Anyone's events table works if it has participant, contact, occurred_at (UTC) and kind;
     the attribute columns it lacks count as missing.
@@ -138,7 +141,7 @@ def _contact_events(events: pd.DataFrame, cutoff: pd.Timestamp | None) -> pd.Dat
     missing = [c for c in _NEEDED if c not in events]
     if missing:
         raise StudyError(f"the events table lacks the columns {missing}")
-    keep = events["contact"].notna() & events["kind"].isin(list(_ORDER))
+    keep = events["contact"].notna() & events["kind"].isin(list(kinds))
     if cutoff is not None:
         keep &= events["occurred_at"] <= cutoff
     ev = events.loc[keep, [*_NEEDED, *(c for c in _OPTIONAL if c in events)]]
