@@ -80,7 +80,8 @@ def weekly_metrics(
         ev = ev.assign(platform=ev["platform"].astype("string").fillna(""))
     kind = ev["kind"]
     keys = ["participant", "platform"] if by_platform else ["participant"]
-    metric = ev[kind == "metric"]
+    used = ("participant", "platform", "occurred_at", "name", "value", "period_start", "period_end")
+    metric = ev.loc[kind == "metric", [c for c in ev.columns if c in used]]
     frames = [
         _count_metrics(metric, keys),
         _level_metrics(metric, keys, by_platform),
@@ -180,7 +181,11 @@ def _count_metrics(metric: pd.DataFrame, keys: list[str]) -> pd.DataFrame:
         value=("value", "sum"), days=("days", "sum")
     )
     if "platform" not in keys and "platform" in metric:
-        platform, _ = pd.factorize(metric["platform"].astype(str), use_na_sentinel=False)
+        platform = metric["platform"]
+        if isinstance(platform.dtype, pd.CategoricalDtype):  # codes: the groups of astype(str)
+            platform = platform.cat.codes.to_numpy()
+        else:
+            platform, _ = pd.factorize(platform.astype(str), use_na_sentinel=False)
         per_platform = (
             parts.assign(platform=platform[rep])
             .groupby([*by, "platform"], observed=True, sort=False)["days"]
