@@ -372,7 +372,11 @@ def ties(
             inter[["sid", "occurred_at"]].rename(columns={"occurred_at": "t"}),
         ],
         ignore_index=True,
-    ).sort_values(["sid", "t"], kind="stable")
+    )
+    # by spell, then time; stable (NumPy's lexsort on the integers, no NaT here)
+    anchors = anchors.take(
+        np.lexsort((anchors["t"].array.asi8, anchors["sid"].to_numpy(dtype=np.int64)))
+    )
     nxt = anchors.groupby("sid")["t"].shift(-1)
     horizon = sp["horizon"].array.take(anchors["sid"].to_numpy())
     nxt = nxt.fillna(pd.Series(horizon, index=anchors.index))
@@ -434,12 +438,40 @@ def ties(
     sp["end_reason"] = pd.Categorical(sp["end_reason"], categories=list(END_REASONS))
     # the vocabulary's order: knows_personally is the reference level of models
     for col, cats in (("basis", BASES), ("introducer_basis", BASES), ("platform", PLATFORMS)):
-        sp[col] = pd.Categorical(sp[col].astype("string"), categories=list(cats))
-    out = sp.sort_values(["participant", "contact", "spell"])[list(TIE_COLUMNS)].reset_index(
-        drop=True
-    )
+        sp[col] = _with_categories(sp[col], list(cats))
+    out = sp.take(_key_order(sp))[list(TIE_COLUMNS)].reset_index(drop=True)
     out.attrs.update(cutoff=cutoff, window_days=window_days)
     return out
+
+
+def _with_categories(values: pd.Series, cats: list[str]) -> pd.Categorical:
+    """``pd.Categorical(values.astype("string"), categories=cats)``, without Python strings
+    when the values are categorical already."""
+    dtype = values.dtype
+    if isinstance(dtype, pd.CategoricalDtype) and all(isinstance(c, str) for c in dtype.categories):
+        return values.array.set_categories(cats)
+    return pd.Categorical(values.astype("string"), categories=cats)
+
+
+def _key_order(sp: pd.DataFrame) -> np.ndarray:
+    """The positions of ``sp`` by participant, contact, spell (unique keys): Arrow sorts the
+    texts (UTF-8 bytes sort as the characters do)."""
+    import pyarrow as pa
+    import pyarrow.compute as pc
+
+    try:
+        table = pa.table(
+            {
+                "p": pa.array(sp["participant"].to_numpy(dtype=object), pa.large_string()),
+                "c": pa.array(sp["contact"].to_numpy(dtype=object), pa.large_string()),
+                "s": pa.array(sp["spell"].to_numpy(dtype=np.int64)),
+            }
+        )
+    except (pa.ArrowInvalid, pa.ArrowTypeError, TypeError, ValueError):  # not plain text
+        by = ["participant", "contact", "spell"]
+        return sp[by].reset_index(drop=True).sort_values(by).index.to_numpy()
+    keys = [("p", "ascending"), ("c", "ascending"), ("s", "ascending")]
+    return pc.sort_indices(table, sort_keys=keys).to_numpy()  # missing values last
 
 
 def _followup(sp: pd.DataFrame, horizon: pd.Timestamp) -> pd.DataFrame:
