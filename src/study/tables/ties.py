@@ -235,8 +235,7 @@ def spells(
     sp = starts.merge(ends, on=["pair", "spell"], how="left")
     # each pair's participant and contact, from its first row (and each frame's first row, so
     # that the columns' types come out as from the whole frames)
-    first = np.zeros(len(ev_pair) + len(con_pair), dtype=bool)
-    first[np.unique(np.concatenate([ev_pair, con_pair]), return_index=True)[1]] = True
+    first = ~pd.Series(np.concatenate([ev_pair, con_pair])).duplicated().to_numpy()
     if len(ev_pair):
         first[0] = True
     if len(con_pair):
