@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Sequence
+from concurrent.futures import Future, ThreadPoolExecutor
 from typing import Any
 
 import numpy as np
@@ -268,31 +269,48 @@ def read_events_sqlite(conn: Any, conditions: list[Any], columns: list[str]) -> 
         if must not in names:
             names.append(must)
     attrs = [c for c in columns if c in ATTRIBUTE_FIELDS]
-    line: Any = None
-    for name in names:
-        part = func.ifnull(cast(e[name], Text), "")
-        line = part if line is None else line.op("||")(literal(_SEP)).op("||")(part)
+    # one printf per row (a missing value prints as ""; numbers as CAST(... AS TEXT) writes
+    # them): cheaper for SQLite than a chain of || and ifnull
+    line = func.printf(literal(_SEP.join(["%s"] * len(names))), *(e[n] for n in names))
     outputs = [func.count(), type_coerce(func.group_concat(line, "\n"), NullType())]
     if attrs:
         outputs.append(type_coerce(func.group_concat(cast(e.attributes, Text), "\n"), NullType()))
     lo, hi = conn.execute(select(func.min(e.id), func.max(e.id))).one()
-    chunks = []
-    if lo is not None:
-        for start in range(lo - 1, hi, READ_CHUNK):
-            window = [e.id > start, e.id <= start + READ_CHUNK]
-            got = tuple(conn.execute(select(*outputs).where(and_(*window, *conditions))).one())
-            count, text, attr_text = (*got, None)[:3]
-            if not count:
-                continue
-            frame: Any = _parse_chunk(text, attr_text, names, attrs, count)
-            if frame is None:  # the slow, exact way for this chunk
-                cols = [type_coerce(e[c], NullType()) for c in names]
-                if attrs:
-                    cols.append(type_coerce(cast(e.attributes, Text), NullType()))
-                rows = conn.execute(select(*cols).where(and_(*window, *conditions))).all()
-                slow = _chunk_frame([tuple(r) for r in rows], names, attrs)
-                frame = {c: slow[c].array for c in slow.columns}
-            chunks.append(frame)
+
+    def exact(window: list[Any]) -> dict[str, Any]:
+        """The slow, exact way for one chunk: its rows as tuples."""
+        cols = [type_coerce(e[c], NullType()) for c in names]
+        if attrs:
+            cols.append(type_coerce(cast(e.attributes, Text), NullType()))
+        rows = conn.execute(select(*cols).where(and_(*window, *conditions))).all()
+        slow = _chunk_frame([tuple(r) for r in rows], names, attrs)
+        return {c: slow[c].array for c in slow.columns}
+
+    # SQLite writes the next chunk's text (on this connection, in this thread: one read
+    # transaction, one snapshot; the driver lets go of the GIL meanwhile) while a second thread
+    # parses the chunk before it
+    chunks: list[Any] = []
+    pending: tuple[list[Any], Future[Any]] | None = None
+
+    def collect() -> None:
+        if pending is not None:
+            frame = pending[1].result()
+            chunks.append(exact(pending[0]) if frame is None else frame)
+
+    with ThreadPoolExecutor(max_workers=1, thread_name_prefix="study-read") as pool:
+        if lo is not None:
+            for start in range(lo - 1, hi, READ_CHUNK):
+                window = [e.id > start, e.id <= start + READ_CHUNK]
+                got = tuple(conn.execute(select(*outputs).where(and_(*window, *conditions))).one())
+                count, text, attr_text = (*got, None)[:3]
+                del got
+                collect()  # at most two chunks' text in memory
+                pending = None
+                if count:
+                    job = pool.submit(_parse_chunk, text, attr_text, names, attrs, count)
+                    pending = (window, job)
+                del text, attr_text
+        collect()
     if not chunks:
         empty = _chunk_frame([], names, attrs)
         chunks = [{c: empty[c].array for c in empty.columns}]

@@ -12,9 +12,10 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from study.tables.ties import _contact_events, _pair_ids, as_utc, introducer_reliable, ties
+from study.tables.ties import _contact_events, as_utc, introducer_reliable, ties
 from study.vocabulary import COLLECTOR_CONNECTIONS, FIRST_HAND_BASES
 
+_KINDS = ("introduction", "vouch_check", "interaction")
 INTRODUCER_TYPES = ("first_hand", "none", "collector", "other")
 INTRODUCTION_COLUMNS = (
     "participant",
@@ -81,8 +82,8 @@ def introductions(
     Pass ``ties_table`` to reuse a ties table built with the same cut-off and window.
     """
     cutoff = as_utc(cutoff)
-    ev = _contact_events(events, cutoff)
-    (ev["pair"],) = _pair_ids((ev, "participant", "contact"))
+    # the kinds this table looks at: introductions, vouch checks, interactions
+    ev = _contact_events(events, cutoff, _KINDS)
     intro = ev[ev["kind"] == "introduction"].sort_values("occurred_at", kind="stable")
     # "first" skips missing values: the first introducer and the first logged connections
     first = intro.groupby(["participant", "contact"], observed=True).agg(

@@ -31,6 +31,8 @@ event, so gaps show as NaN rows rather than missing rows.
 
 from __future__ import annotations
 
+from typing import Any
+
 import numpy as np
 import pandas as pd
 
@@ -78,7 +80,8 @@ def weekly_metrics(
         ev = ev.assign(platform=ev["platform"].astype("string").fillna(""))
     kind = ev["kind"]
     keys = ["participant", "platform"] if by_platform else ["participant"]
-    metric = ev[kind == "metric"]
+    used = ("participant", "platform", "occurred_at", "name", "value", "period_start", "period_end")
+    metric = ev.loc[kind == "metric", [c for c in ev.columns if c in used]]
     frames = [
         _count_metrics(metric, keys),
         _level_metrics(metric, keys, by_platform),
@@ -156,10 +159,17 @@ def _count_metrics(metric: pd.DataFrame, keys: list[str]) -> pd.DataFrame:
     lo = np.maximum(start[rep], week)
     hi = np.minimum(end[rep], week + np.timedelta64(6, "D"))
     covered = (hi - lo) / _DAY + 1
+    # group on integer codes (the same groups, in the same order, as the labels give; far
+    # cheaper than Python strings), then put the labels back
+    labels: dict[str, np.ndarray] = {}
+    codes: dict[str, np.ndarray] = {}
+    for k, values in [*((k, m[k]) for k in keys), ("name", m["name"])]:
+        c, uniques = pd.factorize(values, use_na_sentinel=False)
+        codes[k] = c[rep]
+        labels[k] = _labels(uniques, str if k == "name" else None)
     parts = pd.DataFrame(
         {
-            **{k: m[k].to_numpy()[rep] for k in keys},
-            "name": m["name"].astype(str).to_numpy()[rep],
+            **codes,
             "week": week,
             "value": m["value"].to_numpy()[rep] * covered / n_days[rep],
             "days": covered,
@@ -171,18 +181,38 @@ def _count_metrics(metric: pd.DataFrame, keys: list[str]) -> pd.DataFrame:
         value=("value", "sum"), days=("days", "sum")
     )
     if "platform" not in keys and "platform" in metric:
+        platform = metric["platform"]
+        if isinstance(platform.dtype, pd.CategoricalDtype):  # codes: the groups of astype(str)
+            platform = platform.cat.codes.to_numpy()
+        else:
+            platform, _ = pd.factorize(platform.astype(str), use_na_sentinel=False)
         per_platform = (
-            parts.assign(platform=metric["platform"].astype(str).to_numpy()[rep])
+            parts.assign(platform=platform[rep])
             .groupby([*by, "platform"], observed=True, sort=False)["days"]
             .sum()
             .groupby(level=by, observed=True)
             .max()
         )
         summed["days"] = per_platform
+    idx = summed.index
+    summed.index = pd.MultiIndex.from_arrays(
+        [
+            *(labels[k][idx.get_level_values(k).to_numpy()] for k in [*keys, "name"]),
+            idx.get_level_values("week"),
+        ],
+        names=by,
+    )
     summed["days"] = summed["days"].clip(upper=7)
     wide = summed.unstack("name")
     wide.columns = [n if v == "value" else f"{n}_days" for v, n in wide.columns]
     return wide.reset_index()
+
+
+def _labels(uniques: Any, kind: Any = None) -> np.ndarray:
+    """The distinct values of a key as the object array ``column.to_numpy()`` would hold."""
+    if kind is str:
+        return np.array([str(v) for v in uniques], dtype=object)
+    return np.asarray(pd.Series(uniques).to_numpy(), dtype=object)
 
 
 def _level_metrics(metric: pd.DataFrame, keys: list[str], by_platform: bool) -> pd.DataFrame:

@@ -91,16 +91,36 @@ def as_utc(when: Any) -> pd.Timestamp:
     return ts.tz_localize("UTC") if ts.tzinfo is None else ts.tz_convert("UTC")
 
 
+def _arrow_text(values: pd.Series) -> Any:
+    """A text column as one Arrow array (large strings): Arrow-backed columns as they are."""
+    import pyarrow as pa
+
+    if not (isinstance(values.dtype, pd.StringDtype) and values.dtype.storage == "pyarrow"):
+        values = values.astype("string").astype(pd.StringDtype("pyarrow"))
+    arr = pa.array(values.array)
+    arr = arr.combine_chunks() if isinstance(arr, pa.ChunkedArray) else arr
+    return arr.cast(pa.large_string())
+
+
 def _pair_ids(*frames: tuple[pd.DataFrame, str, str]) -> list[np.ndarray]:
-    """One integer per (participant, contact) pair, consistent across several frames."""
-    ps = pd.concat([f[p].astype("string") for f, p, _ in frames], ignore_index=True)
-    cs = pd.concat([f[c].astype("string") for f, _, c in frames], ignore_index=True)
-    pc, _ = pd.factorize(ps, use_na_sentinel=False)
-    cc, cu = pd.factorize(cs, use_na_sentinel=False)
-    codes, _ = pd.factorize(pc.astype(np.int64) * (len(cu) + 1) + cc)
+    """One integer per (participant, contact) pair, consistent across several frames.
+
+    The texts are hashed by Arrow (``dictionary_encode``; a missing value is a value of its own),
+    not turned into Python strings.
+    """
+    import pyarrow as pa
+
+    def codes(col: int) -> tuple[np.ndarray, int]:
+        arr = pa.concat_arrays([_arrow_text(f[names[col]]) for f, *names in frames])
+        enc = arr.dictionary_encode(null_encoding="encode")
+        return enc.indices.to_numpy(zero_copy_only=False).astype(np.int64), len(enc.dictionary)
+
+    pc, _ = codes(0)
+    cc, n_contacts = codes(1)
+    ids, _ = pd.factorize(pc * (n_contacts + 1) + cc)
     out, i = [], 0
     for f, _, _ in frames:
-        out.append(codes[i : i + len(f)])
+        out.append(ids[i : i + len(f)])
         i += len(f)
     return out
 
@@ -109,8 +129,11 @@ _NEEDED = ("participant", "contact", "occurred_at", "kind")
 _OPTIONAL = ("direction", "with_message", "outcome", "introducer", "introducer_connections")
 
 
-def _contact_events(events: pd.DataFrame, cutoff: pd.Timestamp | None) -> pd.DataFrame:
-    """The events about a contact that the tables use (up to ``cutoff``), with small dtypes.
+def _contact_events(
+    events: pd.DataFrame, cutoff: pd.Timestamp | None, kinds: Sequence[str] = tuple(_ORDER)
+) -> pd.DataFrame:
+    """The events about a contact that the tables use (up to ``cutoff``; of ``kinds``, by
+    default all the tables use), with small dtypes.
 
     Anyone's events table works if it has participant, contact, occurred_at (UTC) and kind;
     the attribute columns it lacks count as missing.
@@ -118,19 +141,34 @@ def _contact_events(events: pd.DataFrame, cutoff: pd.Timestamp | None) -> pd.Dat
     missing = [c for c in _NEEDED if c not in events]
     if missing:
         raise StudyError(f"the events table lacks the columns {missing}")
-    keep = events["contact"].notna() & events["kind"].isin(list(_ORDER))
+    keep = events["contact"].notna() & events["kind"].isin(list(kinds))
     if cutoff is not None:
         keep &= events["occurred_at"] <= cutoff
-    ev = events.loc[keep, [*_NEEDED, *(c for c in _OPTIONAL if c in events)]].copy()
+    ev = events.loc[keep, [*_NEEDED, *(c for c in _OPTIONAL if c in events)]]
     for c in _OPTIONAL:
         if c not in ev:
             ev[c] = pd.Series(np.nan if c == "introducer_connections" else pd.NA, index=ev.index)
     ev["kind"] = ev["kind"].astype(_KIND)
-    ev["direction"] = ev["direction"].astype(_DIRECTION)
-    ev["outcome"] = ev["outcome"].astype(_OUTCOME)
-    ev["introducer"] = ev["introducer"].astype("string")
+    ev["direction"] = _categorical(ev["direction"], _DIRECTION)
+    ev["outcome"] = _categorical(ev["outcome"], _OUTCOME)
+    if not isinstance(ev["introducer"].dtype, pd.StringDtype):  # Arrow-backed text stays so
+        ev["introducer"] = ev["introducer"].astype("string")
     ev["with_message"] = ev["with_message"].astype("boolean")
     return ev
+
+
+def _categorical(values: pd.Series, dtype: pd.CategoricalDtype) -> pd.Series:
+    """``values.astype(dtype)``; Arrow-backed text is looked up by Arrow, not as Python objects."""
+    if not (isinstance(values.dtype, pd.StringDtype) and values.dtype.storage == "pyarrow"):
+        return values.astype(dtype)
+    import pyarrow as pa
+    import pyarrow.compute as pc
+
+    arr = pa.array(values.array)
+    cats = pa.array(list(dtype.categories), type=arr.type)
+    codes = pc.fill_null(pc.index_in(arr, value_set=cats), -1)
+    codes = np.asarray(codes.to_numpy(zero_copy_only=False), dtype=np.int8)
+    return pd.Series(pd.Categorical.from_codes(codes, dtype=dtype), index=values.index)
 
 
 def spells(
@@ -157,24 +195,25 @@ def spells(
         .groupby("pair", sort=False)["kind"]
         .first()
     )
-    requested = set(full.loc[full["kind"].isin(_REQUESTS), "pair"].unique())
+    requested = full.loc[full["kind"].isin(_REQUESTS), "pair"].unique()
     ev = full[full["occurred_at"] <= cutoff]
     ev_pair = ev["pair"].to_numpy()
     bounds = ev.loc[ev["kind"].isin(_STARTS + _ENDS), ["pair", "occurred_at", "kind"]]
     fk = first_kind.reindex(con_pair)
     imported = np.where(
         fk.isna().to_numpy(),
-        ~pd.Series(con_pair).isin(requested).to_numpy(),
+        ~np.isin(con_pair, requested),
         fk.isin(_ENDS).to_numpy(),
     )
     synthetic = pd.DataFrame(
         {
             "pair": con_pair[imported],
-            "occurred_at": con["first_seen"].to_numpy()[imported],
-            "kind": pd.Categorical(["_first_seen"] * int(imported.sum()), dtype=_KIND),
+            "occurred_at": pd.to_datetime(con["first_seen"], utc=True).array[imported],
+            "kind": pd.Categorical.from_codes(
+                np.full(int(imported.sum()), _KIND.categories.get_loc("_first_seen")), dtype=_KIND
+            ),
         }
     )
-    synthetic["occurred_at"] = pd.to_datetime(synthetic["occurred_at"], utc=True)
     b = pd.concat([bounds, synthetic], ignore_index=True) if len(synthetic) else bounds.copy()
     b["o"] = b["kind"].map(_ORDER).astype(int)
     b = b.sort_values(["pair", "occurred_at", "o"], kind="stable").reset_index(drop=True)
@@ -194,13 +233,29 @@ def spells(
         .reset_index()
     )
     sp = starts.merge(ends, on=["pair", "spell"], how="left")
+    # each pair's participant and contact, from its first row (and each frame's first row, so
+    # that the columns' types come out as from the whole frames)
+    first = ~pd.Series(np.concatenate([ev_pair, con_pair])).duplicated().to_numpy()
+    if len(ev_pair):
+        first[0] = True
+    if len(con_pair):
+        first[len(ev_pair)] = True
+    in_ev, in_con = first[: len(ev_pair)], first[len(ev_pair) :]
     who = pd.concat(
         [
             pd.DataFrame(
-                {"pair": ev_pair, "participant": ev["participant"], "contact": ev["contact"]}
+                {
+                    "pair": ev_pair[in_ev],
+                    "participant": ev["participant"][in_ev],
+                    "contact": ev["contact"][in_ev],
+                }
             ),
             pd.DataFrame(
-                {"pair": con_pair, "participant": con["participant"], "contact": con["key"]}
+                {
+                    "pair": con_pair[in_con],
+                    "participant": con["participant"][in_con],
+                    "contact": con["key"][in_con],
+                }
             ),
         ],
         ignore_index=True,
@@ -316,9 +371,13 @@ def ties(
             inter[["sid", "occurred_at"]].rename(columns={"occurred_at": "t"}),
         ],
         ignore_index=True,
-    ).sort_values(["sid", "t"], kind="stable")
+    )
+    # by spell, then time; stable (NumPy's lexsort on the integers, no NaT here)
+    anchors = anchors.take(
+        np.lexsort((anchors["t"].array.asi8, anchors["sid"].to_numpy(dtype=np.int64)))
+    )
     nxt = anchors.groupby("sid")["t"].shift(-1)
-    horizon = sp["horizon"].to_numpy()[anchors["sid"].to_numpy()]
+    horizon = sp["horizon"].array.take(anchors["sid"].to_numpy())
     nxt = nxt.fillna(pd.Series(horizon, index=anchors.index))
     quiet = anchors[(nxt - anchors["t"]) >= w].groupby("sid")["t"].first()
     last_sign = anchors.groupby("sid")["t"].max()
@@ -378,12 +437,40 @@ def ties(
     sp["end_reason"] = pd.Categorical(sp["end_reason"], categories=list(END_REASONS))
     # the vocabulary's order: knows_personally is the reference level of models
     for col, cats in (("basis", BASES), ("introducer_basis", BASES), ("platform", PLATFORMS)):
-        sp[col] = pd.Categorical(sp[col].astype("string"), categories=list(cats))
-    out = sp.sort_values(["participant", "contact", "spell"])[list(TIE_COLUMNS)].reset_index(
-        drop=True
-    )
+        sp[col] = _with_categories(sp[col], list(cats))
+    out = sp.take(_key_order(sp))[list(TIE_COLUMNS)].reset_index(drop=True)
     out.attrs.update(cutoff=cutoff, window_days=window_days)
     return out
+
+
+def _with_categories(values: pd.Series, cats: list[str]) -> pd.Categorical:
+    """``pd.Categorical(values.astype("string"), categories=cats)``, without Python strings
+    when the values are categorical already."""
+    dtype = values.dtype
+    if isinstance(dtype, pd.CategoricalDtype) and all(isinstance(c, str) for c in dtype.categories):
+        return values.array.set_categories(cats)
+    return pd.Categorical(values.astype("string"), categories=cats)
+
+
+def _key_order(sp: pd.DataFrame) -> np.ndarray:
+    """The positions of ``sp`` by participant, contact, spell (unique keys): Arrow sorts the
+    texts (UTF-8 bytes sort as the characters do)."""
+    import pyarrow as pa
+    import pyarrow.compute as pc
+
+    try:
+        table = pa.table(
+            {
+                "p": pa.array(sp["participant"].to_numpy(dtype=object), pa.large_string()),
+                "c": pa.array(sp["contact"].to_numpy(dtype=object), pa.large_string()),
+                "s": pa.array(sp["spell"].to_numpy(dtype=np.int64)),
+            }
+        )
+    except (pa.ArrowInvalid, pa.ArrowTypeError, TypeError, ValueError):  # not plain text
+        by = ["participant", "contact", "spell"]
+        return sp[by].reset_index(drop=True).sort_values(by).index.to_numpy()
+    keys = [("p", "ascending"), ("c", "ascending"), ("s", "ascending")]
+    return pc.sort_indices(table, sort_keys=keys).to_numpy()  # missing values last
 
 
 def _followup(sp: pd.DataFrame, horizon: pd.Timestamp) -> pd.DataFrame:
@@ -443,12 +530,14 @@ def introducer_reliable(
         return out
     sub = rows.loc[has, ["participant", "introducer"]].copy()
     sub["at"] = rows.loc[has, "introduced_at"].fillna(rows.loc[has, "start"])
-    pid_sub, pid_ev = _pair_ids(
-        (sub, "participant", "introducer"),
-        (ev.assign(_c=ev["contact"]), "participant", "_c"),
-    )
+    # only the events the rule looks at: interactions and known vouch checks
+    kind = ev["kind"]
+    used = (kind == "interaction") | ((kind == "vouch_check") & (ev["outcome"] == "known"))
+    cols = ["participant", "contact", "kind", "occurred_at", "direction", "outcome"]
+    e2 = ev.loc[used.fillna(False).to_numpy(dtype=bool), cols]
+    pid_sub, pid_ev = _pair_ids((sub, "participant", "introducer"), (e2, "participant", "contact"))
     sub["pair"] = pid_sub
-    e2 = ev.assign(pair=pid_ev)
+    e2["pair"] = pid_ev
     rel = reliable_at(
         sub, e2[e2["kind"] == "interaction"], _known(e2), at="at", window_days=window_days
     )
