@@ -70,6 +70,31 @@ def test_platforms_are_summed_or_kept_apart() -> None:
     assert split.loc["xing", "followers"] == 12
 
 
+def test_days_covered_take_each_period_on_its_own_platform() -> None:
+    """Level metrics before the count metrics must not shift which platform a period is on:
+    xing and linkedin each cover the same 3 days of the week, so the week has 3 days covered
+    (the most of any platform), not 6."""
+    ev = events(
+        metric("followers", 10, "2026-01-05T08:00Z"),
+        metric("followers", 11, "2026-01-05T09:00Z"),
+        metric("profile_views", 30, "2026-01-07T12:00Z", "2026-01-05", "2026-01-07"),
+        metric(
+            "profile_views",
+            12,
+            "2026-01-07T13:00Z",
+            "2026-01-05",
+            "2026-01-07",
+            platform="linkedin",
+        ),
+    )
+    row = weekly_metrics(ev).iloc[0]
+    assert row["profile_views"] == pytest.approx(42)
+    assert row["profile_views_days"] == 3
+    split = weekly_metrics(ev, by_platform=True).set_index("platform")
+    assert split.loc["xing", "profile_views_days"] == 3
+    assert split.loc["linkedin", "profile_views_days"] == 3
+
+
 def test_weeks_without_measurement_are_missing_not_zero_and_activity_is_counted() -> None:
     ev = events(
         metric("profile_views", 7, "2026-01-11T12:00Z", "2026-01-05", "2026-01-11"),

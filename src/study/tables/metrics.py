@@ -181,7 +181,7 @@ def _count_metrics(metric: pd.DataFrame, keys: list[str]) -> pd.DataFrame:
         value=("value", "sum"), days=("days", "sum")
     )
     if "platform" not in keys and "platform" in metric:
-        platform = metric["platform"]
+        platform = m["platform"]  # the rows of m, which rep counts in
         if isinstance(platform.dtype, pd.CategoricalDtype):  # codes: the groups of astype(str)
             platform = platform.cat.codes.to_numpy()
         else:
