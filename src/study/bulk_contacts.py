@@ -140,8 +140,8 @@ def _given(values: pd.Series) -> np.ndarray:
     given = ~pd.isna(values).to_numpy(bool)
     if values.dtype.kind in "biufcmM" or isinstance(values.dtype, pd.DatetimeTZDtype):
         return given
-    cells = values.to_numpy(dtype=object)[given]
-    given[given] = np.array([not (isinstance(v, str) and v == "") for v in cells], dtype=bool)
+    cells = values.to_numpy(dtype=object)[given]  # no NA left: == compares cell by cell
+    given[given] = ~np.asarray(cells == "", dtype=bool)
     return given
 
 
@@ -227,11 +227,13 @@ class BulkContacts:
         participant, given = self._text("participant", raw=True)
         participant[~given] = DEFAULT_PARTICIPANT
         self.participant = participant
-        known = {p: ledger.has_participant(p) for p in pd.unique(participant)}
+        distinct = list(pd.unique(participant))
+        self._preload_participants(distinct)
+        known = {p: ledger.has_participant(p) for p in distinct}
         bad |= ~pd.Series(participant, dtype=object).map(known).eq(True).to_numpy(bool)
         # keys: not in the log or the batch, not on an earlier row
         self.key, self.has_key = self._text("key", raw=True)
-        ledger.preload_contacts(
+        self._preload_contacts(
             list(pd.unique(np.concatenate([self.key[self.has_key], self.introducer[has_intro]])))
         )
         keys = pd.Series(self.key, dtype=object)
@@ -244,6 +246,43 @@ class BulkContacts:
         self._check_estimated()
         self._check_identities()
         self._check_details()
+
+    def _select_in(self, columns: str, table: str, column: str, values: list[Any]) -> list[Any]:
+        """Rows of ``table`` whose ``column`` is one of ``values`` (raw driver, in chunks)."""
+        quote = self.conn.dialect.identifier_preparer.quote
+        mark = "?" if self.conn.dialect.name == "sqlite" else "%s"
+        rows: list[Any] = []
+        for i in range(0, len(values), CHUNK_KEYS):
+            chunk = tuple(values[i : i + CHUNK_KEYS])
+            sql = (
+                f"SELECT {columns} FROM {quote(table)} "
+                f"WHERE {quote(column)} IN ({', '.join([mark] * len(chunk))})"
+            )
+            rows += self.conn.exec_driver_sql(sql, chunk).fetchall()
+        return rows
+
+    def _preload_contacts(self, keys: list[str]) -> None:
+        """``Ledger.preload_contacts`` with one query per 5,000 keys (unknown keys remembered
+        as unknown), so a frame of new contacts costs a few queries."""
+        ledger = self.ledger
+        todo = [k for k in keys if k not in ledger._contacts]
+        if not todo:
+            return
+        quote = self.conn.dialect.identifier_preparer.quote
+        names = ", ".join(
+            quote(c) for c in ("key", "participant", "platform", "basis", "introducer")
+        )
+        found = {
+            r[0]: ContactState(*r[1:]) for r in self._select_in(names, "contacts", "key", todo)
+        }
+        for k in todo:
+            ledger._contacts[k] = found.get(k)
+
+    def _preload_participants(self, pids: list[str]) -> None:
+        todo = [p for p in pids if p not in self.ledger._participants]
+        if todo:
+            for row in self._select_in("id", "participants", "id", todo):
+                self.ledger.note_participant(row[0])
 
     def _check_introducers(self, has_intro: np.ndarray, keys: pd.Series) -> None:
         rows = np.flatnonzero(has_intro)
@@ -387,7 +426,7 @@ class BulkContacts:
             return
         taken = set(self.key[self.has_key])
         fresh = ["c-" + secrets.token_hex(5) for _ in rows]
-        self.ledger.preload_contacts(fresh)
+        self._preload_contacts(fresh)
         for i, k in zip(rows, fresh, strict=True):
             while k in taken or self.ledger.contact(k) is not None:
                 k = "c-" + secrets.token_hex(5)
