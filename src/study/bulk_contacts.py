@@ -44,7 +44,7 @@ from study.bulk import (
     _us,
 )
 from study.errors import ValidationError
-from study.rules import ContactState
+from study.rules import ContactState, Ledger
 from study.vocabulary import BASES, DEFAULT_PARTICIPANT, FUTURE_TOLERANCE, PLATFORMS
 
 if TYPE_CHECKING:
@@ -171,6 +171,34 @@ def _valid_text(text: str) -> bool:
     return "\x00" not in text
 
 
+def _select_in(conn: Any, columns: str, table: str, column: str, values: list[Any]) -> list[Any]:
+    """Rows of ``table`` whose ``column`` is one of ``values`` (raw driver, in chunks)."""
+    quote = conn.dialect.identifier_preparer.quote
+    mark = "?" if conn.dialect.name == "sqlite" else "%s"
+    rows: list[Any] = []
+    for i in range(0, len(values), CHUNK_KEYS):
+        chunk = tuple(values[i : i + CHUNK_KEYS])
+        sql = (
+            f"SELECT {columns} FROM {quote(table)} "
+            f"WHERE {quote(column)} IN ({', '.join([mark] * len(chunk))})"
+        )
+        rows += conn.exec_driver_sql(sql, chunk).fetchall()
+    return rows
+
+
+def preload_contacts(conn: Any, ledger: Ledger, keys: list[str]) -> None:
+    """``Ledger.preload_contacts`` with one raw query per 5,000 keys (unknown keys are
+    remembered as unknown), so checking a frame of new contacts costs a few queries."""
+    todo = [k for k in dict.fromkeys(keys) if k not in ledger._contacts]
+    if not todo:
+        return
+    quote = conn.dialect.identifier_preparer.quote
+    names = ", ".join(quote(c) for c in ("key", "participant", "platform", "basis", "introducer"))
+    found = {r[0]: ContactState(*r[1:]) for r in _select_in(conn, names, "contacts", "key", todo)}
+    for k in todo:
+        ledger._contacts[k] = found.get(k)
+
+
 class _Disagreement(Exception):
     """The per-column checks flagged a row ``add_contact`` accepts (a bug; never silent)."""
 
@@ -247,41 +275,13 @@ class BulkContacts:
         self._check_identities()
         self._check_details()
 
-    def _select_in(self, columns: str, table: str, column: str, values: list[Any]) -> list[Any]:
-        """Rows of ``table`` whose ``column`` is one of ``values`` (raw driver, in chunks)."""
-        quote = self.conn.dialect.identifier_preparer.quote
-        mark = "?" if self.conn.dialect.name == "sqlite" else "%s"
-        rows: list[Any] = []
-        for i in range(0, len(values), CHUNK_KEYS):
-            chunk = tuple(values[i : i + CHUNK_KEYS])
-            sql = (
-                f"SELECT {columns} FROM {quote(table)} "
-                f"WHERE {quote(column)} IN ({', '.join([mark] * len(chunk))})"
-            )
-            rows += self.conn.exec_driver_sql(sql, chunk).fetchall()
-        return rows
-
     def _preload_contacts(self, keys: list[str]) -> None:
-        """``Ledger.preload_contacts`` with one query per 5,000 keys (unknown keys remembered
-        as unknown), so a frame of new contacts costs a few queries."""
-        ledger = self.ledger
-        todo = [k for k in keys if k not in ledger._contacts]
-        if not todo:
-            return
-        quote = self.conn.dialect.identifier_preparer.quote
-        names = ", ".join(
-            quote(c) for c in ("key", "participant", "platform", "basis", "introducer")
-        )
-        found = {
-            r[0]: ContactState(*r[1:]) for r in self._select_in(names, "contacts", "key", todo)
-        }
-        for k in todo:
-            ledger._contacts[k] = found.get(k)
+        preload_contacts(self.conn, self.ledger, keys)
 
     def _preload_participants(self, pids: list[str]) -> None:
         todo = [p for p in pids if p not in self.ledger._participants]
         if todo:
-            for row in self._select_in("id", "participants", "id", todo):
+            for row in _select_in(self.conn, "id", "participants", "id", todo):
                 self.ledger.note_participant(row[0])
 
     def _check_introducers(self, has_intro: np.ndarray, keys: pd.Series) -> None:

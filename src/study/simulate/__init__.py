@@ -152,9 +152,11 @@ def _write(s: Any, datas: list[Any], result: SimulationResult, doc: Any) -> None
     import numpy as np
     import pandas as pd
 
+    from study.bulk_contacts import preload_contacts
+
     with s.batch() as b:
         contacts = pd.concat([d.contacts for d in datas], ignore_index=True)
-        b.ledger.preload_contacts(contacts["key"].tolist())
+        preload_contacts(b.conn, b.ledger, contacts["key"].tolist())
         for data in datas:
             b.add_participant(data.pid)
         # one frame per batch, checked per column; a resumed run skips what the log holds
