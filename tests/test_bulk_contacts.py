@@ -13,6 +13,7 @@ import itertools
 import random
 import secrets
 import warnings
+from collections import Counter
 from pathlib import Path
 
 import numpy as np
@@ -70,14 +71,17 @@ FIRST_SEEN_BAD = ["soon", "20250101", "2030-01-01", NOW + dt.timedelta(minutes=1
 def _value(rng: random.Random, col: str, keys: dict[str, str], bad: bool, row: int) -> object:
     frame_keys = [f"k{j}" for j in range(row + 3)]  # earlier, this and later rows' keys
     good, broken = {
-        "key": ([None, None, "", f"k{row}", f"k{row}", " k "], [keys["a"], "known", "q", "k0"]),
+        "key": (
+            [None, "", f"k{row}", f"k{row}", f"k{row}", " k "],
+            [keys["a"], "known", "q", "k0"],
+        ),
         "platform": (["xing", "linkedin", "other", " xing "], ["fax", None, "", 3, "xing\x00"]),
         "basis": (
             [None, "", "knows_personally", "met_in_person", "none", " unknown", "introduced"],
             ["friend", 1, "none\x00"],
         ),
         "introducer": (
-            [None, None, keys["a"], keys["b"], "q", *frame_keys[:row]],
+            [None, None, keys["a"], keys["b"], "q", *frame_keys[:row] * 2],
             ["c-nobody", keys["d"], *frame_keys[row:]],
         ),
         "participant": ([None, None, "me", ""], ["ghost", "p2", " me"]),
@@ -99,11 +103,16 @@ def _value(rng: random.Random, col: str, keys: dict[str, str], bad: bool, row: i
 def random_frame(seed: int, keys: dict[str, str]) -> pd.DataFrame:
     rng = random.Random(seed)
     n = rng.randint(1, 12)
-    bad_rate = rng.choice([0.0, 0.0, 0.02, 0.05, 0.15])
+    bad_rate = rng.choice([0.0, 0.0, 0.0, 0.02, 0.05, 0.15])
     columns = [c for c in CONTACTS_COLUMNS if c == "platform" or rng.random() < 0.6]
+    chain = "introducer" in columns and rng.random() < 0.4  # introduced by earlier rows
+    if chain and "key" not in columns:
+        columns.insert(0, "key")
     rows = []
     for i in range(n):
         row = {c: _value(rng, c, keys, rng.random() < bad_rate, i) for c in columns}
+        if chain and row["key"] in (None, "", " k "):
+            row["key"] = f"k{i}"
         rows.append(row)
     frame = pd.DataFrame(rows, columns=columns, index=[f"line {i + 2}" for i in range(n)])
     if "first_seen" in frame and rng.random() < 0.4:  # a tz-aware column: the fast path
@@ -173,7 +182,7 @@ def _bulk(b, frame):
 
 def test_add_contacts_and_add_contact_agree(world, monkeypatch):
     _, keys = world
-    outcomes = []
+    outcomes, errors, chained = [], Counter(), 0
     for seed in range(250):
         frame = random_frame(seed, keys)
         with warnings.catch_warnings():
@@ -182,8 +191,14 @@ def test_add_contacts_and_add_contact_agree(world, monkeypatch):
         reference = _run(world, add_contacts_rows, frame, patch=monkeypatch)
         assert ours == reference, (seed, frame.to_dict("list"))
         outcomes.append(ours[0])
-    # the random frames cover both outcomes
+        if ours[0] == "ok" and "introducer" in frame and "key" in frame:
+            chained += any(i in set(frame.key.iloc[:p]) for p, i in enumerate(frame.introducer))
+        errors.update([ours[2]] if ours[0] == "error" else [])
+    # the random frames cover both outcomes, introducers added in the same frame, every rule
     assert outcomes.count("ok") >= 40 and outcomes.count("error") >= 40
+    assert chained >= 15
+    assert {"platform", "basis", "introducer", "participant", "key", "first_seen"} <= set(errors)
+    assert {"identity", "display_name"} & set(errors)
 
 
 def test_agreement_on_a_large_frame_with_many_distinct_names(world, monkeypatch):
@@ -341,13 +356,14 @@ def test_text_with_nul_characters_is_not_taken_for_shorter_text(sqlite_study):
         s.batch() as b,
     ):
         b.add_contacts(frame)
-    frame = pd.DataFrame({"platform": ["xing", "xing"], "name": ["", "\x00"]})
-    with (
-        pytest.raises(ValidationError, match="^row 1: display_name: contains a NUL character"),
-        s.batch() as b,
-    ):
-        b.add_contacts(frame)
-    assert len(s.contacts()) == 2
+    frame = pd.DataFrame({"key": ["n1", "n2"], "platform": "xing", "name": ["A", "\x00"]})
+    with s.batch() as b:
+        with pytest.raises(ValidationError, match="^row 1: display_name: contains a NUL"):
+            b.add_contacts(frame)
+        assert b._contacts == [] and b._details == [] and b.ledger.contact("n1") is None
+        assert b.summary.contacts_added == 0
+        b.add_contact(platform="xing", key="n1")  # the batch goes on
+    assert len(s.contacts()) == 3
 
 
 def test_unknown_columns_and_empty_frames(s):

@@ -11,7 +11,8 @@ randomized test in ``tests/test_bulk_contacts.py`` holds both executors to the s
 
 What runs per row in Python, because it is rare or small: first_seen cells that are not a
 tz-aware datetime column (text, naive times: :func:`~study.vocabulary.parse_datetime` cell by
-cell), identities (a keyed hash per row), and the participants (once per distinct value).
+cell), identities (a keyed hash per row), the participants (once per distinct value), and
+whole frames whose text holds a NUL character (pandas' factorize stops reading at a NUL).
 
 The insert sends pre-built rows with the driver's ``executemany`` inside the batch's
 transaction: ISO text times on SQLite (the format SQLAlchemy's ``DateTime`` writes there, so
@@ -134,6 +135,24 @@ def add_contacts_rows(batch: Batch, frame: pd.DataFrame) -> list[str]:
     return keys
 
 
+def _rows_atomically(batch: Batch, frame: pd.DataFrame) -> list[str]:
+    """The per-row executor, but on an error nothing of the frame stays queued in the batch
+    (as with the per-column one), so a caller that catches the error can go on."""
+    n_contacts, n_details = len(batch._contacts), len(batch._details)
+    identities, added = dict(batch._identities), batch.summary.contacts_added
+    try:
+        return add_contacts_rows(batch, frame)
+    except ValidationError:
+        for row in batch._contacts[n_contacts:]:
+            batch.ledger._contacts.pop(row["key"], None)  # reloaded (unknown) when asked
+            batch.ledger._membership.pop(row["key"], None)
+        del batch._contacts[n_contacts:]
+        del batch._details[n_details:]
+        batch._identities = identities
+        batch.summary.contacts_added = added
+        raise
+
+
 # per-column checks -------------------------------------------------------------------------
 def _given(values: pd.Series) -> np.ndarray:
     """Cells that are not empty (see :func:`_empty`)."""
@@ -147,7 +166,7 @@ def _given(values: pd.Series) -> np.ndarray:
 
 def _nul(values: pd.Series) -> np.ndarray:
     """Text cells holding a NUL character. pandas' factorize and unique compare text only up
-    to a NUL ("a\\x00b" counts as "a"), so these cells are never left to them."""
+    to a NUL ("a\\x00b" counts as "a"), so frames with such text go row by row."""
     if values.dtype.kind in "biufcmM" or isinstance(values.dtype, pd.DatetimeTZDtype):
         return np.zeros(len(values), bool)
     import pyarrow as pa
@@ -237,7 +256,7 @@ class BulkContacts:
         self.platform = np.full(n, None, dtype=object)
         if values is not None:
             txt = _Text(values)
-            ok = given & txt.isin(PLATFORMS) & ~_nul(values)
+            ok = given & txt.isin(PLATFORMS)
             self.platform[ok] = txt.values()[ok]
         else:
             ok = given
@@ -246,7 +265,7 @@ class BulkContacts:
         self.basis = np.full(n, "unknown", dtype=object)
         if values is not None:
             txt = _Text(values)
-            ok = txt.isin(BASES) & ~_nul(values)
+            ok = txt.isin(BASES)
             bad |= given & ~ok
             self.basis[given & ok] = txt.values()[given & ok]
         self.introducer, has_intro = self._text("introducer", raw=True)
@@ -378,7 +397,7 @@ class BulkContacts:
                 continue
             txt = _Text(values)
             valid = np.array([_valid_text(t) for t in txt.text], dtype=bool)
-            self.bad |= given & ~(txt._take(valid, True) & ~_nul(values))
+            self.bad |= given & ~txt._take(valid, True)
             self.details[col] = np.where(given, txt.values(), None)
             if col == "name" or pd.api.types.infer_dtype(values, skipna=True) == "string":
                 self.has_details |= given
@@ -506,11 +525,11 @@ def add_contacts(batch: Batch, frame: pd.DataFrame) -> list[str]:
     """Check ``frame`` per column, raise the first bad row's problem, insert; return the keys."""
     check_columns(frame)
     if batch.conn.dialect.name not in ("sqlite", "postgresql"):
-        return add_contacts_rows(batch, frame)
+        return _rows_atomically(batch, frame)
     if not len(frame):
         return []
-    if any(c in frame.columns and _nul(frame[c]).any() for c in _TEXT_KEYWORDS):
-        return add_contacts_rows(batch, frame)  # keys with NUL characters: rare, row by row
+    if any(_nul(frame[c]).any() for c in frame.columns if c != "first_seen"):
+        return _rows_atomically(batch, frame)  # text with NUL characters: rare, row by row
     collecting = gc.isenabled()
     gc.disable()  # many short-lived tuples; nothing here makes reference cycles (see bulk.py)
     try:
@@ -527,7 +546,7 @@ def add_contacts(batch: Batch, frame: pd.DataFrame) -> list[str]:
                     RuntimeWarning,
                     stacklevel=3,
                 )
-                return add_contacts_rows(batch, frame)
+                return _rows_atomically(batch, frame)
         return bulk.insert()
     finally:
         if collecting:
