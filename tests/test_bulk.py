@@ -256,6 +256,35 @@ def test_later_log_calls_see_the_frame(s):
     assert s.count() == 3
 
 
+def _notes(keys: list[str]) -> pd.DataFrame:
+    return pd.DataFrame(
+        {
+            "kind": "note",
+            "occurred_at": pd.Timestamp("2025-01-02", tz="UTC"),
+            "text": [f"note {k}" for k in keys],
+            "source_key": keys,
+        }
+    )
+
+
+@pytest.mark.parametrize("first, again", [(40, 6), (3, 6)])
+def test_a_reimport_adds_only_the_new_rows(s, first, again):
+    """The frame's keys are looked up in a larger log, or the log's keys read whole."""
+    old = [f"k{i}" for i in range(first)]
+    with s.batch() as b:
+        assert b.log_frame(_notes(old), source="file") == first
+    # half of the new frame is in the log already, and one key repeats within the frame
+    frame = _notes([*old[: again // 2], *[f"new{i}" for i in range(again // 2)], "new0"])
+    with s.batch() as b:
+        added = b.log_frame(frame, source="file")
+        assert b.summary.already_present == again // 2 + 1
+    assert added == again // 2
+    assert s.count("note") == first + again // 2
+    # the same keys under another source are other events
+    with s.batch() as b:
+        assert b.log_frame(_notes(old[:2]), source="other file") == 2
+
+
 def test_bulk_rows_read_back_exactly(s):
     frame = pd.DataFrame(
         {

@@ -335,6 +335,36 @@ def test_a_row_committed_by_another_writer_meanwhile_is_not_counted_as_added(pg_
     assert s.count() == 3
 
 
+def test_a_frame_row_committed_by_another_writer_meanwhile_is_not_counted(pg_server, monkeypatch):
+    """The same for ``log_frame``: another import commits a row after the frame's duplicate
+    check and before its insert; the summary counts the rows the database took."""
+    import pandas as pd
+
+    from study import bulk
+
+    insert = bulk.BulkLog.insert
+
+    def other_commits_first(self):  # type: ignore[no-untyped-def]
+        other.log("note", text="2", at="2026-01-01", source="f.csv", source_key="2")
+        return insert(self)
+
+    monkeypatch.setattr(bulk.BulkLog, "insert", other_commits_first)
+    url = pg_server.new_database()
+    s, other = study.init(url), study.open(url)
+    frame = pd.DataFrame(
+        {
+            "kind": "note",
+            "occurred_at": pd.Timestamp("2026-01-01", tz="UTC"),
+            "text": ["1", "2", "3"],
+            "source_key": ["1", "2", "3"],
+        }
+    )
+    with s.batch() as b:
+        assert b.log_frame(frame, source="f.csv") == 2
+    assert (b.summary.added, b.summary.already_present) == (2, 1)
+    assert s.count() == 3
+
+
 def _writing(url: str) -> bool:
     """True while another process holds an open write transaction on the study."""
     if url.startswith("postgresql"):

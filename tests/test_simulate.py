@@ -51,6 +51,22 @@ def test_same_seed_gives_an_identical_log_and_a_rerun_adds_nothing(tmp_path: Pat
     assert other.events_added != r1.events_added or not _log(tmp_path / "c.db").equals(_log(a))
 
 
+def test_a_panel_drawn_in_worker_processes_is_the_same_log(tmp_path: Path, monkeypatch) -> None:
+    """Panels are drawn in worker processes beside the writing; the log does not change."""
+    import study.simulate as sim
+
+    monkeypatch.setattr(sim, "PARALLEL_FROM", 2)
+    monkeypatch.setattr(sim, "AHEAD", 2)  # the window of draws moves while writing
+    monkeypatch.setattr(sim, "BATCH_EVENTS", 300)  # several write batches
+    parallel = run(Params(), 11, tmp_path / "a.db", participants=5, months=4, end=END)
+    monkeypatch.setattr(sim, "PARALLEL_FROM", 10**6)
+    serial = run(Params(), 11, tmp_path / "b.db", participants=5, months=4, end=END)
+    assert parallel.events_added == serial.events_added > 0
+    assert parallel.generate_seconds > 0
+    pd.testing.assert_frame_equal(_log(tmp_path / "a.db"), _log(tmp_path / "b.db"))
+    assert parallel.truth == serial.truth
+
+
 def test_other_settings_into_the_same_database_are_refused(tmp_path: Path) -> None:
     db = tmp_path / "s.db"
     run(Params(), 1, db, months=3, end=END)

@@ -61,6 +61,11 @@ CHUNK_KEYS = 5_000
 INSERT_CHUNK = 100_000
 #: The events table's columns but the generated id, in table order.
 _INSERT_COLUMNS = tuple(c.name for c in store.events.columns if c.name != "id")
+#: attribute name -> codes of the kinds that have it as a field
+_KINDS_WITH = {
+    name: [i for i, spec in enumerate(KINDS.values()) if name in {f.name for f in spec.fields}]
+    for name in {f.name for spec in KINDS.values() for f in spec.fields}
+}
 _US = dt.timedelta(microseconds=1)
 _EPOCH = dt.datetime(1970, 1, 1, tzinfo=dt.UTC)
 _NAT = np.iinfo(np.int64).min
@@ -163,6 +168,13 @@ def log_frame_rows(batch: Batch, frame: pd.DataFrame, *, source: str, force: boo
 
 
 # per-column parsing (stateless rules) ----------------------------------------------------------
+def _is_text(values: pd.Series) -> bool:
+    """A column of strings (and empty cells): factorized, each distinct string read once."""
+    if isinstance(values.dtype, pd.CategoricalDtype):
+        return True
+    return pd.api.types.infer_dtype(values, skipna=True) in ("string", "empty")
+
+
 class _Text:
     """``str(cell)`` and ``str(cell).strip()`` of a column, computed once per distinct value.
 
@@ -170,11 +182,18 @@ class _Text:
     objects 1, 1.0 and True hash alike but read differently, so those go cell by cell.
     """
 
-    def __init__(self, values: pd.Series):
+    def __init__(self, values: pd.Series, text: bool | None = None, distinct: bool = False):
+        """``text``: whether the column holds strings, if the caller knows already;
+        ``distinct``: a column of keys, nearly all different (hashing them buys nothing)."""
         if isinstance(values.dtype, pd.CategoricalDtype):
             codes = values.cat.codes.to_numpy()
             uniq = np.asarray(values.cat.categories, dtype=object)
-        elif pd.api.types.infer_dtype(values, skipna=True) in ("string", "empty"):
+        elif distinct:
+            given = ~pd.isna(values).to_numpy(bool)
+            uniq = values.to_numpy(dtype=object)[given]
+            codes = np.full(len(values), -1, dtype=np.int64)
+            codes[given] = np.arange(len(uniq))
+        elif text if text is not None else _is_text(values):
             codes, uniq = pd.factorize(values)
             uniq = np.asarray(uniq, dtype=object)
         else:
@@ -210,6 +229,13 @@ class _Text:
         self._lens = {True: raw_lens, False: lens}
         return True
 
+    def subset(self, idx: np.ndarray) -> _Text:
+        """The same column's rows ``idx``; the work per distinct value is shared."""
+        part = object.__new__(_Text)
+        part.__dict__.update(self.__dict__)
+        part.codes = self.codes[idx]
+        return part
+
     def _take(self, per_value: np.ndarray, fill: Any) -> np.ndarray:
         if not len(per_value):
             return np.full(len(self.codes), fill, dtype=per_value.dtype)
@@ -233,11 +259,11 @@ class _Text:
         return self._take(self.blank_str, False)
 
 
-def _blank(values: pd.Series, given: np.ndarray) -> np.ndarray:
+def _blank(values: pd.Series, given: np.ndarray, txt: _Text | None = None) -> np.ndarray:
     """Given cells that are strings of only white space (numbers and dates given as text)."""
     if values.dtype.kind in "biufcmM":
         return np.zeros(len(values), bool)
-    return given & _Text(values).blank()
+    return given & (txt if txt is not None else _Text(values)).blank()
 
 
 def _number_cells(values: pd.Series, given: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -282,12 +308,25 @@ def _date_cells(values: pd.Series, given: np.ndarray) -> tuple[np.ndarray, np.nd
         return days, np.zeros(n, bool)
     days = np.full(n, np.datetime64("NaT"), dtype="datetime64[D]")
     bad = np.zeros(n, bool)
-    raw = values.to_numpy(dtype=object)
-    for i in np.flatnonzero(given):
+    rows = np.flatnonzero(given)
+    if not len(rows):
+        return days, bad
+    # parse_date once per distinct cell: values that hash alike here (1, 1.0, True) are all
+    # not dates, and a date and a datetime of the same day are distinct keys
+    raw = values.to_numpy(dtype=object)[rows]
+    try:
+        codes, uniq = pd.factorize(raw)
+    except TypeError:  # unhashable cells (lists): one by one
+        codes, uniq = np.arange(len(raw)), raw
+    parsed = np.full(len(uniq), np.datetime64("NaT"), dtype="datetime64[D]")
+    unreadable = np.zeros(len(uniq), bool)
+    for j, v in enumerate(uniq):
         try:
-            days[i] = np.datetime64(parse_date(raw[i], "date"), "D")
+            parsed[j] = np.datetime64(parse_date(v, "date"), "D")
         except ValidationError:
-            bad[i] = True
+            unreadable[j] = True
+    days[rows] = parsed[codes]
+    bad[rows] = unreadable[codes]
     return days, bad
 
 
@@ -328,6 +367,13 @@ class _Parsed:
         self.value = np.full(n, np.nan)
         #: attribute name -> object array of parsed values (None: absent)
         self.attrs: dict[str, np.ndarray] = {}
+        #: date attribute name -> datetime64[D] array (NaT: absent), made ISO text in attrs
+        self.dates: dict[str, np.ndarray] = {}
+
+    def date(self, name: str) -> np.ndarray:
+        if name not in self.dates:
+            self.dates[name] = np.full(len(self.bad), np.datetime64("NaT"), dtype="datetime64[D]")
+        return self.dates[name]
 
     def attr(self, name: str) -> np.ndarray:
         if name not in self.attrs:
@@ -336,15 +382,24 @@ class _Parsed:
 
 
 def _parse_field(
-    f: Field, values: pd.Series, given: np.ndarray, out: _Parsed, idx: np.ndarray, kind: str
+    f: Field,
+    values: pd.Series,
+    given: np.ndarray,
+    out: _Parsed,
+    idx: np.ndarray,
+    kind: str,
+    column: _Text | None = None,
 ) -> None:
-    """One field of one kind over the rows ``idx`` (``values`` and ``given`` are those rows)."""
-    txt = _Text(values) if f.type not in ("number", "int", "date") else None
+    """One field of one kind over the rows ``idx`` (``values`` and ``given`` are those rows;
+    ``column``: the strings of those rows, if the frame's column holds strings)."""
+    txt = None
+    if f.type not in ("number", "int", "date"):
+        txt = column if column is not None else _Text(values)
     missing = ~given
     if f.type != "text" and txt is not None:
         missing = missing | (given & txt.blank())
     elif f.type != "text":
-        missing = missing | _blank(values, given)
+        missing = missing | _blank(values, given, column)
     bad = np.zeros(len(idx), bool)
     if f.required:
         bad |= missing
@@ -389,8 +444,7 @@ def _parse_field(
     elif f.name == KINDS[kind].value_field:
         out.value[idx[ok]] = parsed[ok].astype(float)
     elif f.type == "date":
-        col = out.attr(f.name)
-        col[idx[ok]] = parsed[ok]  # datetime64[D] objects, made ISO text later
+        out.date(f.name)[idx[ok]] = parsed[ok]  # made ISO text in attrs later
     elif f.type in ("number", "int"):
         col = out.attr(f.name)
         col[idx[ok]] = parsed[ok].astype(float).astype(object)
@@ -412,12 +466,33 @@ class BulkLog:
         self.tz = batch.study.tz
         self.now = batch.now
         self.n = len(frame)
+        self._texts: dict[str, _Text | None] = {}
+        #: the driver's parameter mark (raw SQL for the lookups of many keys)
+        self.mark = "?" if self.conn.dialect.name == "sqlite" else "%s"
 
     # stateless ------------------------------------------------------------------------------
+    def _text(self, column: str) -> _Text | None:
+        """The frame's column of strings, read once per distinct value (None: not strings)."""
+        if column not in self._texts:
+            values = self.frame[column]
+            self._texts[column] = _Text(values, text=True) if _is_text(values) else None
+        return self._texts[column]
+
+    def _text_or_cells(self, column: str) -> _Text:
+        txt = self._text(column)
+        return txt if txt is not None else _Text(self.frame[column])
+
+    def _given(self, column: str) -> np.ndarray:
+        """Cells that are not empty (None, NaN, NaT, NA)."""
+        txt = self._text(column)
+        if txt is not None:
+            return txt.codes >= 0
+        return ~pd.isna(self.frame[column]).to_numpy(bool)
+
     def parse(self) -> None:
         fr, n = self.frame, self.n
         out = self.out = _Parsed(n)
-        given = {c: ~pd.isna(fr[c]).to_numpy(bool) for c in fr.columns if c not in META_COLUMNS}
+        given = {c: self._given(c) for c in fr.columns if c not in META_COLUMNS}
         kinds = pd.Categorical(fr["kind"], categories=list(KINDS))
         codes = np.asarray(kinds.codes)
         self.kind_codes = codes
@@ -426,10 +501,8 @@ class BulkLog:
 
         # participant, platform, source key
         if "participant" in fr:
-            p = fr["participant"]
-            txt = _Text(p)
-            default = ~pd.isna(p).to_numpy(bool)
-            default = ~default | (txt.values(raw=True) == "")
+            txt = self._text_or_cells("participant")
+            default = ~self._given("participant") | (txt.values(raw=True) == "")
             part = np.where(default, DEFAULT_PARTICIPANT, txt.values())
             lens = np.where(default, len(DEFAULT_PARTICIPANT), txt.lens())
             out.bad |= (lens == 0) | (lens > 200)
@@ -438,16 +511,14 @@ class BulkLog:
         self.participant = part
         self.platform = np.full(n, None, dtype=object)
         if "platform" in fr:
-            pl = fr["platform"]
-            pg = ~pd.isna(pl).to_numpy(bool)
-            txt = _Text(pl)
+            pg = self._given("platform")
+            txt = self._text_or_cells("platform")
             out.bad |= pg & ~txt.isin(PLATFORMS)
             self.platform[pg] = txt.values()[pg]
         self.source_key = np.full(n, None, dtype=object)
         if "source_key" in fr:
-            sk = fr["source_key"]
-            sg = ~pd.isna(sk).to_numpy(bool)
-            txt = _Text(sk)
+            txt = _Text(fr["source_key"], distinct=True)
+            sg = txt.codes >= 0
             lens = txt.lens()
             out.bad |= sg & ((lens == 0) | (lens > 200))
             self.source_key[sg] = txt.values()[sg]
@@ -470,13 +541,16 @@ class BulkLog:
                 if c not in names:
                     out.bad[idx] |= g[idx]
             for f in spec.fields:
+                column = None
                 if f.name in fr:
                     values = fr[f.name].iloc[idx]
                     g = given[f.name][idx]
+                    whole = self._text(f.name)
+                    column = whole.subset(idx) if whole is not None else None
                 else:
                     values = pd.Series(np.full(len(idx), None, dtype=object))
                     g = np.zeros(len(idx), bool)
-                _parse_field(f, values.reset_index(drop=True), g, out, idx, spec.name)
+                _parse_field(f, values.reset_index(drop=True), g, out, idx, spec.name, column)
             if spec.name == "metric":
                 self._metric_rules(idx)
             else:
@@ -486,8 +560,8 @@ class BulkLog:
         out = self.out
         name = out.attr("name")[idx]
         value = out.value[idx]
-        start = np.array(list(out.attr("period_start")[idx]), dtype="datetime64[D]")
-        end = np.array(list(out.attr("period_end")[idx]), dtype="datetime64[D]")
+        start = out.date("period_start")[idx]
+        end = out.date("period_end")[idx]
         if not len(idx):
             return
         has_s, has_e = ~np.isnat(start), ~np.isnat(end)
@@ -519,15 +593,14 @@ class BulkLog:
         if not names:
             return
         for name in names:
-            col = self.out.attr(name)
-            days = np.array(list(col[idx]), dtype="datetime64[D]")
+            days = self.out.date(name)[idx]
             iso = np.full(len(idx), None, dtype=object)
             has = ~np.isnat(days)
             iso[has] = np.datetime_as_string(days[has], unit="D").astype(object)
-            col[idx] = iso
+            self.out.attr(name)[idx] = iso
         if {"removed_after", "removed_before"} <= set(names):
-            after = np.array(list(self.out.attr("removed_after")[idx]), dtype="datetime64[D]")
-            before = np.array(list(self.out.attr("removed_before")[idx]), dtype="datetime64[D]")
+            after = self.out.date("removed_after")[idx]
+            before = self.out.date("removed_before")[idx]
             self.out.bad[idx] |= ~np.isnat(after) & ~np.isnat(before) & (before < after)
 
     # stateful ------------------------------------------------------------------------------
@@ -535,6 +608,17 @@ class BulkLog:
         rows: list[Any] = []
         for i in range(0, len(keys), CHUNK_KEYS):
             rows.extend(self.conn.execute(query(keys[i : i + CHUNK_KEYS])).all())
+        return rows
+
+    def _keys_in(self, sql: str, keys: list[Any], *before: Any) -> list[Any]:
+        """Rows of ``sql`` (which ends with ``IN``) for ``keys``, a chunk per query, through the
+        driver: SQLAlchemy would compile an expanding ``IN`` anew per chunk, a cost per key."""
+        mark = self.mark
+        rows: list[Any] = []
+        for i in range(0, len(keys), CHUNK_KEYS):
+            chunk = keys[i : i + CHUNK_KEYS]
+            query = f"{sql} ({', '.join([mark] * len(chunk))})"
+            rows.extend(self.conn.exec_driver_sql(query, (*before, *chunk)).all())
         return rows
 
     def _duplicates(self) -> np.ndarray:
@@ -553,18 +637,25 @@ class BulkLog:
         else:
             from sqlalchemy import func
 
+            uniq = list(keys[~within])
+            # how many keys the log holds for the source, counted no further than the frame's
             stored = self.conn.execute(
-                select(func.count()).where(and_(e.source == self.source, e.source_key.is_not(None)))
+                select(func.count()).select_from(
+                    select(e.id)
+                    .where(and_(e.source == self.source, e.source_key.is_not(None)))
+                    .limit(len(uniq) + 1)
+                    .subquery()
+                )
             ).scalar()
             if not stored:
                 in_db = np.zeros(len(keys), bool)
-            elif len(keys) * 10 < stored:
-                uniq = list(pd.unique(keys))
-                found = self._in_chunks(
+            elif len(uniq) < stored:
+                # look the frame's keys up in the unique index (a log much larger than the
+                # frame is not read whole: a simulator's or importer's later batches)
+                found = self._keys_in(
+                    f"SELECT source_key FROM events WHERE source = {self.mark} AND source_key IN",
                     uniq,
-                    lambda ks: select(e.source_key).where(
-                        and_(e.source == self.source, e.source_key.in_(ks))
-                    ),
+                    self.source,
                 )
                 in_db = keys.isin([r[0] for r in found]).to_numpy(bool)
             else:
@@ -587,9 +678,8 @@ class BulkLog:
 
         # participants: one query for the set
         parts = list(pd.unique(self.participant[live]))
-        p = store.participants.c
         known_parts = {
-            r[0] for r in self._in_chunks(parts, lambda ks: select(p.id).where(p.id.in_(ks)))
+            r[0] for r in self._keys_in("SELECT id FROM participants WHERE id IN", parts)
         }
         bad |= live & ~_isin(self.participant, list(known_parts))
 
@@ -661,12 +751,9 @@ class BulkLog:
     def _contacts(self, keys: set[Any]) -> dict[str, tuple[str, str, str, str | None]]:
         if not keys:
             return {}
-        c = store.contacts.c
-        rows = self._in_chunks(
+        rows = self._keys_in(
+            "SELECT key, participant, platform, basis, introducer FROM contacts WHERE key IN",
             sorted(keys),
-            lambda ks: select(c.key, c.participant, c.platform, c.basis, c.introducer).where(
-                c.key.in_(ks)
-            ),
         )
         return {r[0]: (r[1], r[2], r[3], r[4]) for r in rows}
 
@@ -696,35 +783,52 @@ class BulkLog:
         """
         out, kind = self.out, self.kind
         member = live & (out.contact != None) & self._kind_in(["contact_removed", *READDING_KINDS])  # noqa: E711
-        keys = list(pd.unique(out.contact[needs]))
-        db = self._db_membership(keys)
-        fm = np.flatnonzero(member & _isin(out.contact, keys))
-        frame_m = pd.DataFrame(
+        # contacts as integer codes (joins and sorts on integers, not strings); -1: none
+        codes, uniq = pd.factorize(out.contact)
+        uniq = np.asarray(uniq, dtype=object)
+
+        def flags(chosen: np.ndarray) -> np.ndarray:
+            """Per row: is its contact one of ``chosen`` (codes)? (code -1 reads the last slot)"""
+            table = np.zeros(len(uniq) + 1, bool)
+            table[chosen] = True
+            return table[codes]
+
+        need_codes = np.unique(codes[needs])
+        checked = flags(need_codes)
+        db = self._db_membership(list(uniq[need_codes]))
+        db_codes = pd.Index(uniq).get_indexer(db["contact"].to_numpy(dtype=object))
+        fm = np.flatnonzero(member & checked)
+        right = pd.DataFrame(
             {
-                "contact": out.contact[fm],
-                "t": self.at[fm],
-                "removed": kind[fm] == "contact_removed",
-                "pos": fm,
+                "contact": np.concatenate([db_codes, codes[fm]]).astype(np.int64),
+                "t": np.concatenate([db["t"].to_numpy(np.int64), self.at[fm]]),
+                "removed": np.concatenate(
+                    [db["removed"].to_numpy(bool), kind[fm] == "contact_removed"]
+                ),
             }
         )
-        right = pd.concat([db, frame_m], ignore_index=True)
         # contacts whose relevant rows go back in time somewhere in the frame
-        rel = np.flatnonzero(needs | (member & _isin(out.contact, keys)))
-        order = pd.DataFrame({"contact": out.contact[rel], "t": self.at[rel], "pos": rel})
-        order = order.sort_values(["contact", "pos"], kind="stable")
-        back = (order["t"].diff() < 0) & (order["contact"] == order["contact"].shift())
-        unsorted = set(order.loc[back, "contact"])
+        rel = np.flatnonzero(needs | (member & checked))
+        o = rel[np.argsort(codes[rel], kind="stable")]  # by contact, then row
+        back = (np.diff(self.at[o]) < 0) & (codes[o][1:] == codes[o][:-1])
+        unsorted_codes = np.unique(codes[o][1:][back])
+        unsorted = flags(unsorted_codes)
         bad = np.zeros(self.n, bool)
 
-        left_idx = np.flatnonzero(needs & ~_isin(out.contact, list(unsorted)))
+        left_idx = np.flatnonzero(needs & ~unsorted)
         if len(left_idx) and len(right):
             left = pd.DataFrame(
-                {"contact": out.contact[left_idx], "t": self.at[left_idx], "row": left_idx}
+                {
+                    "contact": codes[left_idx].astype(np.int64),
+                    "t": self.at[left_idx],
+                    "row": left_idx,
+                }
             ).sort_values("t", kind="stable")
-            r = right[~right["contact"].isin(unsorted)].sort_values(["t", "removed"], kind="stable")
+            keep = ~np.isin(right["contact"].to_numpy(), unsorted_codes)
+            r = right[keep].sort_values(["t", "removed"], kind="stable")
             m = pd.merge_asof(
                 left,
-                r[["contact", "t", "removed"]],
+                r,
                 on="t",
                 by="contact",
                 allow_exact_matches=False,
@@ -732,14 +836,14 @@ class BulkLog:
             )
             hit = m["removed"].eq(True).to_numpy(bool)
             bad[m["row"].to_numpy()[hit]] = True
-        if unsorted:  # row by row, in the frame's order, as the per-event executor goes
+        if len(unsorted_codes):  # row by row, in the frame's order, as the per-event executor goes
             steps: dict[str, list[tuple[int, bool]]] = {}
-            old = db[db["contact"].isin(unsorted)]
+            old = db[db["contact"].isin(set(uniq[unsorted_codes]))]
             for key, t, removed in zip(old["contact"], old["t"], old["removed"], strict=True):
                 steps.setdefault(key, []).append((int(t), bool(removed)))
             for known in steps.values():
                 known.sort()
-            for row in rel[_isin(out.contact[rel], unsorted)]:
+            for row in rel[unsorted[rel]]:
                 known = steps.setdefault(out.contact[row], [])
                 if needs[row]:
                     i = bisect.bisect_left(known, (int(self.at[row]), False))
@@ -841,19 +945,35 @@ class BulkLog:
 
     # insert --------------------------------------------------------------------------------
     def attributes_json(self, rows: np.ndarray) -> np.ndarray:
-        """The attributes of ``rows`` as JSON text, serialized once per distinct combination."""
+        """The attributes of ``rows`` as JSON text, serialized once per distinct combination.
+
+        Each row's combination is one integer (a mixed-radix number of the columns' value
+        codes, 0 for absent), compressed only when it would overflow; an attribute is looked
+        at only in the rows of the kinds that have it.
+        """
         names, cols = [], []
+        whole = len(rows) == self.n
+        kind = self.kind_codes if whole else self.kind_codes[rows]
         combined = np.zeros(len(rows), dtype=np.int64)
+        span = 1
         for name, col in self.out.attrs.items():
-            vals = col[rows]
+            sub = np.flatnonzero(np.isin(kind, _KINDS_WITH.get(name, range(len(KINDS)))))
+            if not len(sub):
+                continue
+            vals = col[sub] if whole else col[rows[sub]]
             has = _present(vals)
             if not has.any():
                 continue
-            codes = np.full(len(rows), -1, dtype=np.int64)
-            codes[has] = pd.factorize(vals[has])[0]
-            combined = pd.factorize(combined * (codes.max() + 2) + (codes + 1))[0]
+            codes = pd.factorize(vals[has])[0]
+            width = int(codes.max()) + 2
+            if span * width >= 1 << 62:
+                combined = pd.factorize(combined)[0].astype(np.int64)
+                span = int(combined.max()) + 1
+            combined *= width
+            combined[sub[has]] += codes + 1
+            span *= width
             names.append(name)
-            cols.append(vals)
+            cols.append(col if whole else col[rows])
         if not names:
             return np.full(len(rows), "{}", dtype=object)
         _, first, inverse = np.unique(combined, return_index=True, return_inverse=True)
@@ -885,7 +1005,6 @@ class BulkLog:
             recorded: Any = (
                 now.astimezone(dt.UTC).replace(tzinfo=None).strftime("%Y-%m-%d %H:%M:%S.%f")
             )
-            marks = ", ".join("?" * len(_INSERT_COLUMNS))
         else:
             occurred = np.array([_from_us(t) for t in at], dtype=object)
             recorded = now
@@ -904,19 +1023,73 @@ class BulkLog:
             np.full(len(rows), self.source, dtype=object),
             self.source_key[rows],
         ]
+        if dialect == "sqlite":
+            added = self._insert_sqlite(columns)
+        else:
+            added = self._insert_many(columns, marks)
+        self.batch.summary.added += added
+        self.batch.summary.already_present += len(rows) - added
+        self._teach_ledger(rows)
+        return added
+
+    def _insert_many(self, columns: list[np.ndarray], marks: str) -> int:
+        """The driver's ``executemany``, a tuple per row (PostgreSQL: psycopg pipelines it;
+        its row count is the rows the server took, so rows another import committed meanwhile
+        and ``ON CONFLICT DO NOTHING`` skipped are not counted as added)."""
         sql = (
             f"INSERT INTO events ({', '.join(_INSERT_COLUMNS)}) VALUES ({marks}) "
             "ON CONFLICT (source, source_key) DO NOTHING"
         )
         added = 0
-        for i in range(0, len(rows), INSERT_CHUNK):
+        for i in range(0, len(columns[0]), INSERT_CHUNK):
             chunk = list(zip(*(c[i : i + INSERT_CHUNK].tolist() for c in columns), strict=True))
             result = self.conn.exec_driver_sql(sql, chunk)
             count = result.rowcount
             added += count if count is not None and count >= 0 else len(chunk)
-        self.batch.summary.added += added
-        self.batch.summary.already_present += len(rows) - added
-        self._teach_ledger(rows)
+        return added
+
+    def _insert_sqlite(self, columns: list[np.ndarray]) -> int:
+        """Multi-row ``INSERT ... VALUES (...), (...), ...`` statements on SQLite.
+
+        ``executemany`` binds and steps one row at a time, with Python work per row; a
+        statement of a few hundred rows takes a flat list of parameters (built by NumPy for a
+        whole chunk) and SQLite loops over its rows in C. SQLite counts the rows each
+        statement added (``ON CONFLICT DO NOTHING`` skips concurrent duplicates).
+        """
+        import sqlite3
+
+        width = len(columns)
+        # SQLite before 3.32 allows 999 parameters in a statement, later ones 32,766
+        per = (999 if sqlite3.sqlite_version_info < (3, 32) else 3_000) // width
+        one = "(" + ", ".join("?" * width) + ")"
+
+        def statement(count: int) -> str:
+            return (
+                f"INSERT INTO events ({', '.join(_INSERT_COLUMNS)}) VALUES "
+                + ", ".join([one] * count)
+                + " ON CONFLICT (source, source_key) DO NOTHING"
+            )
+
+        full = statement(per)
+        cursor = self.conn.connection.cursor()
+        added = 0
+        try:
+            n = len(columns[0])
+            for i in range(0, n, INSERT_CHUNK):
+                table = np.empty((min(INSERT_CHUNK, n - i), width), dtype=object)
+                for j, col in enumerate(columns):
+                    table[:, j] = col[i : i + INSERT_CHUNK]
+                flat = table.ravel().tolist()  # row after row, one Python list per chunk
+                rows = len(table)
+                for a in range(0, rows, per):
+                    count = min(per, rows - a)
+                    cursor.execute(
+                        full if count == per else statement(count),
+                        flat[a * width : (a + count) * width],
+                    )
+                    added += cursor.rowcount
+        finally:
+            cursor.close()
         return added
 
     def _teach_ledger(self, rows: np.ndarray) -> None:

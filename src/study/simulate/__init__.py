@@ -10,9 +10,13 @@ The truth of every effect is stored with the study (see :mod:`study.simulate.tru
 from __future__ import annotations
 
 import datetime as dt
+import itertools
+import os
+import sys
 import time
-from collections import Counter
-from collections.abc import Callable
+import warnings
+from collections import Counter, deque
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -25,6 +29,12 @@ from study.simulate.truth import build_truth, read_truth, store_truth, truth, wr
 SOURCE = "simulate"
 #: Events per write transaction (participants are grouped until they reach it).
 BATCH_EVENTS = 100_000
+#: Panels from this many participants are drawn in worker processes, beside the writing.
+PARALLEL_FROM = 20
+#: At most this many worker processes draw (the writing process needs a core of its own).
+PARALLEL_WORKERS = 3
+#: Participants drawn ahead of the writing, at most.
+AHEAD = 64
 
 
 @dataclass
@@ -109,10 +119,8 @@ def run(
             )
         # the truth goes in with every batch (the participants drawn so far), so a run that was
         # killed can be resumed: the same settings again add only what is missing.
-        for i, pid in enumerate(pids):
-            g0 = time.perf_counter()
-            data = simulate_participant(params, seed, i, pid, win)
-            result.generate_seconds += time.perf_counter() - g0
+        for i, (pid, data, seconds) in enumerate(_participants(params, seed, pids, win)):
+            result.generate_seconds += seconds
             effects[pid] = data.effects
             datas.append(data)
             pending += len(data.events)
@@ -132,6 +140,57 @@ def run(
             s.close()
     result.seconds = time.perf_counter() - t0
     return result
+
+
+def _draw(params: Params, seed: int, i: int, pid: str, win: Window) -> tuple[Any, float]:
+    """One participant's draw and its seconds (run in a worker process for panels)."""
+    t0 = time.perf_counter()
+    data = simulate_participant(params, seed, i, pid, win)
+    return data, time.perf_counter() - t0
+
+
+def _participants(
+    params: Params, seed: int, pids: list[str], win: Window
+) -> Iterator[tuple[str, Any, float]]:
+    """The participants' draws in order: (id, data, seconds of drawing).
+
+    A panel is drawn in worker processes while this process writes the earlier participants
+    (drawing is NumPy, writing is SQLite and pandas: on two cores they overlap). A participant's
+    draw depends only on (seed, index), so the log is the same either way. At most
+    ``AHEAD`` participants wait in memory.
+    """
+    import multiprocessing
+
+    workers = min(PARALLEL_WORKERS, (os.cpu_count() or 1) - 1)
+    forking = sys.platform == "linux" and "fork" in multiprocessing.get_all_start_methods()
+    if len(pids) < PARALLEL_FROM or workers < 1 or not forking:
+        for i, pid in enumerate(pids):
+            data, seconds = _draw(params, seed, i, pid, win)
+            yield pid, data, seconds
+        return
+    from concurrent.futures import ProcessPoolExecutor
+
+    # fork, not spawn or forkserver: those import the caller's __main__ again, which breaks a
+    # script without a main guard. The workers only draw with NumPy and pandas and return
+    # frames; they never touch the database connection this process holds, and they end
+    # with os._exit (multiprocessing's workers), so nothing of it is closed behind its back.
+    context = multiprocessing.get_context("fork")
+    with ProcessPoolExecutor(workers, mp_context=context) as pool:
+        pending: deque[Any] = deque()
+        ahead = iter(enumerate(pids))
+        with warnings.catch_warnings():
+            # the first submit forks the workers; Python 3.12+ warns that forking a process
+            # with threads (a notebook kernel) may deadlock a child that takes a lock another
+            # thread held: the draw takes none
+            warnings.filterwarnings("ignore", ".* is multi-threaded", DeprecationWarning)
+            for i, pid in itertools.islice(ahead, AHEAD):
+                pending.append((pid, pool.submit(_draw, params, seed, i, pid, win)))
+        while pending:
+            pid, future = pending.popleft()
+            data, seconds = future.result()
+            for i, nxt in itertools.islice(ahead, 1):
+                pending.append((nxt, pool.submit(_draw, params, seed, i, nxt, win)))
+            yield pid, data, seconds
 
 
 def _config(params: Params, seed: int, pids: list[str], win: Window) -> dict[str, Any]:
