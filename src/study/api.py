@@ -404,6 +404,23 @@ class Batch:
             self._details.append(self._detail_row(key, {"display_name": name, **details}))
         return key
 
+    def add_contacts(self, frame: pd.DataFrame) -> list[str]:
+        """Add many contacts given as a DataFrame; return their keys in the frame's order.
+
+        Columns: the keywords of :meth:`add_contact` (``key``, ``platform``, ``basis``,
+        ``introducer``, ``participant``, ``first_seen``, ``first_seen_estimated``,
+        ``identity``) and ``name``, ``profile_url``, ``company``, ``position``, ``email``. An
+        empty cell (None, NaN, NaT, "") means "not given". The frame is accepted exactly when
+        calling ``add_contact`` row by row would accept it (an introducer may be on an earlier
+        row); otherwise the first bad row's error is raised, prefixed with its row label
+        (``row 17: platform: ...``; also ``err.row``), and nothing of the frame is written.
+        Rows are checked per column and sent with one ``executemany`` (see
+        :mod:`study.bulk_contacts`).
+        """
+        from study.bulk_contacts import add_contacts
+
+        return add_contacts(self, frame)
+
     def _detail_row(self, key: str, details: dict[str, Any]) -> dict[str, Any]:
         unknown = set(details) - set(DETAIL_FIELDS)
         if unknown:

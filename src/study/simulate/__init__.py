@@ -208,25 +208,20 @@ def _config_of(doc: dict[str, Any]) -> dict[str, Any]:
 
 
 def _write(s: Any, datas: list[Any], result: SimulationResult, doc: Any) -> None:
+    import numpy as np
     import pandas as pd
 
+    from study.bulk_contacts import preload_contacts
+
     with s.batch() as b:
-        b.ledger.preload_contacts([k for d in datas for k in d.contacts["key"]])
+        contacts = pd.concat([d.contacts for d in datas], ignore_index=True)
+        preload_contacts(b.conn, b.ledger, contacts["key"].tolist())
         for data in datas:
             b.add_participant(data.pid)
-            for c in data.contacts.itertuples(index=False):
-                if b.ledger.contact(c.key) is not None:
-                    continue
-                b.add_contact(
-                    c.name,
-                    platform=c.platform,
-                    basis=c.basis,
-                    introducer=c.introducer,
-                    participant=c.participant,
-                    first_seen=c.first_seen.to_pydatetime(),
-                    key=c.key,
-                )
-            result.contacts += len(data.contacts)
+        # one frame per batch, checked per column; a resumed run skips what the log holds
+        held = np.array([b.ledger.contact(k) is not None for k in contacts["key"]], dtype=bool)
+        b.add_contacts(contacts[~held])
+        result.contacts += len(contacts)
         frame = pd.concat([d.events for d in datas], ignore_index=True)
         b.log_frame(frame, source=SOURCE)
         result.by_kind.update(frame["kind"].tolist())
