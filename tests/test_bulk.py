@@ -80,7 +80,7 @@ def _value(rng: random.Random, col: str, keys: dict[str, str], bad_rate: float) 
     good, bad = {
         "contact": (
             [keys["a"], keys["b"], keys["c"], keys["r"], " " + keys["a"] + " "],
-            ["c-nobody", keys["d"]],
+            ["c-nobody", keys["d"], keys["a"] + "\x00x"],
         ),
         "introducer": ([keys["a"], keys["c"]], [keys["b"], "c-nobody", keys["d"]]),
         "direction": (["in", "out", " in"], ["sideways", ""]),
@@ -91,10 +91,10 @@ def _value(rng: random.Random, col: str, keys: dict[str, str], bad_rate: float) 
         "period_start": (["2025-01-01", dt.date(2025, 1, 5), "2025-02-01"], ["20250101", None]),
         "period_end": (["2025-01-07"], ["2025-01-01", dt.date(2027, 1, 1), "soon", None]),
         "completeness": ([10, 100, "80"], [101, -3]),
-        "lead": (["L1", "L2", "L3"], ["", "x" * 201]),
+        "lead": (["L1", "L2", "L3"], ["", "x" * 201, "L1\x00"]),
         "stage": (["lead", "applied", "interview", "offer", "accepted", "rejected"], ["hired"]),
         "outcome": (["known", "unknown"], ["maybe"]),
-        "text": (["hello", 'say "hi"'], ["", "  ", "x" * 10_001]),
+        "text": (["hello", 'say "hi"'], ["", "  ", "x" * 10_001, "hello\x00world", "caf\udce9"]),
         "type": (["talk", "article"], ["party"]),
         "topic": (["networking", 'say "hi"'], [3]),
         "section": (["about", "photo"], ["footer"]),
@@ -121,12 +121,15 @@ def random_frame(seed: int, keys: dict[str, str]) -> tuple[pd.DataFrame, bool]:
             "kind": kind,
             "occurred_at": rng.choice(TIMES if rng.random() < bad_rate else TIMES[:-2] + [pd.NaT]),
             "participant": rng.choice(
-                ["ghost", "", " "] if rng.random() < bad_rate else [None, None, "me"]
+                ["ghost", "", " ", "me\x00"] if rng.random() < bad_rate else [None, None, "me"]
             ),
             "platform": rng.choice(
                 ["xing", "linkedin", "other", "fax"] if rng.random() < bad_rate * 3 else [None]
             ),
-            "source_key": rng.choice([None, "k0", "k1", "k2", "k3", "k4", "k5", " k6"]),
+            "source_key": rng.choice(
+                [None, "k0", "k1", "k2", "k3", "k4", "k5", " k6"]
+                + (["k1\x00"] if rng.random() < bad_rate else [])
+            ),
         }
         for col in COLUMNS:
             if col in names:
@@ -331,6 +334,12 @@ def test_many_distinct_keys_agree_with_the_loop(broken):
     outcome = _run(_bulk, frame, False)
     if broken:
         assert outcome[0] == "error" and outcome[1].startswith("row 1400: source_key:")
+        # a NUL character among many distinct keys and texts: refused as log() refuses it
+        for column, row in (("source_key", 1300), ("text", 1200)):
+            nul = frame.copy()
+            nul.loc[row, column] = nul.loc[row, column] + "\x00z"
+            assert _run(_bulk, nul, False) == _run(log_frame_rows, nul, False)
+            assert _run(_bulk, nul, False)[1] == f"row {row}: {column}: contains a NUL character"
     else:
         # " k11 " repeats k11, and k0 is in the log already
         assert outcome[0] == "ok" and outcome[2] == n - 2 and outcome[3] == 2

@@ -175,6 +175,34 @@ def _is_text(values: pd.Series) -> bool:
     return pd.api.types.infer_dtype(values, skipna=True) in ("string", "empty")
 
 
+def _factorize_text(values: pd.Series) -> tuple[np.ndarray, np.ndarray] | None:
+    """(codes, distinct strings) of a column of strings, by Arrow; None if Arrow cannot take
+    the column as text (lone surrogates, not UTF-8: then cell by cell).
+
+    Not ``pd.factorize``: pandas compares strings only up to a NUL character ("a\\x00b" would
+    count as "a" and be stored so); Arrow compares every byte.
+    """
+    import pyarrow as pa
+    import pyarrow.compute as pc
+
+    try:
+        arr = pa.array(values.to_numpy(dtype=object), type=pa.string(), from_pandas=True)
+    except (pa.ArrowInvalid, pa.ArrowTypeError, UnicodeEncodeError):
+        return None
+    encoded = arr.dictionary_encode()
+    codes = pc.fill_null(encoded.indices, -1).to_numpy(zero_copy_only=False).astype(np.int64)
+    return codes, np.asarray(encoded.dictionary.to_pylist(), dtype=object)
+
+
+def _storable(text: str) -> bool:
+    """What :func:`study.vocabulary.check_text` accepts: UTF-8, no NUL character."""
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        return False
+    return "\x00" not in text
+
+
 class _Text:
     """``str(cell)`` and ``str(cell).strip()`` of a column, computed once per distinct value.
 
@@ -193,9 +221,10 @@ class _Text:
             uniq = values.to_numpy(dtype=object)[given]
             codes = np.full(len(values), -1, dtype=np.int64)
             codes[given] = np.arange(len(uniq))
-        elif text if text is not None else _is_text(values):
-            codes, uniq = pd.factorize(values)
-            uniq = np.asarray(uniq, dtype=object)
+        elif (text if text is not None else _is_text(values)) and (
+            factorized := _factorize_text(values)
+        ) is not None:
+            codes, uniq = factorized
         else:
             uniq = values.to_numpy(dtype=object)
             codes = np.where(pd.isna(values).to_numpy(bool), -1, np.arange(len(values)))
@@ -205,6 +234,7 @@ class _Text:
         self.raw = np.array([str(u) for u in uniq], dtype=object)
         self.text = np.array([t.strip() for t in self.raw], dtype=object)
         self.blank_str = np.array([isinstance(u, str) and not u.strip() for u in uniq], dtype=bool)
+        self.unstorable_str = np.array([not _storable(t) for t in self.raw], dtype=bool)
         self._lens: dict[bool, np.ndarray] = {}
 
     def _arrow(self, uniq: np.ndarray) -> bool:
@@ -217,6 +247,8 @@ class _Text:
         except (pa.ArrowInvalid, pa.ArrowTypeError):  # not all strings after all
             return False
         changed = pc.not_equal(pc.utf8_trim_whitespace(arr), arr).to_numpy(zero_copy_only=False)
+        # Arrow took them, so they are UTF-8; only a NUL character can make one unstorable
+        self.unstorable_str = pc.match_substring(arr, "\x00").to_numpy(zero_copy_only=False)
         self.raw = uniq
         self.text = uniq.copy()
         for i in np.flatnonzero(changed):  # Python's own strip for those, to the letter
@@ -245,8 +277,11 @@ class _Text:
         return self._take(self.raw if raw else self.text, None)
 
     def isin(self, allowed: Any, lower: bool = False) -> np.ndarray:
-        text = np.array([t.lower() for t in self.text], dtype=object) if lower else self.text
-        return self._take(_isin(text, allowed), False)
+        """Cells whose (stripped) text is one of ``allowed``, compared exactly (a set of
+        Python strings: pandas' isin stops comparing at a NUL character)."""
+        allowed = set(allowed)
+        text = (t.lower() if lower else t for t in self.text)
+        return self._take(np.array([t in allowed for t in text], dtype=bool), False)
 
     def lens(self, raw: bool = False) -> np.ndarray:
         if raw not in self._lens:
@@ -257,6 +292,10 @@ class _Text:
     def blank(self) -> np.ndarray:
         """Cells that are strings of only white space."""
         return self._take(self.blank_str, False)
+
+    def unstorable(self) -> np.ndarray:
+        """Cells whose text ``check_text`` refuses (a NUL character, not UTF-8)."""
+        return self._take(self.unstorable_str.astype(bool), False)
 
 
 def _blank(values: pd.Series, given: np.ndarray, txt: _Text | None = None) -> np.ndarray:
@@ -430,12 +469,12 @@ def _parse_field(
         parsed = days
     elif f.type in ("contact", "lead"):
         lens = txt.lens()
-        bad |= has & ((lens == 0) | (lens > 200))
+        bad |= has & ((lens == 0) | (lens > 200) | txt.unstorable())
         parsed = txt.values()
     else:  # text
         if f.required:
             bad |= has & (txt.lens() == 0)
-        bad |= has & (txt.lens(raw=True) > 10_000)
+        bad |= has & ((txt.lens(raw=True) > 10_000) | txt.unstorable())
         parsed = txt.values(raw=True)
     out.bad[idx] |= bad
     ok = has & ~bad
@@ -496,8 +535,9 @@ class BulkLog:
         kinds = pd.Categorical(fr["kind"], categories=list(KINDS))
         codes = np.asarray(kinds.codes)
         self.kind_codes = codes
-        out.bad |= codes < 0
         self.kind = np.array(list(KINDS), dtype=object)[np.maximum(codes, 0)]
+        # pandas matches text only up to a NUL character: "note\x00x" is not the kind note
+        out.bad |= (codes < 0) | (fr["kind"].to_numpy(dtype=object) != self.kind)
 
         # participant, platform, source key
         if "participant" in fr:
@@ -505,7 +545,7 @@ class BulkLog:
             default = ~self._given("participant") | (txt.values(raw=True) == "")
             part = np.where(default, DEFAULT_PARTICIPANT, txt.values())
             lens = np.where(default, len(DEFAULT_PARTICIPANT), txt.lens())
-            out.bad |= (lens == 0) | (lens > 200)
+            out.bad |= (lens == 0) | (lens > 200) | (~default & txt.unstorable())
         else:
             part = np.full(n, DEFAULT_PARTICIPANT, dtype=object)
         self.participant = part
@@ -520,7 +560,7 @@ class BulkLog:
             txt = _Text(fr["source_key"], distinct=True)
             sg = txt.codes >= 0
             lens = txt.lens()
-            out.bad |= sg & ((lens == 0) | (lens > 200))
+            out.bad |= sg & ((lens == 0) | (lens > 200) | txt.unstorable())
             self.source_key[sg] = txt.values()[sg]
 
         # when
