@@ -9,6 +9,7 @@ from __future__ import annotations
 import importlib
 import sys
 from collections.abc import Sequence
+from typing import Any
 
 from study.cli.base import Parser, db_parent
 
@@ -25,7 +26,48 @@ COMMANDS = (
 )
 
 
-def build_parser() -> Parser:
+class _Skipped:
+    """Stands in for the parser of a command that is not being run: takes any call."""
+
+    def __getattr__(self, name: str) -> Any:
+        return self._any
+
+    def _any(self, *args: Any, **kwargs: Any) -> _Skipped:
+        return self
+
+
+class _OnlyCommand:
+    """The subparsers, registering only the command being run: building the parsers of all
+    commands (argparse, its gettext lookups) costs more than running ``study log`` itself."""
+
+    def __init__(self, sub: Any, name: str):
+        self._sub, self._name, self.found = sub, name, False
+
+    def add_parser(self, name: str, **kwargs: Any) -> Any:
+        if name != self._name:
+            return _Skipped()
+        self.found = True
+        return self._sub.add_parser(name, **kwargs)
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._sub, name)
+
+
+def _command_name(argv: Sequence[str]) -> str | None:
+    """The command in ``argv`` (the first word that is not an option or the --db value)."""
+    skip = False
+    for word in argv:
+        if skip:
+            skip = False
+        elif word == "--db":
+            skip = True
+        elif not word.startswith("-"):
+            return word
+    return None
+
+
+def build_parser(command: str | None = None) -> Parser:
+    """The parser of every command, or of only ``command`` if given (and known)."""
     parser = Parser(
         prog="study",
         description="A research toolkit for longitudinal studies of professional online networks.",
@@ -37,14 +79,18 @@ def build_parser() -> Parser:
     )
     parser.add_argument("--version", action="version", version="study 0.1.0")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=Parser)
+    only = _OnlyCommand(sub, command) if command else None
     for name in COMMANDS:
-        importlib.import_module(name).register(sub)
+        importlib.import_module(name).register(only or sub)
+    if only is not None and not only.found:  # not a command: the full parser says so
+        return build_parser()
     return parser
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    parser = build_parser()
-    args = parser.parse_args(argv)
+    words = sys.argv[1:] if argv is None else list(argv)
+    parser = build_parser(_command_name(words))
+    args = parser.parse_args(words)
     handler = getattr(args, "func", None)
     if handler is None:
         parser.print_help()
