@@ -297,25 +297,31 @@ def ego_network(graph, lang: str) -> Figure:
     fig, ax = plt.subplots(figsize=(WIDTH, WIDTH * 0.85))
     nx.draw_networkx_edges(graph, pos, ax=ax, width=0.5, edge_color="0.75")
     shown: dict[str, tuple] = {}
+    # one scatter per kind of marker (degree, colour key, alive), not per contact: hundreds of
+    # single-point collections take seconds to draw
+    groups: dict[tuple[int, str, bool], list[tuple[float, float]]] = {}
     for n, d in graph.nodes(data=True):
         if d["degree"] == 0:
             ax.scatter(*pos[n], s=160, color="black", zorder=3)
             continue
         key = d.get("introducer_type") if d["degree"] == 2 else d.get("basis")
         key = key if key in colour else "other"
+        groups.setdefault((d["degree"], key, bool(d.get("alive"))), []).append(pos[n])
+        group = "introducer" if d["degree"] == 2 else "basis"
+        shown[f"{group}.{key}"] = (colour[key], "o" if d["degree"] == 1 else "s")
+    for (degree, key, alive), points in groups.items():
         c = colour[key]
-        face = c if d.get("alive") else "white"
+        xs, ys = zip(*points, strict=True)
         ax.scatter(
-            *pos[n],
-            s=28 if d["degree"] == 1 else 20,
-            facecolor=face,
+            xs,
+            ys,
+            s=28 if degree == 1 else 20,
+            facecolor=c if alive else "white",
             edgecolor=c,
             linewidth=1,
             zorder=3,
-            marker="o" if d["degree"] == 1 else "s",
+            marker="o" if degree == 1 else "s",
         )
-        group = "introducer" if d["degree"] == 2 else "basis"
-        shown[f"{group}.{key}"] = (c, "o" if d["degree"] == 1 else "s")
     from matplotlib.lines import Line2D
 
     handles = [
