@@ -46,6 +46,7 @@ from study.vocabulary import (
     Field,
     parse_date,
     parse_datetime,
+    storable_text,
 )
 
 if TYPE_CHECKING:
@@ -194,15 +195,6 @@ def _factorize_text(values: pd.Series) -> tuple[np.ndarray, np.ndarray] | None:
     return codes, np.asarray(encoded.dictionary.to_pylist(), dtype=object)
 
 
-def _storable(text: str) -> bool:
-    """What :func:`study.vocabulary.check_text` accepts: UTF-8, no NUL character."""
-    try:
-        text.encode("utf-8")
-    except UnicodeEncodeError:
-        return False
-    return "\x00" not in text
-
-
 class _Text:
     """``str(cell)`` and ``str(cell).strip()`` of a column, computed once per distinct value.
 
@@ -234,7 +226,7 @@ class _Text:
         self.raw = np.array([str(u) for u in uniq], dtype=object)
         self.text = np.array([t.strip() for t in self.raw], dtype=object)
         self.blank_str = np.array([isinstance(u, str) and not u.strip() for u in uniq], dtype=bool)
-        self.unstorable_str = np.array([not _storable(t) for t in self.raw], dtype=bool)
+        self.unstorable_str = np.array([not storable_text(t) for t in self.raw], dtype=bool)
         self._lens: dict[bool, np.ndarray] = {}
 
     def _arrow(self, uniq: np.ndarray) -> bool:

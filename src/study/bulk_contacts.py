@@ -46,7 +46,13 @@ from study.bulk import (
 )
 from study.errors import ValidationError
 from study.rules import ContactState, Ledger
-from study.vocabulary import BASES, DEFAULT_PARTICIPANT, FUTURE_TOLERANCE, PLATFORMS
+from study.vocabulary import (
+    BASES,
+    DEFAULT_PARTICIPANT,
+    FUTURE_TOLERANCE,
+    PLATFORMS,
+    storable_text,
+)
 
 if TYPE_CHECKING:
     from study.api import Batch
@@ -179,15 +185,6 @@ def _nul(values: pd.Series) -> np.ndarray:
         return np.array([isinstance(v, str) and "\x00" in v for v in cells], dtype=bool)
     found = pc.fill_null(pc.match_substring(arr, "\x00"), False)
     return found.to_numpy(zero_copy_only=False).astype(bool)
-
-
-def _valid_text(text: str) -> bool:
-    """What :func:`study.vocabulary.check_text` accepts."""
-    try:
-        text.encode("utf-8")
-    except UnicodeEncodeError:
-        return False
-    return "\x00" not in text
 
 
 def _select_in(conn: Any, columns: str, table: str, column: str, values: list[Any]) -> list[Any]:
@@ -396,7 +393,7 @@ class BulkContacts:
             if values is None or not given.any():
                 continue
             txt = _Text(values)
-            valid = np.array([_valid_text(t) for t in txt.text], dtype=bool)
+            valid = np.array([storable_text(t) for t in txt.text], dtype=bool)
             self.bad |= given & ~txt._take(valid, True)
             self.details[col] = np.where(given, txt.values(), None)
             if col == "name" or pd.api.types.infer_dtype(values, skipna=True) == "string":

@@ -462,6 +462,15 @@ def parse_number(value: Any, spec: Field) -> float:
     return number
 
 
+def storable_text(text: str) -> bool:
+    """What :func:`check_text` accepts (for checks over many values that must not raise)."""
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        return False
+    return "\x00" not in text
+
+
 def check_text(text: str, name: str) -> str:
     """Refuse text that cannot be stored: bytes that were not UTF-8 (a Latin-1 terminal or
     file reaches Python as lone surrogates) and NUL characters."""
