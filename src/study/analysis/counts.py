@@ -93,12 +93,13 @@ def fit_counts(
     groups: np.ndarray | pd.Series | None = None,
 ) -> CountFit:
     """Fit a count model of ``y`` on ``exog`` (which carries its own constant column)."""
-    import statsmodels.api as sm
     from statsmodels.tools.sm_exceptions import (
         ConvergenceWarning,
         HessianInversionWarning,
         PerfectSeparationWarning,
     )
+
+    from study.analysis import sm
 
     if family not in FAMILIES:
         raise StudyError(f"family: {family!r} is not one of {', '.join(FAMILIES)}")

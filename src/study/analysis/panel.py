@@ -48,7 +48,7 @@ def pooled_share(
     Missing values are left out. With fewer than :data:`MIN_CLUSTERS` participants the Wilson
     interval (rows taken as independent) is returned and its method says so.
     """
-    import statsmodels.api as sm
+    from study.analysis import sm
 
     d = df[df[column].notna()]
     y = d[column].astype(bool).to_numpy().astype(float)
@@ -89,7 +89,7 @@ def pooled_rate(
     """Events per unit of exposure over all rows (``sum(count) / sum(exposure)``), with a
     cluster-robust interval by ``by`` (Poisson GLM, log exposure as offset, log-scale interval).
     With fewer than :data:`MIN_CLUSTERS` participants the interval is the model's own."""
-    import statsmodels.api as sm
+    from study.analysis import sm
 
     d = df[df[count].notna() & (df[exposure] > 0)]
     if d.empty or d[count].sum() == 0:

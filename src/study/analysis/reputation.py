@@ -376,7 +376,7 @@ def metric_trend(
     The slope is reported per month (weekly slope × 365.25/12/7). For ``googlability_rank`` a
     negative slope is an improvement (rank 1 is the top).
     """
-    import statsmodels.api as sm
+    from study.analysis import sm
 
     series = _one_series(panel, participant, metric)
     series = series[series[metric].notna()].reset_index(drop=True)

@@ -136,7 +136,7 @@ def vouch_model(
     Only introductions with a vouch check enter. ``cluster="auto"``: cluster-robust standard
     errors by participant when there are several participants.
     """
-    import statsmodels.api as sm
+    from study.analysis import sm
 
     d = introductions[introductions["vouch_outcome"].notna()].copy()
     cols: dict[str, pd.Series] = {}
