@@ -20,6 +20,7 @@ API reads them back), aware datetimes on PostgreSQL, and pre-serialized JSON att
 from __future__ import annotations
 
 import bisect
+import contextlib
 import datetime as dt
 import gc
 import json
@@ -51,6 +52,7 @@ from study.vocabulary import (
 
 if TYPE_CHECKING:
     from study.api import Batch
+    from study.bulk_groups import FramePart
 
 #: Columns of an events frame that are not fields of a kind.
 META_COLUMNS = ("kind", "occurred_at", "participant", "platform", "source_key")
@@ -60,6 +62,10 @@ RESERVED_COLUMNS = ("at", "source", "force")
 CHUNK_KEYS = 5_000
 #: Rows per ``executemany`` call (bounds the memory of the Python tuples).
 INSERT_CHUNK = 100_000
+#: Parameters per multi-row INSERT statement on SQLite, at most (the library's limit may be
+#: lower: 999 before 3.32). Few large statements: each is one release and one re-acquisition
+#: of Python's global lock, which matters when a second thread inserts (study.bulk_groups).
+SQLITE_PARAMETERS = 30_000
 #: The events table's columns but the generated id, in table order.
 _INSERT_COLUMNS = tuple(c.name for c in store.events.columns if c.name != "id")
 #: attribute name -> codes of the kinds that have it as a field
@@ -488,8 +494,21 @@ def _parse_field(
 class BulkLog:
     """Validate and insert one frame inside one batch; see :func:`log_frame`."""
 
-    def __init__(self, batch: Batch, frame: pd.DataFrame, *, source: str, force: bool):
+    def __init__(
+        self,
+        batch: Batch,
+        frame: pd.DataFrame,
+        *,
+        source: str,
+        force: bool,
+        part: FramePart | None = None,
+    ):
+        """``part``: ``frame`` is some rows of a larger frame (see :mod:`study.bulk_groups`),
+        whose source keys are settled over the whole frame."""
         self.batch = batch
+        self.part = part
+        #: around each query: lets a part's inserting thread pause (see study.bulk_groups)
+        self.reading = part.reading if part is not None else contextlib.nullcontext
         self.conn = batch.conn
         self.frame = frame
         self.source = source
@@ -549,7 +568,11 @@ class BulkLog:
             self.platform[pg] = txt.values()[pg]
         self.source_key = np.full(n, None, dtype=object)
         if "source_key" in fr:
-            txt = _Text(fr["source_key"], distinct=True)
+            txt = (
+                self.part.source_keys()
+                if self.part is not None
+                else _Text(fr["source_key"], distinct=True)
+            )
             sg = txt.codes >= 0
             lens = txt.lens()
             out.bad |= sg & ((lens == 0) | (lens > 200) | txt.unstorable())
@@ -639,7 +662,8 @@ class BulkLog:
     def _in_chunks(self, keys: list[Any], query: Any) -> list[Any]:
         rows: list[Any] = []
         for i in range(0, len(keys), CHUNK_KEYS):
-            rows.extend(self.conn.execute(query(keys[i : i + CHUNK_KEYS])).all())
+            with self.reading():
+                rows.extend(self.conn.execute(query(keys[i : i + CHUNK_KEYS])).all())
         return rows
 
     def _keys_in(self, sql: str, keys: list[Any], *before: Any) -> list[Any]:
@@ -650,14 +674,21 @@ class BulkLog:
         for i in range(0, len(keys), CHUNK_KEYS):
             chunk = keys[i : i + CHUNK_KEYS]
             query = f"{sql} ({', '.join([mark] * len(chunk))})"
-            rows.extend(self.conn.exec_driver_sql(query, (*before, *chunk)).all())
+            with self.reading():
+                rows.extend(self.conn.exec_driver_sql(query, (*before, *chunk)).all())
         return rows
 
     def _duplicates(self) -> np.ndarray:
         """Rows whose source key is in the log already or earlier in the frame."""
-        sk = self.source_key
+        if self.part is not None:  # settled for the whole frame, before any of it went in
+            return self.part.duplicates()
+        return self.duplicate_keys(self.source_key)
+
+    def duplicate_keys(self, sk: np.ndarray) -> np.ndarray:
+        """Per row of ``sk`` (source keys, None for none): the key is in the log already or
+        in an earlier row."""
         has = _present(sk)
-        dup = np.zeros(self.n, bool)
+        dup = np.zeros(len(sk), bool)
         if not has.any():
             return dup
         keys = pd.Series(sk[has], dtype=object)
@@ -1020,16 +1051,16 @@ class BulkLog:
             texts.append(json.dumps(attrs))
         return np.array(texts, dtype=object)[inverse.reshape(-1)]
 
-    def insert(self) -> int:
+    def insert_columns(self) -> tuple[np.ndarray, list[np.ndarray]]:
+        """The rows to insert (those not in the log already) and their values, one array per
+        column of ``_INSERT_COLUMNS``, as the driver takes them."""
         rows = np.flatnonzero(~self.dup)
-        self.batch.summary.already_present += int(self.dup.sum())
         if not len(rows):
-            return 0
-        dialect = self.conn.dialect.name
+            return rows, []
         out = self.out
         at = self.at[rows]
         now = self.now
-        if dialect == "sqlite":
+        if self.conn.dialect.name == "sqlite":
             times = np.datetime_as_string(at.astype("datetime64[us]"), unit="us")
             chars = times.view(np.uint32).reshape(len(times), -1)
             chars[:, 10] = ord(" ")
@@ -1040,7 +1071,6 @@ class BulkLog:
         else:
             occurred = np.array([_from_us(t) for t in at], dtype=object)
             recorded = now
-            marks = ", ".join(["%s"] * 7 + ["%s::json"] + ["%s"] * 2)
         value = out.value[rows].astype(object)
         value[np.isnan(out.value[rows])] = None
         columns = [
@@ -1055,19 +1085,36 @@ class BulkLog:
             np.full(len(rows), self.source, dtype=object),
             self.source_key[rows],
         ]
-        if dialect == "sqlite":
-            added = self._insert_sqlite(columns)
-        else:
-            added = self._insert_many(columns, marks)
+        return rows, columns
+
+    def count(self, rows: np.ndarray, added: int) -> None:
+        """Add this frame's outcome to the batch's summary, and tell the batch's ledger."""
         self.batch.summary.added += added
-        self.batch.summary.already_present += len(rows) - added
-        self._teach_ledger(rows)
+        self.batch.summary.already_present += self.n - added
+        if len(rows):
+            self._teach_ledger(rows)
+
+    def insert(self) -> int:
+        rows, columns = self.insert_columns()
+        if not len(rows):
+            self.count(rows, 0)
+            return 0
+        if self.conn.dialect.name == "sqlite":
+            cursor = self.conn.connection.cursor()
+            try:
+                added = insert_sqlite(cursor, columns)
+            finally:
+                cursor.close()
+        else:
+            added = self._insert_many(columns)
+        self.count(rows, added)
         return added
 
-    def _insert_many(self, columns: list[np.ndarray], marks: str) -> int:
+    def _insert_many(self, columns: list[np.ndarray]) -> int:
         """The driver's ``executemany``, a tuple per row (PostgreSQL: psycopg pipelines it;
         its row count is the rows the server took, so rows another import committed meanwhile
         and ``ON CONFLICT DO NOTHING`` skipped are not counted as added)."""
+        marks = ", ".join(["%s"] * 7 + ["%s::json"] + ["%s"] * 2)
         sql = (
             f"INSERT INTO events ({', '.join(_INSERT_COLUMNS)}) VALUES ({marks}) "
             "ON CONFLICT (source, source_key) DO NOTHING"
@@ -1078,50 +1125,6 @@ class BulkLog:
             result = self.conn.exec_driver_sql(sql, chunk)
             count = result.rowcount
             added += count if count is not None and count >= 0 else len(chunk)
-        return added
-
-    def _insert_sqlite(self, columns: list[np.ndarray]) -> int:
-        """Multi-row ``INSERT ... VALUES (...), (...), ...`` statements on SQLite.
-
-        ``executemany`` binds and steps one row at a time, with Python work per row; a
-        statement of a few hundred rows takes a flat list of parameters (built by NumPy for a
-        whole chunk) and SQLite loops over its rows in C. SQLite counts the rows each
-        statement added (``ON CONFLICT DO NOTHING`` skips concurrent duplicates).
-        """
-        import sqlite3
-
-        width = len(columns)
-        # SQLite before 3.32 allows 999 parameters in a statement, later ones 32,766
-        per = (999 if sqlite3.sqlite_version_info < (3, 32) else 3_000) // width
-        one = "(" + ", ".join("?" * width) + ")"
-
-        def statement(count: int) -> str:
-            return (
-                f"INSERT INTO events ({', '.join(_INSERT_COLUMNS)}) VALUES "
-                + ", ".join([one] * count)
-                + " ON CONFLICT (source, source_key) DO NOTHING"
-            )
-
-        full = statement(per)
-        cursor = self.conn.connection.cursor()
-        added = 0
-        try:
-            n = len(columns[0])
-            for i in range(0, n, INSERT_CHUNK):
-                table = np.empty((min(INSERT_CHUNK, n - i), width), dtype=object)
-                for j, col in enumerate(columns):
-                    table[:, j] = col[i : i + INSERT_CHUNK]
-                flat = table.ravel().tolist()  # row after row, one Python list per chunk
-                rows = len(table)
-                for a in range(0, rows, per):
-                    count = min(per, rows - a)
-                    cursor.execute(
-                        full if count == per else statement(count),
-                        flat[a * width : (a + count) * width],
-                    )
-                    added += cursor.rowcount
-        finally:
-            cursor.close()
         return added
 
     def _teach_ledger(self, rows: np.ndarray) -> None:
@@ -1140,6 +1143,52 @@ class BulkLog:
             )
             for ident in idents & set(ledger._leads):
                 del ledger._leads[ident]
+
+
+def insert_sqlite(
+    cursor: Any, columns: list[np.ndarray], statement_gate: Any = contextlib.nullcontext
+) -> int:
+    """Multi-row ``INSERT ... VALUES (...), (...), ...`` statements on SQLite, through
+    ``cursor`` (a DBAPI cursor of the batch's connection); the rows SQLite added.
+
+    ``executemany`` binds and steps one row at a time, with Python work per row; a
+    statement of a few hundred rows takes a flat list of parameters (built by NumPy for a
+    whole chunk) and SQLite loops over its rows in C. SQLite counts the rows each
+    statement added (``ON CONFLICT DO NOTHING`` skips concurrent duplicates).
+    ``statement_gate``: a context manager around each statement (see study.bulk_groups).
+    """
+    import sqlite3
+
+    width = len(columns)
+    limit = cursor.connection.getlimit(sqlite3.SQLITE_LIMIT_VARIABLE_NUMBER)
+    per = min(SQLITE_PARAMETERS, limit) // width
+    one = "(" + ", ".join("?" * width) + ")"
+
+    def statement(count: int) -> str:
+        return (
+            f"INSERT INTO events ({', '.join(_INSERT_COLUMNS)}) VALUES "
+            + ", ".join([one] * count)
+            + " ON CONFLICT (source, source_key) DO NOTHING"
+        )
+
+    full = statement(per)
+    added = 0
+    n = len(columns[0])
+    for i in range(0, n, INSERT_CHUNK):
+        table = np.empty((min(INSERT_CHUNK, n - i), width), dtype=object)
+        for j, col in enumerate(columns):
+            table[:, j] = col[i : i + INSERT_CHUNK]
+        flat = table.ravel().tolist()  # row after row, one Python list per chunk
+        rows = len(table)
+        for a in range(0, rows, per):
+            count = min(per, rows - a)
+            with statement_gate():
+                cursor.execute(
+                    full if count == per else statement(count),
+                    flat[a * width : (a + count) * width],
+                )
+                added += cursor.rowcount
+    return added
 
 
 class _Disagreement(Exception):
@@ -1173,6 +1222,13 @@ def log_frame(batch: Batch, frame: pd.DataFrame, *, source: str, force: bool) ->
 
 def _log_frame(batch: Batch, frame: pd.DataFrame, *, source: str, force: bool) -> int:
     batch.flush()  # contacts and events queued by log()/add_contact() are now in the database
+    if batch.conn.dialect.name == "sqlite":
+        from study import bulk_groups
+
+        if len(frame) >= bulk_groups.GROUPED_FROM:
+            added = bulk_groups.log_frame_by_groups(batch, frame, source=source, force=force)
+            if added is not None:
+                return added
     bulk = BulkLog(batch, frame, source=source, force=force)
     bulk.parse()
     bulk.check_rules()
