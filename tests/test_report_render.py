@@ -13,6 +13,7 @@ from nbformat.v4 import new_code_cell, new_markdown_cell, new_notebook, new_outp
 from study.report.render import (
     RenderError,
     ReportMeta,
+    TypstParts,
     atomic_write,
     clean_notebook,
     pandoc_binary,
@@ -78,6 +79,38 @@ def test_render_and_a_failed_render(tmp_path: Path) -> None:
         render_pdf([nb_path], out, meta, template=bad)
     assert out.read_bytes() == before
     assert [p.name for p in out.parent.iterdir()] == ["report.pdf"]
+
+
+def test_parts_converted_ahead_render_the_same_pdf(tmp_path: Path) -> None:
+    """``study report`` converts each part while the kernel runs the next: the PDF is the one
+    converting at the end gives; a part that cannot be converted fails the render."""
+    paths = []
+    for i in (1, 2):
+        nb = executed_notebook()
+        nb.cells[0].source = f"# Teil {i}\n\nText."
+        paths.append(tmp_path / f"0{i}_part.ipynb")
+        nbformat.write(nb, paths[-1])
+    meta = ReportMeta("Titel", "P-1", "Oktober 2026", "1. November 2026", "de", appendix={"A": "x"})
+    plain = render_pdf(paths, tmp_path / "plain.pdf", meta).read_bytes()
+    with TypstParts() as ahead:
+        for path in paths:
+            ahead.add(path)
+        build = ahead.build
+        assert (
+            render_pdf(paths, tmp_path / "ahead.pdf", meta, converted=ahead).read_bytes() == plain
+        )
+    assert not build.exists()
+
+    broken = tmp_path / "03_broken.ipynb"
+    broken.write_text("{ not a notebook")
+    with TypstParts() as ahead, pytest.raises(Exception, match="broken|JSON|Notebook"):
+        for path in [*paths, broken]:
+            ahead.add(path)
+        render_pdf([*paths, broken], tmp_path / "never.pdf", meta, converted=ahead)
+    assert not (tmp_path / "never.pdf").exists()
+    with TypstParts() as ahead, pytest.raises(RenderError, match="1 parts converted for 2"):
+        ahead.add(paths[0])
+        render_pdf(paths, tmp_path / "never.pdf", meta, converted=ahead)
 
 
 def test_atomic_write_leaves_no_temp_file_on_failure(tmp_path: Path) -> None:

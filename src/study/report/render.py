@@ -225,6 +225,36 @@ def _main_typ(parts: Sequence[Path]) -> str:
     )
 
 
+class TypstParts:
+    """Executed notebooks converted to Typst one by one as they come, in a second thread: while
+    the kernel runs the next part, pandoc converts the previous one (``render_pdf`` then only
+    compiles). Use as a context manager; the build directory goes with it."""
+
+    def __init__(self) -> None:
+        from concurrent.futures import ThreadPoolExecutor
+
+        self._tmp = tempfile.TemporaryDirectory(prefix="study-render-")
+        self.build = Path(self._tmp.name)
+        self._pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="study-render")
+        self._parts: list = []
+
+    def add(self, notebook: os.PathLike[str] | str) -> None:
+        """Convert ``notebook``, the next part, in the background."""
+        part_id = f"part-{len(self._parts) + 1:02d}"
+        self._parts.append(self._pool.submit(notebook_to, Path(notebook), self.build, part_id))
+
+    def parts(self) -> list[Path]:
+        """The Typst file of every part, in order (a conversion's error is raised here)."""
+        return [f.result() for f in self._parts]
+
+    def __enter__(self) -> TypstParts:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self._pool.shutdown(wait=True, cancel_futures=True)
+        self._tmp.cleanup()
+
+
 def render_pdf(
     notebooks: Sequence[os.PathLike[str] | str],
     output: os.PathLike[str] | str,
@@ -232,29 +262,44 @@ def render_pdf(
     *,
     template: os.PathLike[str] | str | None = None,
     keep_build_dir: os.PathLike[str] | str | None = None,
+    converted: TypstParts | None = None,
 ) -> Path:
     """Render executed ``notebooks`` (in part order) into one PDF at ``output``.
 
     Written to a temporary file beside ``output`` and renamed, so a failed render never leaves
     a partial PDF. ``keep_build_dir`` copies the Typst sources there (for debugging).
+    ``converted``: the same notebooks, converted already (see :class:`TypstParts`).
     """
+    if converted is None:
+        with TypstParts() as fresh:
+            for nb in notebooks:
+                fresh.add(nb)
+            return render_pdf(
+                notebooks,
+                output,
+                meta,
+                template=template,
+                keep_build_dir=keep_build_dir,
+                converted=fresh,
+            )
     import typst
 
-    with tempfile.TemporaryDirectory(prefix="study-render-") as tmp:
-        build = Path(tmp)
-        shutil.copyfile(template or _resource("report.typ"), build / "report.typ")
-        (build / "meta.json").write_text(
-            json.dumps(meta.to_json(), ensure_ascii=False), encoding="utf-8"
-        )
-        parts = [notebook_to(Path(nb), build, f"part-{i:02d}") for i, nb in enumerate(notebooks, 1)]
-        (build / "main.typ").write_text(_main_typ(parts), encoding="utf-8")
-        if keep_build_dir is not None:
-            shutil.copytree(build, keep_build_dir, dirs_exist_ok=True)
-        try:
-            pdf = typst.compile(str(build / "main.typ"), root=str(build), ignore_system_fonts=True)
-        except typst.TypstError as exc:
-            detail = getattr(exc, "diagnostic", "") or str(exc)
-            raise RenderError(f"typst failed: {detail}") from None
+    build = converted.build
+    parts = converted.parts()
+    if len(parts) != len(notebooks):
+        raise RenderError(f"{len(parts)} parts converted for {len(notebooks)} notebooks")
+    shutil.copyfile(template or _resource("report.typ"), build / "report.typ")
+    (build / "meta.json").write_text(
+        json.dumps(meta.to_json(), ensure_ascii=False), encoding="utf-8"
+    )
+    (build / "main.typ").write_text(_main_typ(parts), encoding="utf-8")
+    if keep_build_dir is not None:
+        shutil.copytree(build, keep_build_dir, dirs_exist_ok=True)
+    try:
+        pdf = typst.compile(str(build / "main.typ"), root=str(build), ignore_system_fonts=True)
+    except typst.TypstError as exc:
+        detail = getattr(exc, "diagnostic", "") or str(exc)
+        raise RenderError(f"typst failed: {detail}") from None
     atomic_write(Path(output), pdf)
     return Path(output)
 

@@ -165,8 +165,8 @@ def _start_kernel(kernel: str, cwd: Path):
 
 
 #: Run in the shared kernel before each part: an empty namespace (modules stay imported),
-#: and the report's data loaded once for all parts (see ``study.report.notebook.setup``).
-_PRELUDE = "%reset -f\nimport study.report.notebook as _nb\n_nb.REUSE_CONTEXT = True\ndel _nb"
+#: and the report's data loaded once for all parts (see ``study.report.notebook.start_part``).
+_PRELUDE = "import study.report.notebook\nstudy.report.notebook.start_part(get_ipython())"
 
 
 def _fresh_namespace(km) -> None:
@@ -206,7 +206,7 @@ def build_report(
     from study.report.fingerprint import data_fingerprint
     from study.report.i18n import check_lang, date, period_label, t
     from study.report.notebook import resolve_period
-    from study.report.render import ReportMeta, render_html, render_pdf
+    from study.report.render import ReportMeta, TypstParts, render_html, render_pdf
     from study.store import describe
 
     check_lang(lang)
@@ -248,6 +248,8 @@ def build_report(
     # one kernel for all parts: a kernel start and the imports of pandas, statsmodels and
     # seaborn are most of a small report's time; each part starts with an empty namespace
     km = _start_kernel(kernel, parts[0].parent if parts else Path.cwd())
+    # each executed part goes to pandoc while the kernel runs the next one
+    converted = TypstParts()
     try:
         for nb_path in bar:
             bar.set_description(nb_path.stem)
@@ -274,38 +276,43 @@ def build_report(
                 bar.refresh()
             out.chmod(0o600)
             executed.append(out)
+            converted.add(out)
+    except BaseException:
+        converted.__exit__()
+        raise
     finally:
         km.shutdown_kernel(now=True)
     bar.close()
 
-    fp = data_fingerprint(study, participant, p)
-    shown = participant if names else participant_pseudonym(study, participant)
-    yes_no = t("report.yes", lang) if names else t("report.no", lang)
-    meta = ReportMeta(
-        title=t("report.title", lang),
-        subtitle=t("report.subtitle", lang),
-        participant=shown,
-        period=period_label(p, lang),
-        generated=date(today or dt.date.today(), lang),
-        lang=lang,
-        appendix={
-            t("report.parameters", lang): [
-                ("db", describe(study.url)),
-                ("participant", shown),
-                ("period", f"{p.label} ({p.start.isoformat()} .. {p.end.isoformat()})"),
-                ("lang", lang),
-                (t("report.window", lang), str(int(window))),
-                (t("report.names", lang), yes_no),
-            ],
-            t("report.fingerprint", lang): [
-                (t("report.fingerprint_events", lang), str(fp.events)),
-                (t("report.fingerprint_sha256", lang), fp.sha256),
-            ],
-            t("report.versions", lang): package_versions(),
-        },
-    )
-    study.close()
-    render_pdf(executed, targets["pdf"], meta)
+    with converted:  # its build directory goes when the PDF is written
+        fp = data_fingerprint(study, participant, p)
+        shown = participant if names else participant_pseudonym(study, participant)
+        yes_no = t("report.yes", lang) if names else t("report.no", lang)
+        meta = ReportMeta(
+            title=t("report.title", lang),
+            subtitle=t("report.subtitle", lang),
+            participant=shown,
+            period=period_label(p, lang),
+            generated=date(today or dt.date.today(), lang),
+            lang=lang,
+            appendix={
+                t("report.parameters", lang): [
+                    ("db", describe(study.url)),
+                    ("participant", shown),
+                    ("period", f"{p.label} ({p.start.isoformat()} .. {p.end.isoformat()})"),
+                    ("lang", lang),
+                    (t("report.window", lang), str(int(window))),
+                    (t("report.names", lang), yes_no),
+                ],
+                t("report.fingerprint", lang): [
+                    (t("report.fingerprint_events", lang), str(fp.events)),
+                    (t("report.fingerprint_sha256", lang), fp.sha256),
+                ],
+                t("report.versions", lang): package_versions(),
+            },
+        )
+        study.close()
+        render_pdf(executed, targets["pdf"], meta, converted=converted)
     if "html" in formats:
         render_html(executed, targets["html"], meta)
     if names:  # written with names: `study forget` deletes them (study/privacy.py)
