@@ -71,29 +71,35 @@ def test_every_section_is_shown_by_exactly_one_notebook_in_order() -> None:
         assert [name for kind, name in calls[1:]] == list(sections)
 
 
+_PART_START_CHECK = """
+import sys
+from IPython.core.interactiveshell import InteractiveShell
+from study.report import notebook
+
+shell = InteractiveShell.instance()
+shell.run_cell("import json\\nctx = {'part': 1}\\nctx", store_history=True)
+assert shell.user_ns["ctx"] == {"part": 1} and shell.user_ns["_oh"]
+shell.run_cell("import study.report.notebook\\nstudy.report.notebook.start_part(get_ipython())")
+ns = shell.user_ns
+assert "ctx" not in ns and "json" not in ns and "study" not in ns, sorted(ns)
+assert not ns["_oh"] and shell.displayhook._ == ""
+assert "json" in sys.modules and "get_ipython" in ns and "In" in ns
+assert notebook.REUSE_CONTEXT is True
+result = shell.run_cell("x = 1 + 1\\nx")
+assert result.success and result.result == 2
+print("ok")
+"""
+
+
 def test_each_part_starts_with_an_empty_namespace() -> None:
     """What the shared kernel runs before a part: the previous part's names are gone, IPython's
-    own names and the imported modules stay, and parts share the loaded data."""
+    own names and the imported modules stay, and parts share the loaded data. (In a child
+    process: an IPython shell takes over the test process's ``__main__``.)"""
+    import subprocess
     import sys
 
-    from IPython.core.interactiveshell import InteractiveShell
-
-    from study.report import notebook
-
-    shell = InteractiveShell.instance()
-    try:
-        shell.run_cell("import json\nctx = {'part': 1}\nctx", store_history=True)
-        assert shell.user_ns["ctx"] == {"part": 1} and shell.user_ns["_oh"]
-        shell.run_cell(
-            "import study.report.notebook\nstudy.report.notebook.start_part(get_ipython())"
-        )
-        ns = shell.user_ns
-        assert "ctx" not in ns and "json" not in ns and "study" not in ns
-        assert not ns["_oh"] and shell.displayhook._ == ""
-        assert "json" in sys.modules and "get_ipython" in ns and "In" in ns
-        assert notebook.REUSE_CONTEXT is True
-        result = shell.run_cell("x = 1 + 1\nx")
-        assert result.success and result.result == 2
-    finally:
-        notebook.REUSE_CONTEXT = False
-        InteractiveShell.clear_instance()
+    done = subprocess.run(
+        [sys.executable, "-c", _PART_START_CHECK], capture_output=True, text=True, timeout=120
+    )
+    assert done.returncode == 0, done.stderr[-2000:]
+    assert done.stdout.strip().endswith("ok")
