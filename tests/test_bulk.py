@@ -151,9 +151,14 @@ def random_frame(seed: int, keys: dict[str, str]) -> tuple[pd.DataFrame, bool]:
     return frame, rng.random() < 0.3
 
 
-def _run(executor, frame: pd.DataFrame, force: bool):
-    s, _ = world()
+def run_frame(
+    executor, frame: pd.DataFrame, force: bool, s: study.Study | None = None, by_participant=False
+):
+    """What ``executor`` makes of ``frame`` in a batch that is rolled back: the error, or the
+    rows written (in id order; ``by_participant``: by participant, then id) and the summary."""
+    s = s if s is not None else world()[0]
     e = store.events.c
+    order = (e.participant, e.id) if by_participant else (e.id,)
     try:
         with s.batch() as b:
             b.now = NOW
@@ -177,7 +182,7 @@ def _run(executor, frame: pd.DataFrame, force: bool):
                         e.source_key,
                     )
                     .where(e.id > start)
-                    .order_by(e.id)
+                    .order_by(*order)
                 ).all()
                 outcome = (
                     "ok",
@@ -204,14 +209,14 @@ def test_log_frame_and_log_agree(seed):
     frame, force = random_frame(seed, keys)
     with warnings.catch_warnings():
         warnings.simplefilter("error", RuntimeWarning)  # a disagreement must not fall back quietly
-        ours = _run(_bulk, frame, force)
-    reference = _run(log_frame_rows, frame, force)
+        ours = run_frame(_bulk, frame, force)
+    reference = run_frame(log_frame_rows, frame, force)
     assert ours == reference
 
 
 def test_the_random_frames_cover_both_outcomes():
     _, keys = world()
-    outcomes = [_run(_bulk, *random_frame(seed, keys))[0] for seed in range(120)]
+    outcomes = [run_frame(_bulk, *random_frame(seed, keys))[0] for seed in range(120)]
     assert outcomes.count("ok") >= 15 and outcomes.count("error") >= 15
 
 
@@ -330,16 +335,18 @@ def test_many_distinct_keys_agree_with_the_loop(broken):
             "source_key": keys,
         }
     )
-    assert _run(_bulk, frame, False) == _run(log_frame_rows, frame, False)
-    outcome = _run(_bulk, frame, False)
+    assert run_frame(_bulk, frame, False) == run_frame(log_frame_rows, frame, False)
+    outcome = run_frame(_bulk, frame, False)
     if broken:
         assert outcome[0] == "error" and outcome[1].startswith("row 1400: source_key:")
         # a NUL character among many distinct keys and texts: refused as log() refuses it
         for column, row in (("source_key", 1300), ("text", 1200)):
             nul = frame.copy()
             nul.loc[row, column] = nul.loc[row, column] + "\x00z"
-            assert _run(_bulk, nul, False) == _run(log_frame_rows, nul, False)
-            assert _run(_bulk, nul, False)[1] == f"row {row}: {column}: contains a NUL character"
+            assert run_frame(_bulk, nul, False) == run_frame(log_frame_rows, nul, False)
+            assert (
+                run_frame(_bulk, nul, False)[1] == f"row {row}: {column}: contains a NUL character"
+            )
     else:
         # " k11 " repeats k11, and k0 is in the log already
         assert outcome[0] == "ok" and outcome[2] == n - 2 and outcome[3] == 2

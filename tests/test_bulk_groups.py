@@ -18,20 +18,15 @@ import pandas as pd
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
-from sqlalchemy import func, select
 
 import study
-from study import bulk, bulk_groups, store
+from study import bulk, bulk_groups
 from study.bulk import log_frame_rows
 from study.errors import ValidationError
-from tests.test_bulk import NOW, random_frame
+from tests.test_bulk import NOW, random_frame, run_frame
 
 #: me's contact -> p2's contact in the same state
 MIRROR = {"a": "e", "b": "f", "c": "g", "r": "rr"}
-
-
-class _Rollback(Exception):
-    pass
 
 
 def _world() -> tuple[study.Study, dict[str, str]]:
@@ -109,43 +104,8 @@ def two_participant_frame(seed: int) -> tuple[pd.DataFrame, bool]:
 
 
 def _run(executor, frame: pd.DataFrame, force: bool):
-    s, _ = world()
-    e = store.events.c
-    try:
-        with s.batch() as b:
-            b.now = NOW
-            start = b.conn.execute(select(func.max(e.id))).scalar() or 0
-            try:
-                executor(b, frame, source="sim", force=force)
-            except ValidationError as err:
-                outcome = ("error", str(err), err.field, err.forceable)
-            else:
-                b.flush()
-                written = b.conn.execute(
-                    select(
-                        e.participant,
-                        e.platform,
-                        e.occurred_at,
-                        e.kind,
-                        e.contact,
-                        e.value,
-                        e.attributes,
-                        e.source,
-                        e.source_key,
-                    )
-                    .where(e.id > start)
-                    .order_by(e.participant, e.id)  # groups keep each participant's order
-                ).all()
-                outcome = (
-                    "ok",
-                    [tuple(r) for r in written],
-                    b.summary.added,
-                    b.summary.already_present,
-                )
-            raise _Rollback
-    except _Rollback:
-        pass
-    return outcome
+    # groups keep each participant's rows in order, not the frame's order across participants
+    return run_frame(executor, frame, force, s=world()[0], by_participant=True)
 
 
 @pytest.fixture
