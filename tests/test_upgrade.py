@@ -75,13 +75,15 @@ def make_v1(url: str) -> None:
 def test_a_version_1_study_is_upgraded_in_place_with_its_data(db_url):
     make_v1(db_url)
     s = study.open(db_url)
-    assert s.meta["schema_version"] == str(store.SCHEMA_VERSION) == "2"
+    assert s.meta["schema_version"] == str(store.SCHEMA_VERSION) == "3"
     with s.engine.connect() as conn:
         assert conn.execute(
             select(store.study_meta.c.value).where(store.study_meta.c.key == "schema_version")
         ).scalar() == str(store.SCHEMA_VERSION)
         tables = set(inspect(conn).get_table_names())
         assert {"erasures", "named_files"} <= tables
+        indexes = {ix["name"] for ix in inspect(conn).get_indexes("events")}
+        assert "ix_events_kind" not in indexes and "ix_events_job_leads" in indexes
         if s.engine.dialect.name == "postgresql":
             kind = conn.exec_driver_sql(
                 "select data_type from information_schema.columns "
@@ -105,7 +107,7 @@ def test_a_version_1_study_is_upgraded_in_place_with_its_data(db_url):
     assert b.summary.already_present == 1
     s.close()
     # opening again finds nothing to do
-    assert study.open(db_url).meta["schema_version"] == "2"
+    assert study.open(db_url).meta["schema_version"] == "3"
 
 
 def _open(url: str) -> None:
@@ -122,4 +124,50 @@ def test_two_processes_upgrading_at_once_upgrade_once(db_url):
         p.join(120)
     assert [p.exitcode for p in procs] == [0, 0, 0]
     s = study.open(db_url)
-    assert s.meta["schema_version"] == "2" and s.count() == 50
+    assert s.meta["schema_version"] == "3" and s.count() == 50
+
+
+def _schema(url: str) -> dict[str, list]:
+    engine = create_engine(store.resolve_url(url))
+    with engine.connect() as conn:
+        ins = inspect(conn)
+        found = {
+            table: sorted(
+                (ix["name"], tuple(ix["column_names"]), bool(ix["unique"]))
+                for ix in ins.get_indexes(table)
+            )
+            for table in ins.get_table_names()
+        }
+        found["columns"] = sorted(
+            (table, c["name"]) for table in ins.get_table_names() for c in ins.get_columns(table)
+        )
+    engine.dispose()
+    return found
+
+
+def test_an_upgraded_study_has_the_schema_of_a_new_one(db_url, tmp_path, request):
+    make_v1(db_url)
+    study.open(db_url).close()
+    if store.resolve_url(db_url).startswith("postgresql"):
+        fresh = request.getfixturevalue("pg_server").new_database()
+    else:
+        fresh = str(tmp_path / "fresh.db")
+    study.init(fresh).close()
+    assert _schema(db_url) == _schema(fresh)
+
+
+def test_a_job_leads_steps_are_read_through_the_job_lead_index(tmp_path):
+    from study.rules import lead_steps_query
+
+    s = study.init(tmp_path / "s.db")
+    s.log("job_lead", lead="L1", stage="lead", channel="referral", at="2025-04-01")
+    query = lead_steps_query("me", "L1")
+    compiled = query.compile(s.engine)
+    with s.engine.connect() as conn:
+        plan = conn.exec_driver_sql(
+            f"EXPLAIN QUERY PLAN {compiled}", tuple(compiled.params.values())
+        ).all()
+        steps = conn.execute(query).all()
+    assert "ix_events_job_leads" in " ".join(str(row[-1]) for row in plan)
+    assert [r.attributes["stage"] for r in steps] == ["lead"]
+    s.close()

@@ -700,24 +700,24 @@ class BulkLog:
         else:
             from sqlalchemy import func
 
-            uniq = list(keys[~within])
+            n_uniq = int(len(keys) - within.sum())
             # how many keys the log holds for the source, counted no further than the frame's
             stored = self.conn.execute(
                 select(func.count()).select_from(
                     select(e.id)
                     .where(and_(e.source == self.source, e.source_key.is_not(None)))
-                    .limit(len(uniq) + 1)
+                    .limit(n_uniq + 1)
                     .subquery()
                 )
             ).scalar()
             if not stored:
                 in_db = np.zeros(len(keys), bool)
-            elif len(uniq) < stored:
+            elif n_uniq < stored:
                 # look the frame's keys up in the unique index (a log much larger than the
                 # frame is not read whole: a simulator's or importer's later batches)
                 found = self._keys_in(
                     f"SELECT source_key FROM events WHERE source = {self.mark} AND source_key IN",
-                    uniq,
+                    list(keys[~within]),
                     self.source,
                 )
                 in_db = keys.isin([r[0] for r in found]).to_numpy(bool)

@@ -10,6 +10,8 @@ Versions:
 1. the foundation's schema.
 2. ``erasures`` and ``named_files`` (``study forget``, docs/privacy.md); on PostgreSQL the
    events' attributes become ``jsonb`` (comparable and indexable; ``json`` has no equality).
+3. the index on the events' kind gives way to an index of the job-lead rows by participant
+   (the one lookup that used it; inserts no longer pay for it).
 """
 
 from __future__ import annotations
@@ -33,8 +35,15 @@ def _v1_to_v2(conn: Connection) -> None:
         )
 
 
+def _v2_to_v3(conn: Connection) -> None:
+    from study.store import JOB_LEADS_INDEX
+
+    conn.exec_driver_sql("DROP INDEX IF EXISTS ix_events_kind")
+    JOB_LEADS_INDEX.create(conn, checkfirst=True)
+
+
 #: MIGRATIONS[n] upgrades a database at version n to version n + 1.
-MIGRATIONS: dict[int, Callable[[Connection], None]] = {1: _v1_to_v2}
+MIGRATIONS: dict[int, Callable[[Connection], None]] = {1: _v1_to_v2, 2: _v2_to_v3}
 
 
 def upgrade(engine: Engine, version: int) -> None:

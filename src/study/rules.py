@@ -26,7 +26,7 @@ import datetime as dt
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import and_, select
+from sqlalchemy import Select, and_, select
 from sqlalchemy.engine import Connection
 
 from study import store
@@ -54,6 +54,18 @@ PLATFORM_REQUIRED = frozenset({"metric", "profile_updated"})
 _RANK = {stage: i for i, stage in enumerate(("lead", "applied", "interview", "offer", "accepted"))}
 _RANK.update({"rejected": 5, "withdrawn": 5})
 assert set(_RANK) == set(LEAD_STAGES)
+
+
+def lead_steps_query(participant: str, lead: str) -> Select:
+    """The logged steps of one job lead (read through ``store.JOB_LEADS_INDEX``)."""
+    e = store.events.c
+    return select(e.occurred_at, e.attributes, e.contact).where(
+        and_(
+            e.participant == participant,
+            e.kind == "job_lead",
+            e.attributes["lead"].as_string() == lead,
+        )
+    )
 
 
 @dataclass
@@ -183,16 +195,7 @@ class Ledger:
     def _lead_steps(self, participant: str, lead: str) -> list[_LeadStep]:
         ident = (participant, lead)
         if ident not in self._leads:
-            e = store.events.c
-            rows = self.conn.execute(
-                select(e.occurred_at, e.attributes, e.contact).where(
-                    and_(
-                        e.participant == participant,
-                        e.kind == "job_lead",
-                        e.attributes["lead"].as_string() == lead,
-                    )
-                )
-            ).all()
+            rows = self.conn.execute(lead_steps_query(participant, lead)).all()
             self._leads[ident] = sorted(
                 _LeadStep(
                     r.occurred_at,
