@@ -18,12 +18,16 @@ $(STAMP): pyproject.toml
 
 ## The main job: the study's report on the embedded default database.
 ## `--demo-if-empty` runs `study demo` first when the log has no events; prints the PDF's path.
+## (compileall: an editable install leaves study's modules uncompiled, and under
+## PYTHONDONTWRITEBYTECODE every process, report kernels included, would compile them again)
 report: $(STAMP)
+	@$(BIN)/python -m compileall -q src >/dev/null
 	$(BIN)/study report --demo-if-empty
 
 ## Lint and run the whole test suite.
 test: $(STAMP)
 	bash scripts/ensure-system-deps.sh
+	@$(BIN)/python -m compileall -q src >/dev/null
 	$(BIN)/ruff format --check src tests bench bench/run
 	$(BIN)/ruff check src tests bench bench/run
 	$(BIN)/python -m pytest

@@ -183,13 +183,14 @@ def test_every_command_has_help_with_examples(capsys):
     assert "--period START..END" in out and "profile_views" in out
 
 
-def test_log_does_not_import_pandas(tmp_path):
+def test_log_on_sqlite_imports_neither_pandas_nor_the_postgresql_dialect(tmp_path):
     db = tmp_path / "s.db"
     assert run_study("init", "--db", str(db)).returncode == 0
     probe = (
         f"import sys, runpy; sys.argv=['study','log','note','--text','x','--db',{str(db)!r}];"
         "from study.cli.main import main; code=main(sys.argv[1:]);"
-        "heavy=[m for m in ('pandas','statsmodels','seaborn','matplotlib','numpy') if m in sys.modules];"
+        "heavy=[m for m in ('pandas','statsmodels','seaborn','matplotlib','numpy',"
+        "'sqlalchemy.dialects.postgresql') if m in sys.modules];"
         "print(code, heavy)"
     )
     import subprocess

@@ -39,7 +39,7 @@ def _v2_to_v3(conn: Connection) -> None:
     from study.store import JOB_LEADS_INDEX
 
     conn.exec_driver_sql("DROP INDEX IF EXISTS ix_events_kind")
-    JOB_LEADS_INDEX.create(conn, checkfirst=True)
+    conn.execute(JOB_LEADS_INDEX)
 
 
 #: MIGRATIONS[n] upgrades a database at version n to version n + 1.
