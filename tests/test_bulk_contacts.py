@@ -86,7 +86,10 @@ def _value(rng: random.Random, col: str, keys: dict[str, str], bad: bool, row: i
         ),
         "participant": ([None, None, "me", ""], ["ghost", "p2", " me"]),
         "first_seen": ([None, *FIRST_SEEN_GOOD], FIRST_SEEN_BAD),
-        "first_seen_estimated": ([None, True, False, 0, 1, "no"], [None]),
+        "first_seen_estimated": (
+            [None, True, False, 0, 1, 1.0, "no", " Ja", "false"],
+            ["maybe", 2, "nope"],
+        ),
         "identity": (
             [None, None, f"https://xing.example/{row}", "HTTPS://XING.EXAMPLE/0 "],
             ["https://xing.example/known", "https://xing.example/q"],
@@ -400,3 +403,39 @@ def test_the_simulator_writes_its_contacts_with_add_contacts(tmp_path: Path, mon
         Params(), 3, tmp_path / "sim.db", participants=2, months=4, end=dt.date(2026, 10, 31)
     )
     assert again.events_added == 0 and calls[-1] == 0
+
+
+@pytest.mark.parametrize("bulk", [False, True])
+def test_first_seen_estimated_reads_yes_and_no_not_the_truth_of_the_cell(sqlite_study, bulk):
+    """The text "no" is no (``bool("no")`` would be yes); a cell that is neither is an error
+    naming the field, and nothing of the batch is written."""
+    cells = ["no", "yes", "nein", "1", 0, True]
+    frame = pd.DataFrame(
+        {
+            "key": [f"c-e{i}" for i in range(len(cells))],
+            "platform": "xing",
+            "first_seen_estimated": cells,
+        }
+    )
+    with sqlite_study.batch() as b:
+        if bulk:
+            b.add_contacts(frame)
+        else:
+            for row in frame.itertuples(index=False):
+                b.add_contact(
+                    key=row.key,
+                    platform=row.platform,
+                    first_seen_estimated=row.first_seen_estimated,
+                )
+    got = sqlite_study.contacts().set_index("key")["first_seen_estimated"]
+    assert got.loc[frame.key].tolist() == [False, True, False, True, False, True]
+    before = len(sqlite_study.contacts())
+    bad = pd.DataFrame({"key": ["c-e9"], "platform": ["xing"], "first_seen_estimated": ["maybe"]})
+    message = "first_seen_estimated: 'maybe' is not yes or no"
+    with pytest.raises(ValidationError, match=message), sqlite_study.batch() as b:
+        b.add_contact(key="c-ok", platform="xing")
+        if bulk:
+            b.add_contacts(bad)
+        else:
+            b.add_contact(key="c-e9", platform="xing", first_seen_estimated="maybe")
+    assert len(sqlite_study.contacts()) == before

@@ -31,6 +31,7 @@ from study.vocabulary import (
     check_basis,
     check_choice,
     check_text,
+    parse_bool,
     parse_datetime,
     validate,
 )
@@ -360,6 +361,7 @@ class Batch:
         """
         platform = check_choice(platform, PLATFORMS, "platform")
         basis = check_basis(basis, introducer)
+        estimated = parse_bool(first_seen_estimated, "first_seen_estimated")
         if not self.ledger.has_participant(participant):
             raise ValidationError(f"unknown participant {participant!r}", "participant")
         if introducer is not None:
@@ -391,7 +393,7 @@ class Batch:
                 "basis": basis,
                 "introducer": introducer,
                 "first_seen": seen,
-                "first_seen_estimated": bool(first_seen_estimated),
+                "first_seen_estimated": estimated,
                 "identity": digest,
                 "created_at": self.now,
             }

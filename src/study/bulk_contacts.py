@@ -51,6 +51,7 @@ from study.vocabulary import (
     DEFAULT_PARTICIPANT,
     FUTURE_TOLERANCE,
     PLATFORMS,
+    parse_bool,
     storable_text,
 )
 
@@ -111,8 +112,6 @@ def row_arguments(frame: pd.DataFrame, pos: int) -> tuple[Any, dict[str, Any]]:
             v = str(v)
         elif col == "first_seen":
             v = _as_datetime(v)
-        elif col == "first_seen_estimated":
-            v = bool(v)
         kwargs[col] = v
     name = r.get("name")
     return (None if name is None or _empty(name) else name), kwargs
@@ -337,7 +336,8 @@ class BulkContacts:
         self.bad |= self.first_seen > self.now_us + _FUTURE_US
 
     def _check_estimated(self) -> None:
-        """``bool(cell)``, as ``add_contact`` takes it."""
+        """Yes or no (``vocabulary.parse_bool``, as ``add_contact`` reads it); a cell that
+        is neither makes its row bad."""
         values, given = self._column("first_seen_estimated")
         self.estimated = np.zeros(self.n, bool)
         if values is not None:
@@ -346,7 +346,10 @@ class BulkContacts:
             else:
                 raw = values.to_numpy(dtype=object)
                 for i in np.flatnonzero(given):
-                    self.estimated[i] = bool(raw[i])
+                    try:
+                        self.estimated[i] = parse_bool(raw[i], "first_seen_estimated")
+                    except ValidationError:
+                        self.bad[i] = True
 
     def _check_identities(self) -> None:
         ident, given = self._text("identity", raw=True)

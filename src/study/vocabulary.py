@@ -19,6 +19,7 @@ removed contact before they are re-added, a lead stage going backwards, introduc
 from __future__ import annotations
 
 import datetime as dt
+import numbers
 from dataclasses import dataclass, field
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -436,8 +437,12 @@ def parse_period(text: str, name: str = "period") -> tuple[dt.date, dt.date]:
 
 
 def parse_bool(value: Any, name: str) -> bool:
+    """Yes or no, from a bool, 0 or 1, or words (yes/no, true/false, ja/nein, ...): never
+    Python's truth of the cell, by which the text "no" would count as yes."""
     if isinstance(value, bool):
         return value
+    if isinstance(value, numbers.Number) and value in (0, 1):  # NumPy's too; 1.0 from a CSV
+        return bool(value)
     text = str(value).strip().lower()
     if text in _TRUE:
         return True
