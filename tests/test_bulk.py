@@ -85,7 +85,7 @@ def _value(rng: random.Random, col: str, keys: dict[str, str], bad_rate: float) 
         "introducer": ([keys["a"], keys["c"]], [keys["b"], "c-nobody", keys["d"]]),
         "direction": (["in", "out", " in"], ["sideways", ""]),
         "channel": (["call", "message", "recruiter", "referral"], ["fax", "   "]),
-        "with_message": ([True, False, "yes", "nein", 1], ["maybe", 1.0]),
+        "with_message": ([True, False, "yes", "nein", 1, 1.0, 0.0], ["maybe", 2, 0.5]),
         "name": (["followers", "profile_views", "googlability_rank", "connections"], ["likes"]),
         "value": ([0, 3, 12.5, "7"], [-1, 0.5, "x", float("inf"), True]),
         "period_start": (["2025-01-01", dt.date(2025, 1, 5), "2025-02-01"], ["20250101", None]),

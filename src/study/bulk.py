@@ -25,6 +25,7 @@ import datetime as dt
 import gc
 import json
 import math
+import numbers
 import warnings
 from typing import TYPE_CHECKING, Any
 
@@ -296,6 +297,19 @@ class _Text:
         return self._take(self.unstorable_str.astype(bool), False)
 
 
+def _bool_numbers(values: pd.Series, unread: np.ndarray, yes: np.ndarray, no: np.ndarray) -> None:
+    """Mark in ``yes``/``no`` the ``unread`` cells that are the numbers 1 or 0 (1.0 from a CSV
+    column with gaps), as ``parse_bool`` reads them; only those cells are looked at."""
+    rows = np.flatnonzero(unread)
+    if not len(rows):
+        return
+    cells = values.to_numpy(dtype=object)
+    for i in rows:
+        v = cells[i]
+        if isinstance(v, numbers.Number) and v in (0, 1):
+            (yes if v == 1 else no)[i] = True
+
+
 def _blank(values: pd.Series, given: np.ndarray, txt: _Text | None = None) -> np.ndarray:
     """Given cells that are strings of only white space (numbers and dates given as text)."""
     if values.dtype.kind in "biufcmM":
@@ -450,6 +464,7 @@ def _parse_field(
             parsed = values.to_numpy(dtype=object, na_value=None)
         else:
             yes, no = txt.isin(_TRUE, lower=True), txt.isin(_FALSE, lower=True)
+            _bool_numbers(values, has & ~(yes | no), yes, no)
             bad |= has & ~(yes | no)
             parsed = np.where(yes, True, False).astype(object)
     elif f.type in ("number", "int"):
