@@ -9,33 +9,15 @@ Usage: python bench/cli_latency.py [--runs 10]
 from __future__ import annotations
 
 import argparse
-import os
 import statistics
 import subprocess
 import sys
 import tempfile
-import time
 from pathlib import Path
 
+from measure import run_measured
+
 TARGET_EXTRA_S = 0.15
-
-
-def run_measured(cmd: list[str]) -> tuple[float, int, str]:
-    """Run ``cmd``; its wall time, its own peak memory (bytes, from wait4) and its output."""
-    with tempfile.TemporaryFile("w+") as errfile:
-        t0 = time.perf_counter()
-        proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=errfile, text=True)
-        out = proc.stdout.read()  # type: ignore[union-attr]
-        _, status, usage = os.wait4(proc.pid, 0)
-        seconds = time.perf_counter() - t0
-        proc.returncode = os.waitstatus_to_exitcode(status)
-        proc.stdout.close()  # type: ignore[union-attr]
-        if proc.returncode:
-            errfile.seek(0)
-            raise RuntimeError(
-                f"{' '.join(cmd)} failed ({proc.returncode}): {errfile.read().strip()[-2000:]}"
-            )
-    return seconds, usage.ru_maxrss * 1024, out
 
 
 def _median_time(cmd: list[str], runs: int) -> tuple[float, int]:

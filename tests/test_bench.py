@@ -30,3 +30,20 @@ def test_bench_small_prints_every_row():
     )
     assert any(w.startswith("full one-participant PDF report (30 contacts)") for w in works)
     assert "pending" not in done.stdout
+
+
+def test_a_childs_peak_memory_is_its_own_not_the_benchmark_process():
+    """Linux charges a child started by a large process with that process's peak; the
+    benchmark's spawner keeps each child's figure its own."""
+    sys.path.insert(0, str(ROOT / "bench"))
+    import measure
+
+    ballast = bytearray(400 << 20)
+    ballast[::4096] = b"\x01" * len(ballast[::4096])  # touched: 400 MiB resident here
+    _, small, out = measure.run_measured([sys.executable, "-c", "print('hi')"])
+    grow = "b = bytearray(200 << 20); b[::4096] = bytes([1]) * len(b[::4096])"
+    _, big, _ = measure.run_measured([sys.executable, "-c", grow])
+    del ballast
+    assert out == "hi\n"
+    assert small < 100 << 20
+    assert 200 << 20 < big < 350 << 20
