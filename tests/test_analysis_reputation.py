@@ -8,11 +8,13 @@ import pytest
 
 from study.analysis.base import NotEnoughData
 from study.analysis.reputation import (
+    SEASON_FROM_WEEKS,
     activity_lags,
     intervention_weeks,
     its,
     metric_trend,
     profile_views_its,
+    season_pairs,
 )
 from study.frames import tidy_events
 from study.tables.metrics import weekly_metrics
@@ -143,6 +145,22 @@ def test_profile_views_its_on_the_weekly_panel() -> None:
     assert "negative-binomial" in nb.method and nb.level.low < LEVEL < nb.level.high
     chosen = profile_views_its(panel, interventions=["2024-03-06"], family="poisson")
     assert chosen.effects[0].at == pd.Timestamp("2024-03-11")  # the first week on or after
+
+
+def test_the_season_enters_once_a_year_of_weeks_is_measured() -> None:
+    panel = weekly_metrics(panel_events(0))  # 80 weeks
+    assert season_pairs(panel) == 1
+    views = panel["profile_views"].notna()
+    first = panel.loc[views, "week"].min()
+    short = panel[panel["week"] < first + pd.Timedelta(weeks=SEASON_FROM_WEEKS - 1)]
+    assert season_pairs(short) == 0
+    year = panel[panel["week"] < first + pd.Timedelta(weeks=SEASON_FROM_WEEKS)]
+    assert season_pairs(year) == 1
+    # weeks without a measurement do not count
+    gaps = panel.copy()
+    gaps.loc[gaps["week"] >= first + pd.Timedelta(weeks=20), "profile_views"] = np.nan
+    assert season_pairs(gaps) == 0
+    assert season_pairs(panel.iloc[:0]) == 0
 
 
 def test_profile_views_its_without_updates_says_so() -> None:

@@ -318,6 +318,38 @@ def test_bulk_rows_read_back_exactly(s):
     assert ev.period_end.iloc[0] == pd.Timestamp("2026-02-07")
 
 
+@pytest.mark.parametrize(
+    "source", ["O'Brien's export.csv", "x'); DROP TABLE events; --", "Übersicht", "s" * 200]
+)
+def test_the_source_is_stored_as_given(s, source):
+    """On SQLite the import's source and time are written into the statement's text once
+    (quotes doubled), not bound to every row."""
+    with s.batch() as b:
+        assert b.log_frame(_notes(["k1", "k2", "k3"]), source=source) == 3
+        b.log("note", text="by hand", at="2026-01-01")
+    ev = s.events()
+    assert list(ev.source) == [source] * 3 + ["manual"]
+    assert ev.recorded_at.iloc[:3].nunique() == 1
+    assert ev.recorded_at.notna().all()
+    assert abs(ev.recorded_at.iloc[0] - ev.recorded_at.iloc[3]) < pd.Timedelta(minutes=5)
+    with s.batch() as b:  # a re-import of the same keys under the same source adds nothing
+        assert b.log_frame(_notes(["k1", "k2", "k3"]), source=source) == 0
+
+
+@pytest.mark.parametrize(
+    ("source", "problem"),
+    [("zwei\x00teile", "NUL"), ("caf\udce9", "UTF-8"), ("s" * 201, "200 characters")],
+)
+def test_a_source_the_log_cannot_hold_is_refused(s, source, problem):
+    with s.batch() as b:
+        with pytest.raises(ValidationError, match=problem) as frame_err:
+            b.log_frame(_notes(["k1"]), source=source)
+        with pytest.raises(ValidationError, match=problem) as log_err:
+            b.log("note", text="by hand", source=source)
+    assert frame_err.value.field == log_err.value.field == "source"
+    assert s.count("note") == 0
+
+
 @pytest.mark.parametrize("broken", [False, True])
 def test_many_distinct_keys_agree_with_the_loop(broken):
     """Over 1,000 distinct values take the Arrow path: white space and length as in log()."""

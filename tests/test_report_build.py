@@ -123,7 +123,8 @@ def key_figures(db: Path, lang: str) -> dict[str, str]:
     panel = jobs.monthly_panel(ctx.leads, ctx.timeline, ctx.history, end=ctx.end)
     rr = jobs.leads_model(panel, scale={"reliable": 10}).rate_ratios["reliable"]
     _, week, _ = views_its(ctx)  # the update the report chose; the fit done here again
-    its = reputation.profile_views_its(ctx.panel, interventions=[week])
+    season = reputation.season_pairs(ctx.panel)
+    its = reputation.profile_views_its(ctx.panel, interventions=[week], fourier=season)
     from study.analysis.base import NotEnoughData
 
     try:  # survival follow-up ends W before the cut-off: too few second-degree ties in 24 months

@@ -210,6 +210,7 @@ def test_reputation_numbers(sim_en: nb.Context, shown_en: dict[str, list]) -> No
     from study.report.parts.reputation import views_its
 
     res, week, _ = views_its(sim_en)
+    assert "deseasonalised" in res.curves  # over a year of weeks: the fit holds the season
     text = text_of(shown_en["reputation.views"], "en")
     lev = res.level
     assert f"by a factor of {number(lev.estimate, 'en', '.2f')} (95% CI " in text

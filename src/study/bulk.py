@@ -27,6 +27,7 @@ import json
 import math
 import numbers
 import warnings
+from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
@@ -46,6 +47,7 @@ from study.vocabulary import (
     PLATFORMS,
     Event,
     Field,
+    check_source,
     parse_date,
     parse_datetime,
     storable_text,
@@ -183,9 +185,17 @@ def _is_text(values: pd.Series) -> bool:
     return pd.api.types.infer_dtype(values, skipna=True) in ("string", "empty")
 
 
-def _factorize_text(values: pd.Series) -> tuple[np.ndarray, np.ndarray] | None:
+#: ``_factorize_text(..., infer=True)`` of a column that holds something other than strings.
+_NOT_TEXT = object()
+
+
+def _factorize_text(values: pd.Series, infer: bool = False) -> Any:
     """(codes, distinct strings) of a column of strings, by Arrow; None if Arrow cannot take
     the column as text (lone surrogates, not UTF-8: then cell by cell).
+
+    ``infer``: the column is not known to be strings; Arrow's reading of it decides
+    (``_NOT_TEXT`` for numbers, bytes, mixed cells...), in the same pass that factorizes it,
+    where pandas' ``infer_dtype`` would read every cell once more.
 
     Not ``pd.factorize``: pandas compares strings only up to a NUL character ("a\\x00b" would
     count as "a" and be stored so); Arrow compares every byte.
@@ -193,13 +203,30 @@ def _factorize_text(values: pd.Series) -> tuple[np.ndarray, np.ndarray] | None:
     import pyarrow as pa
     import pyarrow.compute as pc
 
+    cells = values.to_numpy(dtype=object)
     try:
-        arr = pa.array(values.to_numpy(dtype=object), type=pa.string(), from_pandas=True)
+        arr = pa.array(cells, type=None if infer else pa.string(), from_pandas=True)
     except (pa.ArrowInvalid, pa.ArrowTypeError, UnicodeEncodeError):
         return None
+    if pa.types.is_null(arr.type):  # no cell given: "empty", as infer_dtype says
+        arr = arr.cast(pa.string())
+    elif not pa.types.is_string(arr.type):
+        return _NOT_TEXT
     encoded = arr.dictionary_encode()
     codes = pc.fill_null(encoded.indices, -1).to_numpy(zero_copy_only=False).astype(np.int64)
     return codes, np.asarray(encoded.dictionary.to_pylist(), dtype=object)
+
+
+def _text_column(values: pd.Series) -> _Text | None:
+    """A column as ``_Text`` if it holds strings (and empty cells), else None."""
+    if values.dtype.kind == "O" and not isinstance(values.dtype, pd.CategoricalDtype):
+        found = _factorize_text(values, infer=True)
+        if found is _NOT_TEXT:
+            return None
+        if found is not None:
+            return _Text(values, factorized=found)
+    # categoricals, and columns Arrow cannot read (lone surrogates): pandas decides
+    return _Text(values, text=True) if _is_text(values) else None
 
 
 class _Text:
@@ -209,10 +236,19 @@ class _Text:
     objects 1, 1.0 and True hash alike but read differently, so those go cell by cell.
     """
 
-    def __init__(self, values: pd.Series, text: bool | None = None, distinct: bool = False):
+    def __init__(
+        self,
+        values: pd.Series,
+        text: bool | None = None,
+        distinct: bool = False,
+        factorized: tuple[np.ndarray, np.ndarray] | None = None,
+    ):
         """``text``: whether the column holds strings, if the caller knows already;
-        ``distinct``: a column of keys, nearly all different (hashing them buys nothing)."""
-        if isinstance(values.dtype, pd.CategoricalDtype):
+        ``distinct``: a column of keys, nearly all different (hashing them buys nothing);
+        ``factorized``: its codes and distinct strings, found already."""
+        if factorized is not None:
+            codes, uniq = factorized
+        elif isinstance(values.dtype, pd.CategoricalDtype):
             codes = values.cat.codes.to_numpy()
             uniq = np.asarray(values.cat.categories, dtype=object)
         elif distinct:
@@ -539,8 +575,7 @@ class BulkLog:
     def _text(self, column: str) -> _Text | None:
         """The frame's column of strings, read once per distinct value (None: not strings)."""
         if column not in self._texts:
-            values = self.frame[column]
-            self._texts[column] = _Text(values, text=True) if _is_text(values) else None
+            self._texts[column] = _text_column(self.frame[column])
         return self._texts[column]
 
     def _text_or_cells(self, column: str) -> _Text:
@@ -1075,7 +1110,8 @@ class BulkLog:
         out = self.out
         at = self.at[rows]
         now = self.now
-        if self.conn.dialect.name == "sqlite":
+        sqlite = self.conn.dialect.name == "sqlite"
+        if sqlite:
             times = np.datetime_as_string(at.astype("datetime64[us]"), unit="us")
             chars = times.view(np.uint32).reshape(len(times), -1)
             chars[:, 10] = ord(" ")
@@ -1092,12 +1128,12 @@ class BulkLog:
             self.participant[rows],
             self.platform[rows],
             occurred,
-            np.full(len(rows), recorded, dtype=object),
+            _constant(recorded, len(rows), sqlite),
             self.kind[rows],
             out.contact[rows],
             value,
             self.attributes_json(rows),
-            np.full(len(rows), self.source, dtype=object),
+            _constant(self.source, len(rows), sqlite),
             self.source_key[rows],
         ]
         return rows, columns
@@ -1160,6 +1196,25 @@ class BulkLog:
                 del ledger._leads[ident]
 
 
+@dataclass(frozen=True)
+class _Constant:
+    """A column with one value in every row (the import's time and source), written into a
+    multi-row statement's text once rather than bound to each of its rows."""
+
+    text: str
+
+    def literal(self) -> str:
+        return "'" + self.text.replace("'", "''") + "'"
+
+
+def _constant(value: Any, n: int, sqlite: bool) -> np.ndarray | _Constant:
+    """``value`` for ``n`` rows: a ``_Constant`` for SQLite's statements where it can be one
+    (text without NUL, which would end the statement's text), else a column."""
+    if sqlite and isinstance(value, str) and "\x00" not in value:
+        return _Constant(value)
+    return np.full(n, value, dtype=object)
+
+
 def insert_sqlite(
     cursor: Any, columns: list[np.ndarray], statement_gate: Any = contextlib.nullcontext
 ) -> int:
@@ -1168,16 +1223,18 @@ def insert_sqlite(
 
     ``executemany`` binds and steps one row at a time, with Python work per row; a
     statement of a few hundred rows takes a flat list of parameters (built by NumPy for a
-    whole chunk) and SQLite loops over its rows in C. SQLite counts the rows each
+    whole chunk) and SQLite loops over its rows in C; ``_Constant`` columns are in the
+    statement's text, not bound. SQLite counts the rows each
     statement added (``ON CONFLICT DO NOTHING`` skips concurrent duplicates).
     ``statement_gate``: a context manager around each statement (see study.bulk_groups).
     """
     import sqlite3
 
+    one = "(" + ", ".join(c.literal() if isinstance(c, _Constant) else "?" for c in columns) + ")"
+    columns = [c for c in columns if not isinstance(c, _Constant)]
     width = len(columns)
     limit = cursor.connection.getlimit(sqlite3.SQLITE_LIMIT_VARIABLE_NUMBER)
     per = min(SQLITE_PARAMETERS, limit) // width
-    one = "(" + ", ".join("?" * width) + ")"
 
     def statement(count: int) -> str:
         return (
@@ -1220,6 +1277,7 @@ def log_frame(batch: Batch, frame: pd.DataFrame, *, source: str, force: bool) ->
     """Validate ``frame`` per column, raise the first row's problem, insert; return how many
     were new."""
     check_columns(frame)
+    source = check_source(source)
     if "period" in frame.columns or batch.conn.dialect.name not in ("sqlite", "postgresql"):
         return log_frame_rows(batch, frame, source=source, force=force)
     if not len(frame):

@@ -620,9 +620,20 @@ def validate(
         contact=contact,
         value=value,
         attributes=attributes,
-        source=source or "manual",
+        source=check_source(source),
         source_key=None if source_key is None else _clean_key(source_key, "source_key"),
     )
+
+
+def check_source(source: Any) -> str:
+    """Where events came from (``manual``, ``linkedin:connections``, a file's name): text
+    the log can hold, at most 200 characters; empty means ``manual``."""
+    if source is None or (isinstance(source, str) and not source.strip()):
+        return "manual"
+    text = check_text(str(source), "source")
+    if len(text) > 200:
+        raise ValidationError("longer than 200 characters", "source")
+    return text
 
 
 def check_basis(basis: Any, introducer: str | None) -> str:

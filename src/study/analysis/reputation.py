@@ -292,6 +292,25 @@ def _one_series(
     return out
 
 
+#: Measured weeks from which a views series is given its season: one annual sine/cosine pair.
+#: Views follow the year (January high, summer low); over a year or more an ITS without the
+#: season reads it as trend and level change, and a short stretch before the update, in the
+#: season's high or low, decides the counterfactual.
+SEASON_FROM_WEEKS = 52
+
+
+def season_pairs(panel: pd.DataFrame, metric: str = "profile_views") -> int:
+    """Fourier pairs for :func:`profile_views_its` on ``panel``: 1 once the measured weeks span
+    a year (``SEASON_FROM_WEEKS``), else 0 (a season cannot be told from a trend in less)."""
+    if metric not in panel or not len(panel):
+        return 0
+    weeks = pd.to_datetime(panel.loc[panel[metric].notna(), "week"])
+    if weeks.empty:
+        return 0
+    span = (weeks.max() - weeks.min()) / pd.Timedelta(weeks=1) + 1
+    return 1 if span >= SEASON_FROM_WEEKS else 0
+
+
 def profile_views_its(
     panel: pd.DataFrame,
     *,

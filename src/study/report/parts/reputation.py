@@ -22,7 +22,8 @@ LAGS = 4
 
 def views_its(ctx: Context) -> tuple[ItsResult, pd.Timestamp, pd.Timestamp]:
     """The ITS of weekly profile views around the first profile update that has enough
-    measured weeks on both sides; also the first update's week (to say when they differ)."""
+    measured weeks on both sides, with the season once a year is measured
+    (``reputation.season_pairs``); also the first update's week (to say when they differ)."""
     from study.analysis import reputation
     from study.analysis.base import NotEnoughData
 
@@ -31,10 +32,12 @@ def views_its(ctx: Context) -> tuple[ItsResult, pd.Timestamp, pd.Timestamp]:
     need(ctx, name, int(panel["profile_views"].notna().sum()) if len(panel) else 0, 8)
     weeks = reputation.intervention_weeks(panel)
     need(ctx, name, len(weeks))
+    fourier = reputation.season_pairs(panel)
     last: NotEnoughData | None = None
     for week in weeks:
         try:
-            return reputation.profile_views_its(panel, interventions=[week]), week, weeks[0]
+            res = reputation.profile_views_its(panel, interventions=[week], fourier=fourier)
+            return res, week, weeks[0]
         except NotEnoughData as exc:
             last = exc
     assert last is not None
