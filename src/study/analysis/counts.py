@@ -8,8 +8,11 @@ fits the model once (statsmodels) and turns any linear combination of coefficien
 * ``poisson``: maximum likelihood, model-based errors;
 * ``quasipoisson``: the Poisson fit with the Pearson X² dispersion (R's ``family=quasipoisson``);
 * ``negbin``: negative binomial (NB2), dispersion ``alpha`` estimated by maximum likelihood;
-  when alpha sits at its boundary 0 (no overdispersion; the NB Hessian is then singular) the
-  model is the Poisson model, and the Poisson fit is reported (the method text says so);
+  when alpha's maximum lies at its boundary 0 (no overdispersion) the model is the Poisson
+  model, and the Poisson fit is reported (the method text says so). The boundary is decided
+  from the score of the NB2 likelihood at alpha = 0, ½ Σ[(y − μ)² − y] at the Poisson fit
+  (Cameron & Trivedi 1990): a closed form, so the decision does not hang on where an
+  optimizer stops (one machine's optimizer left alpha at 4e-6, another's at 1e-9);
 * ``hac_lags=L``: Newey–West (HAC) errors with L lags, for autocorrelated time series;
 * ``groups=...``: cluster-robust errors by group (several participants in one panel).
 
@@ -30,8 +33,19 @@ from study.analysis.base import Estimate, NotEnoughData
 from study.errors import StudyError
 
 FAMILIES = ("poisson", "quasipoisson", "negbin")
-#: A negative-binomial alpha below this is no overdispersion: the Poisson fit is reported.
+#: A fitted negative-binomial alpha below this is no overdispersion: the Poisson fit is reported.
 NO_OVERDISPERSION = 1e-6
+
+
+def overdispersion_score(y: np.ndarray, mu: np.ndarray) -> float:
+    """∂ℓ/∂α of the NB2 log-likelihood at α = 0 and the Poisson means ``mu``.
+
+    ½ Σ[(y − μ)² − y]: positive when the counts vary more than a Poisson model allows, so the
+    likelihood rises away from α = 0; zero or negative when its maximum is the boundary α = 0.
+    """
+    y = np.asarray(y, dtype=float)
+    mu = np.asarray(mu, dtype=float)
+    return float(0.5 * np.nansum((y - mu) ** 2 - y))
 
 
 @dataclass
@@ -126,6 +140,8 @@ def fit_counts(
             glm = sm.GLM(y, exog, family=sm.families.Poisson(), offset=offset)
             if family == "negbin":
                 start = glm.fit()
+                if overdispersion_score(y, start.fittedvalues) <= 0:
+                    return _poisson_at_boundary(glm, fit_kw, how, n, k, exog)
                 model = sm.NegativeBinomial(y, exog, offset=offset, loglike_method="nb2")
                 with warnings.catch_warnings(record=True) as caught:
                     warnings.simplefilter("always", HessianInversionWarning)
@@ -139,13 +155,7 @@ def fit_counts(
                 method = f"negative-binomial regression (NB2), {how}"
                 singular = any(issubclass(w.category, HessianInversionWarning) for w in caught)
                 if singular or dispersion < NO_OVERDISPERSION:
-                    # alpha at its boundary 0: the negative binomial is the Poisson model
-                    result = glm.fit(**fit_kw)
-                    dispersion = 0.0
-                    method = (
-                        "negative-binomial regression found no overdispersion (alpha ≈ 0): "
-                        f"Poisson regression, {how}"
-                    )
+                    return _poisson_at_boundary(glm, fit_kw, how, n, k, exog)
             elif family == "quasipoisson":
                 result = glm.fit(scale="X2", **fit_kw)
                 dispersion = float(result.pearson_chi2 / result.df_resid)
@@ -156,6 +166,21 @@ def fit_counts(
                 method = f"Poisson regression, {how}"
         except (np.linalg.LinAlgError, PerfectSeparationWarning, ValueError) as exc:
             raise NotEnoughData(f"a count regression ({exc})", n, "varying data") from None
+    return _count_fit(result, family, method, dispersion, n, k, exog)
+
+
+def _poisson_at_boundary(
+    glm: Any, fit_kw: dict[str, Any], how: str, n: int, k: int, exog: pd.DataFrame
+) -> CountFit:
+    """alpha at its boundary 0: the negative binomial is the Poisson model, reported as such."""
+    result = glm.fit(**fit_kw)
+    method = f"negative-binomial regression found no overdispersion (alpha ≈ 0): Poisson regression, {how}"
+    return _count_fit(result, "negbin", method, 0.0, n, k, exog)
+
+
+def _count_fit(
+    result: Any, family: str, method: str, dispersion: float, n: int, k: int, exog: pd.DataFrame
+) -> CountFit:
     names = list(exog.columns)
     params = pd.Series(np.asarray(result.params)[:k], index=names)
     cov = pd.DataFrame(np.asarray(result.cov_params())[:k, :k], index=names, columns=names)
