@@ -24,23 +24,17 @@ code and data give, rounded as printed, and names model3's published figures exp
 
 from __future__ import annotations
 
-import os
-from pathlib import Path
-
 import numpy as np
 import pandas as pd
 import pytest
 
 from study.analysis.reputation import its
-
-#: The shared reference data (``../shared/refdata`` beside the main checkout); STUDY_REFDATA
-#: points elsewhere.
-SICILY = Path(os.environ.get("STUDY_REFDATA", "/work/shared/refdata")) / "sicily.csv"
+from tests.helpers.refdata import read_refdata
 
 
 @pytest.fixture(scope="module")
 def sicily() -> pd.DataFrame:
-    return pd.read_csv(SICILY)
+    return read_refdata("sicily.csv")
 
 
 def rounded(est, digits: int = 3) -> tuple[float, float, float]:

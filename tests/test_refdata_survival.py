@@ -22,30 +22,25 @@ Sources of the printed numbers:
 from __future__ import annotations
 
 import warnings
-from pathlib import Path
 
 import numpy as np
 import pandas as pd
 import pytest
 
 from study.analysis.sustainability import cox, kaplan_meier, logrank, ph_test
+from tests.helpers.refdata import read_refdata
 
-REF = Path("/work/shared/refdata")
 ROSSI_TERMS = ["fin", "age", "race", "wexp", "mar", "paro", "prio"]
-
-pytestmark = pytest.mark.skipif(not REF.exists(), reason="shared reference data not mounted")
 
 
 @pytest.fixture(scope="module")
 def rossi() -> pd.DataFrame:
-    return pd.read_csv(REF / "rossi.csv").rename(
-        columns={"week": "duration_days", "arrest": "ended"}
-    )
+    return read_refdata("rossi.csv").rename(columns={"week": "duration_days", "arrest": "ended"})
 
 
 @pytest.fixture(scope="module")
 def lung() -> pd.DataFrame:
-    d = pd.read_csv(REF / "lung.csv").rename(columns={"time": "duration_days", "status": "ended"})
+    d = read_refdata("lung.csv").rename(columns={"time": "duration_days", "status": "ended"})
     assert set(d["ended"]) == {0, 1} and d["ended"].sum() == 165  # 165 deaths of 228
     d["sex"] = pd.Categorical(d["sex"].map({1: "male", 2: "female"}), ["male", "female"])
     return d
@@ -84,7 +79,7 @@ def test_rossi_ph_check_flags_age_and_wexp(rossi: pd.DataFrame) -> None:
     from lifelines import CoxPHFitter
     from lifelines.statistics import proportional_hazard_test
 
-    raw = pd.read_csv(REF / "rossi.csv")
+    raw = read_refdata("rossi.csv")
     cph = CoxPHFitter().fit(raw, "week", "arrest")
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
