@@ -90,3 +90,14 @@ def test_results_are_registered_under_report_section_names() -> None:
     sections = {s for names in PARTS.values() for s in names}
     assert set(load()) <= sections
     assert "sustainability.cox" in RESULTS
+
+
+def test_an_interval_too_wide_is_not_a_finding() -> None:
+    from study.analysis.base import Estimate, wilson
+
+    assert not Estimate(2.0, 1.2, 3.3, 50, "hr").too_imprecise
+    assert Estimate(17380.7, 3.28, 92055500.14, 12, "hr").too_imprecise  # the measured case
+    assert Estimate(1.0, 0.0, 2.0, 3, "rate").too_imprecise  # lower bound 0: no ratio span
+    assert Estimate(300.0, 10.0, float("inf"), 1, "rate").too_imprecise
+    assert wilson(1, 2).too_imprecise and not wilson(40, 100).too_imprecise
+    assert not Estimate(-0.4, -2.0, 1.2, 24, "trend", scale="difference").too_imprecise

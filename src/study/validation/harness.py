@@ -78,7 +78,7 @@ def run_seed(scenario: str, seed: int) -> list[dict[str, Any]]:
                     "truth": None if truth is None else float(truth.value),
                     "scale": None if truth is None else truth.scale,
                     "covered": covered,
-                    "finding": bool(getattr(est, "finding", True)),
+                    "finding": not est.too_imprecise,
                 }
             )
     return rows
