@@ -79,8 +79,9 @@ def _design(t):
     for lv in BASES[1:]:
         X[f"basis[{lv}]"] = (t["basis"] == lv).astype(float)
     X["platform[linkedin]"] = (t["platform"] == "linkedin").astype(float)
-    for c in ("with_message", "introducer_reliable"):
-        X[c] = t[c].astype("Float64").fillna(0).astype(float)
+    for c in ("with_message", "introducer_reliable"):  # no (reference), yes, unknown
+        X[f"{c}[yes]"] = (t[c] == True).fillna(False).astype(float)  # noqa: E712
+        X[f"{c}[unknown]"] = t[c].isna().astype(float)
     X["duration_days"] = t["duration_days"]
     X["ended"] = t["ended"]
     return X

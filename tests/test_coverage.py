@@ -51,7 +51,7 @@ HR_TERMS = {
     "basis[introduced]": ("basis", "introduced"),
     "basis[none]": ("basis", "none"),
     "platform[linkedin]": ("platform", "linkedin"),
-    "with_message": ("with_message", None),
+    "with_message[yes]": ("with_message", None),
 }
 
 

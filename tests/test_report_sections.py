@@ -7,7 +7,6 @@ from __future__ import annotations
 from pathlib import Path
 
 import matplotlib.pyplot as plt
-import pandas as pd
 import pytest
 from report_study import NAMES, make_simulated_study, make_small_study
 
@@ -128,21 +127,32 @@ def test_every_figure_is_labelled_and_readable(shown_en: dict[str, list]) -> Non
             plt.close(fig)
 
 
-def test_survival_headline_is_the_cox_hazard_ratio(
+def test_survival_headline_is_the_basis_contrast_fixed_in_advance(
     sim_en: nb.Context, shown_en: dict[str, list]
 ) -> None:
-    from study.analysis import sustainability as rq2
-    from study.report.parts.sustainability import in_person
+    """The headline is the first of the contrasts fixed in advance that the Cox model has,
+    never the term with the smallest p-value; its interval is printed with it."""
+    from study.estimands.sustainability import HEADLINE_TERMS
 
-    hr = rq2.cox(in_person(sim_en.ties), ["made"]).hazard_ratio("made[in_person]")
+    surv = sim_en.results["sustainability.survival"]
+    fit = sim_en.results["sustainability.cox"].fit
+    first = next(x for x in HEADLINE_TERMS if x in fit.summary.index)
+    assert surv.headline_term == first
+    hr = fit.hazard_ratio(first)
     text = text_of(shown_en["sustainability.survival"], "en")
     expected = (
-        f"hazard ratio {number(hr.estimate, 'en', '.2f')}, 95% CI "
-        f"{number(hr.low, 'en', '.2f')}–{number(hr.high, 'en', '.2f')}"
+        f"{number(hr.estimate, 'en', '.2f')}, 95% CI "
+        f"{number(hr.low, 'en', '.2f')}–{number(hr.high, 'en', '.2f')};"
     )
     assert expected in text
-    assert "Log-rank test: χ² = " in text
+    assert text.index("In short") < text.index("Log-rank test")
+    assert ("too imprecise" in text) == hr.too_imprecise
     assert len(charts(shown_en["sustainability.survival"])) == 1
+    # every "–" of the table is explained below it
+    table = next(i for i in shown_en["sustainability.survival"] if isinstance(i, Table)).frame
+    for col in ("12 months (95% CI)", "24 months (95% CI)"):
+        if (table[col] == "–").any():
+            assert f"– at {col.split(' (')[0]}:" in text
 
 
 def test_cox_table_and_ph_sentence(sim_en: nb.Context, shown_en: dict[str, list]) -> None:
@@ -153,25 +163,28 @@ def test_cox_table_and_ph_sentence(sim_en: nb.Context, shown_en: dict[str, list]
     text = text_of(shown_en["sustainability.cox"], "en")
     assert f"{fit.n} ties, {fit.events} of them ended" in text
     p = rq2.ph_test(fit).loc["GLOBAL", "p"]
-    assert ("assumption holds" in text) == (p >= 0.05)
+    assert ("No evidence against proportional hazards" in text) == (p >= 0.05)
+    assert "holds" not in text
     for r in fit.summary.itertuples():
         assert f"{number(r.hr, 'en', '.2f')} ({number(r.hr_low, 'en', '.2f')}–" in text
+    assert " vs " in text  # every contrast says what it compares
 
 
-def test_at_risk_list_is_the_models_ranking(sim_en: nb.Context, shown_en: dict[str, list]) -> None:
-    from study.analysis import sustainability as rq2
-    from study.report.parts.sustainability import AT_RISK_DAYS, AT_RISK_TOP, cox_fit, model_ties
-
-    risk = rq2.at_risk(model_ties(sim_en), cox_fit(sim_en), AT_RISK_DAYS, cutoff=sim_en.end, top=15)
+def test_at_risk_list_is_the_results_ranking(sim_en: nb.Context, shown_en: dict[str, list]) -> None:
+    res = sim_en.results["sustainability.at_risk"]
+    risk = res.shown
     table = next(i for i in shown_en["sustainability.at_risk"] if isinstance(i, Table)).frame
-    assert len(table) == min(AT_RISK_TOP, len(risk))
+    assert len(table) == len(risk) <= 15
     assert list(table["Contact"]) == list(risk["contact"])  # pseudonymous keys
-    assert list(table["P(ends in 3 months)"]) == [number(p, "en", ".0%") for p in risk["p_end"]]
-    assert list(table["Days since"]) == [
-        "–" if pd.isna(d) else int(d) for d in risk["days_since_two_way"]
-    ]
-    # it ends the part
-    assert PARTS["sustainability"][-1] == "sustainability.at_risk"
+    chances = list(table["Chance of ending in 3 months (95% CI)"])
+    assert all(c.split(" ")[0] != "0%" for c in chances)  # never an exact 0 %
+    certain = risk["why"] == "quiet"
+    assert all(c == "100%" for c, q in zip(chances, certain, strict=True) if q)
+    assert all(
+        w.startswith("quiet on") == q
+        for w, q in zip(table["Why on the list"], certain, strict=True)
+    )
+    assert PARTS["sustainability"][-1] == "sustainability.sensitivity"
 
 
 def test_at_risk_list_shows_names_only_when_asked(sim: Path) -> None:
@@ -257,7 +270,7 @@ def test_german_numbers_in_german(sim: Path) -> None:
     text = text_of(section_items(ctx, "sustainability.survival"))
     import re
 
-    assert re.search(r"Hazard Ratio \d+,\d\d, 95-%-KI \d+,\d\d–\d+,\d\d\.", text)
+    assert re.search(r"\d+,\d\d, 95-%-KI \d+,\d\d–\d+,\d\d;", text)
     plt.close("all")
 
 

@@ -9,9 +9,9 @@ import pandas as pd
 import pytest
 from helpers.frames import Log, day, weibull_ties
 
+from study.analysis.at_risk import at_risk, piecewise_exponential
 from study.analysis.base import NotEnoughData, wilson
 from study.analysis.sustainability import (
-    at_risk,
     cox,
     kaplan_meier,
     logrank,
@@ -116,56 +116,51 @@ def test_cox_drops_constant_covariates_and_checks_ph() -> None:
     assert z.loc["group", "p"] > 0.01
 
 
-def test_at_risk_matches_lifelines_conditional_survival() -> None:
-    from lifelines import CoxPHFitter
-
-    t = weibull_ties(300, 13)
-    t["reliable_at_end"] = True
-    r = cox(t, ["group"])
-    ranked = at_risk(t, r, horizon_days=91)
-    live = t[t["ended"] == 0]
-    assert len(ranked) == len(live)
-    assert ranked["p_end"].is_monotonic_decreasing
-    assert ((ranked["p_end"] >= 0) & (ranked["p_end"] <= 1)).all()
-    cph = CoxPHFitter(baseline_estimation_method="breslow").fit(
-        t[["group", "duration_days", "ended"]],
-        "duration_days",
-        "ended",
-        fit_options={"precision": 1e-12},
+def test_piecewise_model_with_one_piece_is_the_exponential_mle() -> None:
+    """One piece: the hazard ratio of a binary group is (d1/E1) / (d0/E0), events over days."""
+    t = weibull_ties(400, 13)
+    fit = piecewise_exponential(t, ["basis"], cuts=(0.0,))
+    d = t.groupby("basis")[["ended", "duration_days"]].sum()
+    rate = d["ended"] / d["duration_days"]
+    assert fit.summary.loc["basis[none]", "hr"] == pytest.approx(
+        rate["none"] / rate["met_in_person"], rel=1e-8
     )
-    # lifelines interpolates its baseline linearly between times; the Breslow estimator is a
-    # step function: evaluate lifelines' baseline cumulative hazard as steps
-    base = cph.baseline_cumulative_hazard_.iloc[:, 0]
-
-    def step(x: np.ndarray) -> np.ndarray:
-        i = np.searchsorted(base.index.to_numpy(), x, side="right") - 1
-        return np.where(i >= 0, base.to_numpy()[np.clip(i, 0, None)], 0.0)
-
-    sample = live.head(50)
-    c = sample["duration_days"].to_numpy()
-    ph = cph.predict_partial_hazard(sample[["group"]].astype(float)).to_numpy()
-    expected = 1 - np.exp(-(step(c + 91) - step(c)) * ph)
-    got = ranked.set_index("contact").loc[sample["contact"], "p_end"].to_numpy()
-    np.testing.assert_allclose(got, expected, atol=1e-6)
+    assert fit.pieces["hazard"].iloc[0] == pytest.approx(rate["met_in_person"], rel=1e-8)
 
 
-def test_at_risk_from_a_ties_table_lists_live_reliable_ties() -> None:
+def test_piecewise_model_recovers_the_cox_hazard_ratio() -> None:
+    t = weibull_ties(2000, 7, hr=TRUE_HR)
+    fit = piecewise_exponential(t, ["group"])
+    assert len(fit.pieces) >= 3 and np.isinf(fit.pieces["end"].iloc[-1])
+    hr = fit.hazard_ratio("group")
+    assert hr.low <= TRUE_HR <= hr.high
+    assert hr.estimate == pytest.approx(cox(t, ["group"]).summary.loc["group", "hr"], rel=0.05)
+
+
+def test_at_risk_never_says_zero_and_certain_where_the_definition_says_so() -> None:
+    """A live tie whose quiet date falls within the horizon ends by then unless someone acts:
+    chance 1, why "quiet"; every other live tie gets the model's chance, never exactly 0."""
     log = Log()
     rng = np.random.default_rng(4)
-    for i in range(40):
+    for i in range(60):
         k = log.contact(f"c{i}", basis="none" if i % 2 else "met_in_person")
-        log.accepted(k, 0)
-        last = float(rng.uniform(5, 500)) if i % 2 else float(rng.uniform(300, 560))
-        log.talk(k, last)
-    t = ties(log.events(), log.contacts(), cutoff=day(600))
-    r = cox(t, ["basis"])
-    ranked = at_risk(t, r, cutoff=day(600))
-    expected = t[t["alive_at_cutoff"] & t["reliable_at_end"]]
-    assert set(ranked["contact"]) == set(expected["contact"]) and len(ranked) > 0
-    since = ranked.set_index("contact")["days_since_two_way"]
-    want = (day(600) - expected.set_index("contact")["last_two_way"]) / pd.Timedelta(days=1)
-    pd.testing.assert_series_equal(since.sort_index(), want.sort_index(), check_names=False)
-    assert list(at_risk(t, r, cutoff=day(600), top=3)["contact"]) == list(ranked["contact"][:3])
+        log.accepted(k, float(rng.uniform(0, 200)))
+        for _ in range(int(rng.integers(0, 4))):
+            log.talk(k, float(rng.uniform(200, 900)))
+    t = ties(log.events(), log.contacts(), cutoff=day(900))
+    fit = piecewise_exponential(t, ["basis"])
+    ranked = at_risk(t, fit, 91)
+    assert set(ranked["contact"]) == set(t.loc[t["alive_at_cutoff"], "contact"])
+    soon = ranked["quiet_on"] <= day(900 + 91)
+    assert soon.any() and (~soon).any()
+    assert (ranked.loc[soon, "p_end"] == 1).all() and (ranked.loc[soon, "why"] == "quiet").all()
+    rest = ranked[~soon]
+    assert (rest["p_end"] > 0).all() and (rest["why"] == "model").all()
+    assert ((rest["p_low"] <= rest["p_end"]) & (rest["p_end"] <= rest["p_high"])).all()
+    assert ranked["p_end"].is_monotonic_decreasing
+    want = (ranked["last_sign"] + pd.Timedelta(days=365)).rename("quiet_on")
+    pd.testing.assert_series_equal(ranked["quiet_on"], want)
+    assert list(at_risk(t, fit, 91, top=3)["contact"]) == list(ranked["contact"][:3])
 
 
 def test_reliable_share_has_wilson_intervals() -> None:

@@ -6,9 +6,10 @@ stratum: on 100,000 ties (tens of thousands of distinct end times) one fit takes
 :class:`PHReg` here is that class with those six methods computed by cumulative sums over the
 time-sorted rows: the same sums in the same order of terms (risk set = rows with time at or
 after the failure time; Efron's j/d fractions of the tied failures), so the fit, standard
-errors, residuals and every other result are statsmodels' own. Models with entry times (left
-truncation) use statsmodels' loops unchanged. Checked against statsmodels' loops in
-``tests/test_phreg.py``.
+errors, residuals and every other result are statsmodels' own. With entry times (left
+truncation, delayed entry of prevalent ties) the risk set at a failure time u is statsmodels'
+too: the rows with entry <= u <= time, i.e. the sums over time >= u less those over entry > u.
+Checked against statsmodels' loops in ``tests/test_phreg.py``.
 """
 
 from __future__ import annotations
@@ -27,6 +28,15 @@ class _Stratum:
     start: np.ndarray  # per unique failure time: first sorted position of its risk set
     pair_group: np.ndarray  # per (failure time, j): the failure time's number
     frac: np.ndarray  # per (failure time, j): j / d (Efron) or 0 (Breslow)
+    entry_order: np.ndarray | None = None  # rows (sorted-by-time positions) by entry time
+    entry_start: np.ndarray | None = None  # per unique failure time: first entry > it
+
+
+def _suffix(values: np.ndarray, at: np.ndarray) -> np.ndarray:
+    """Sums of ``values[i:]`` for each i in ``at`` (``at`` may be ``len(values)``: 0)."""
+    sums = np.cumsum(values[::-1], axis=0)[::-1]
+    pad = np.zeros((1, *values.shape[1:]))
+    return np.concatenate([sums, pad])[at]
 
 
 class PHReg(_PHReg):
@@ -37,10 +47,7 @@ class PHReg(_PHReg):
         if cached is not None:
             return cached or None
         surv = self.surv
-        if any(np.any(np.asarray(e) != 0) for e in surv.entry_s):
-            self._vec_strata: list[_Stratum] = []
-            return None
-        out = []
+        out: list[_Stratum] = []
         for stx in range(surv.nstrat):
             time = np.asarray(surv.time_s[stx], float)
             status = np.asarray(surv.status_s[stx])
@@ -52,7 +59,12 @@ class PHReg(_PHReg):
             pair_group = np.repeat(np.arange(len(uft)), d)
             j = np.arange(len(pair_group)) - np.repeat(np.cumsum(d) - d, d)
             frac = j / np.repeat(d, d) if self.ties == "efron" else np.zeros(len(j))
-            out.append(_Stratum(order, fail, group, start, pair_group, frac))
+            st = _Stratum(order, fail, group, start, pair_group, frac)
+            entry = np.asarray(surv.entry_s[stx], float)[order]
+            if np.any(entry != 0):
+                st.entry_order = np.argsort(entry, kind="stable")
+                st.entry_start = np.searchsorted(entry[st.entry_order], uft, "right")
+            out.append(st)
         self._vec_strata = out
         return out
 
@@ -67,16 +79,21 @@ class PHReg(_PHReg):
             lp = lp - lp.max() if len(lp) else lp
             r = np.exp(lp)
             k = len(st.start)
-            s0 = np.cumsum(r[::-1])[::-1][st.start]
+            s0 = _suffix(r, st.start)
             rx = r[:, None] * x
-            s1 = np.cumsum(rx[::-1], axis=0)[::-1][st.start]
+            s1 = _suffix(rx, st.start)
+            if st.entry_order is not None:  # not yet entered: entry after the failure time
+                s0 = s0 - _suffix(r[st.entry_order], st.entry_start)
+                s1 = s1 - _suffix(rx[st.entry_order], st.entry_start)
             a0 = np.bincount(st.group, weights=r[st.fail], minlength=k)
             a1 = np.zeros((k, x.shape[1]))
             np.add.at(a1, st.group, rx[st.fail])
             s2 = a2 = None
             if hessian:
                 rxx = rx[:, :, None] * x[:, None, :]
-                s2 = np.cumsum(rxx[::-1], axis=0)[::-1][st.start]
+                s2 = _suffix(rxx, st.start)
+                if st.entry_order is not None:
+                    s2 = s2 - _suffix(rxx[st.entry_order], st.entry_start)
                 a2 = np.zeros((k, x.shape[1], x.shape[1]))
                 np.add.at(a2, st.group, rxx[st.fail])
             yield st, x, lp, s0, s1, s2, a0, a1, a2

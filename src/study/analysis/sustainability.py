@@ -1,20 +1,28 @@
 """Research question 2: how long do ties last, and what predicts it.
 
 Takes the ties table (:func:`study.tables.ties.ties`, or anyone's table with ``duration_days``
-and ``ended`` columns) and returns result objects whose ``summary`` is a DataFrame:
+and ``ended`` columns; ``entry_days`` for delayed entry) and returns result objects whose
+``summary`` is a DataFrame:
 
 * :func:`kaplan_meier` - Kaplan-Meier curves by group (statsmodels ``SurvfuncRight``) with
   pointwise confidence bands (Greenwood standard errors; ``log`` transform by default, as R's
   ``survfit``), median lifetime with the CI found by inverting the same transform
   (``SurvfuncRight.quantile_ci``; for ``log`` this is R's ``print.survfit`` interval), and
   survival at 6, 12 and 24 months;
-* :func:`logrank` - the log-rank test (statsmodels ``survdiff``);
+* :func:`logrank` - the log-rank test (statsmodels ``survdiff``), stratified by participant in
+  a panel;
 * :func:`cox` - Cox proportional hazards (statsmodels ``PHReg``, Efron ties by default,
-  participant strata for panels) with hazard ratios, and :func:`ph_test`, the
-  Grambsch-Therneau test of proportional hazards on scaled Schoenfeld residuals;
-* :func:`reliable_share` - the share of the network still reliable per period, Wilson intervals;
-* :func:`at_risk` - live reliable ties ranked by their probability of ending within three
-  months, from the fitted Cox model: whom to contact next.
+  participant strata for panels) of the end of a tie, any reason or one cause
+  (cause-specific hazards of the competing endings), with hazard ratios, and :func:`ph_test`,
+  the Grambsch-Therneau test of proportional hazards on scaled Schoenfeld residuals;
+* :func:`reliable_share` - the share of the network still reliable per period, Wilson intervals.
+
+Every survival function follows ties on the age scale (days since the tie began) from their
+entry into observation: a prevalent tie, begun before the log could see it, enters at its age
+then (``entry_days``; left truncation, docs/definitions.md). Only a contact's first spell
+enters: a re-added contact's later spell is not an independent tie (docs/definitions.md).
+Cumulative incidence of the competing endings: :mod:`study.analysis.competing`; the at-risk
+list: :mod:`study.analysis.at_risk`.
 """
 
 from __future__ import annotations
@@ -32,22 +40,35 @@ from study.errors import StudyError
 
 #: Survival reported at these horizons (days): 6, 12 and 24 months of 365.25 / 12 days.
 HORIZONS: dict[str, float] = {"6 months": 182.625, "12 months": 365.25, "24 months": 730.5}
-DEFAULT_COVARIATES = ("basis", "platform", "with_message", "introducer_reliable")
+#: The covariates of the Cox model by default. ``introducer_reliable`` is left out: it has a
+#: value only for introduced ties (missing for the others is "not applicable", which with basis
+#: in the model cannot be a level of its own); research question 4 asks about introducers.
+DEFAULT_COVARIATES = ("basis", "platform", "with_message")
 CONF_TYPES = ("log", "cloglog", "linear")
 
 
-def _clean(ties: pd.DataFrame) -> pd.DataFrame:
-    """The rows with follow-up. The ties table's survival columns stop at the outcome-known
-    horizon, W days before the cut-off: a study no longer than W has none."""
+def survival_rows(ties: pd.DataFrame) -> pd.DataFrame:
+    """The rows that enter the survival estimates, with ``_entry`` (days; 0 without delayed
+    entry): ties with follow-up (the ties table's survival columns stop at the outcome-known
+    horizon, W days before the cut-off: a study no longer than W has none), first spells only,
+    a prevalent tie only if it was still alive when it entered (duration > entry)."""
     missing = {"duration_days", "ended"} - set(ties.columns)
     if missing:
         raise StudyError(f"the ties table lacks the columns {sorted(missing)}")
-    t = ties[ties["duration_days"].notna() & ties["ended"].notna()].copy()
+    t = ties[ties["duration_days"].notna() & ties["ended"].notna()]
+    if "spell" in t:
+        t = t[t["spell"] == 1]
+    t = t.copy()
+    entry = t["entry_days"].fillna(0.0).astype(float) if "entry_days" in t else 0.0
+    t["_entry"] = entry
+    if (t["_entry"] < 0).any():
+        raise StudyError("entry_days must not be negative (an entry before the start?)")
+    t = t[(t["_entry"] == 0) | (t["duration_days"] > t["_entry"])]
     if t.empty and len(ties) and "window_days" in ties.attrs:
         w = ties.attrs["window_days"]
         raise NotEnoughData(
             f"tie survival (follow-up ends W = {w:g} days before the cut-off, when every "
-            "tie's fate is known; no tie started before that)",
+            "tie's fate is known; no tie was under observation before that)",
             0,
             f"a study longer than W = {w:g} days",
         )
@@ -55,6 +76,19 @@ def _clean(ties: pd.DataFrame) -> pd.DataFrame:
         raise StudyError("duration_days must not be negative (an end before the start?)")
     t["ended"] = t["ended"].astype(int)
     return t
+
+
+_clean = survival_rows
+
+
+def entry_for_statsmodels(entry: Any) -> np.ndarray | None:
+    """Entry times for ``SurvfuncRight`` and ``survdiff`` (at risk on (entry, time]): None
+    without delayed entry; otherwise ties followed from their start get -1, so that a tie that
+    ended at its start (day 0) is at risk at day 0, as it is without entry times."""
+    e = np.asarray(entry, float)
+    if not np.any(e > 0):
+        return None
+    return np.where(e > 0, e, -1.0)
 
 
 # Kaplan-Meier -------------------------------------------------------------------------------
@@ -166,15 +200,17 @@ def km_curve(
     conf_type: str = "log",
     horizons: dict[str, float] | None = None,
     min_n: int = 10,
+    entry: Any = None,
 ) -> KMCurve:
-    """One Kaplan-Meier curve (statsmodels ``SurvfuncRight``) with bands, median and horizons."""
+    """One Kaplan-Meier curve (statsmodels ``SurvfuncRight``) with bands, median and horizons;
+    ``entry`` (days) for delayed entry (left truncation)."""
     from statsmodels.duration.survfunc import SurvfuncRight
 
     time = np.asarray(durations, float)
     status = np.asarray(ended, int)
     if len(time) < min_n:
         raise NotEnoughData(f"a survival curve ({group})", len(time), min_n)
-    sf = SurvfuncRight(time, status)
+    sf = SurvfuncRight(time, status, entry=None if entry is None else entry_for_statsmodels(entry))
     z = stats.norm.ppf(0.5 + level / 2)
     surv = np.asarray(sf.surv_prob, float)
     se = np.asarray(sf.surv_prob_se, float)
@@ -191,6 +227,8 @@ def km_curve(
         }
     )
     table.attrs["last_time"] = float(time.max())
+    if len(table) and (table["n_risk"] <= 0).any():  # pragma: no cover - statsmodels' own
+        raise NotEnoughData(f"a survival curve ({group}): an empty risk set", len(time), "more")
     events = int(status.sum())
     med = sf.quantile(0.5) if events else np.nan
     try:
@@ -224,13 +262,15 @@ def kaplan_meier(
     horizons: dict[str, float] | None = None,
     min_n: int = 10,
     small: str = "raise",
+    strata: str | None = "auto",
 ) -> KMResult:
     """Kaplan-Meier survival of ties, overall or by a column (``basis``, ``platform``, ...).
 
     Pointwise bands use Greenwood's standard error on the ``conf_type`` scale (``log``: R's
     default; ``cloglog``: log(-log S); ``linear``). A group with fewer than ``min_n`` ties
     raises :class:`NotEnoughData` (``small="skip"`` leaves it out instead). With ``by`` and two
-    or more groups, the log-rank test is attached as ``.logrank``.
+    or more groups, the log-rank test is attached as ``.logrank``, stratified by ``strata``
+    (``"auto"``: by participant when there are several). The curves pool the participants.
     """
     if conf_type not in CONF_TYPES:
         raise ValueError(f"conf_type must be one of {CONF_TYPES}")
@@ -250,11 +290,12 @@ def kaplan_meier(
             conf_type=conf_type,
             horizons=horizons,
             min_n=min_n,
+            entry=sub["_entry"],
         )
     result = KMResult(by, curves, conf_type, level)
     if by is not None and len(curves) >= 2:
         kept = t[t[by].astype(str).isin(list(curves))]
-        result.logrank = logrank(kept, by)
+        result.logrank = logrank(kept, by, strata=strata)
     return result
 
 
@@ -290,9 +331,12 @@ class LogRank:
         )
 
 
-def logrank(ties: pd.DataFrame, by: str, *, strata: str | None = None, min_n: int = 10) -> LogRank:
-    """Log-rank test of equal survival across the groups of ``by`` (statsmodels ``survdiff``);
-    ``strata`` (e.g. ``"participant"``) gives the stratified test."""
+def logrank(
+    ties: pd.DataFrame, by: str, *, strata: str | None = "auto", min_n: int = 10
+) -> LogRank:
+    """Log-rank test of equal survival across the groups of ``by`` (statsmodels ``survdiff``),
+    with delayed entry; ``strata`` (e.g. ``"participant"``) gives the stratified test,
+    ``"auto"`` stratifies by participant when there are several."""
     from statsmodels.duration.survfunc import survdiff
 
     t = _clean(ties)
@@ -302,13 +346,25 @@ def logrank(ties: pd.DataFrame, by: str, *, strata: str | None = None, min_n: in
         raise NotEnoughData(f"a log-rank test by {by}", len(t), f"{min_n} ties in 2 groups")
     if t["ended"].sum() < 1:
         raise NotEnoughData(f"a log-rank test by {by}", 0, "1 ended tie")
-    kw = {}
+    kw: dict[str, Any] = {}
+    if strata == "auto":
+        strata = "participant" if "participant" in t else None
     if strata is not None and t[strata].nunique() > 1:
         kw["strata"] = pd.factorize(t[strata])[0]
     else:
         strata = None
+    time = t["duration_days"].to_numpy(float)
+    entry = entry_for_statsmodels(t["_entry"])
+    if entry is not None and "strata" in kw:
+        # statsmodels' survdiff passes every row's entry time to each stratum (a length
+        # mismatch); the stratified test is the plain one on strata moved to disjoint stretches
+        # of time: a risk set then never holds rows of two strata
+        shift = kw.pop("strata") * (np.nanmax(time) + 10.0)
+        time, entry = time + shift, entry + shift
+    if entry is not None:
+        kw["entry"] = entry
     chisq, p = survdiff(
-        t["duration_days"].to_numpy(float),
+        time,
         t["ended"].to_numpy(int),
         t[by].astype(str).to_numpy(),
         **kw,
@@ -334,15 +390,18 @@ class CoxResult:
     fit: Any = field(repr=False)
     design: pd.DataFrame = field(repr=False)
     encoding: dict[str, list[str]] = field(repr=False, default_factory=dict)
+    #: None: the end of a tie, any reason; else the cause-specific model of this ending.
+    cause: str | None = None
 
     def hazard_ratio(self, term: str) -> Estimate:
         r = self.summary.loc[term]
+        what = f"cause-specific ({self.cause}) " if self.cause else ""
         return Estimate(
             float(r["hr"]),
             float(r["hr_low"]),
             float(r["hr_high"]),
             self.n,
-            f"Cox PH hazard ratio ({self.ties_method} ties)",
+            f"Cox PH {what}hazard ratio ({self.ties_method} ties)",
             self.level,
         )
 
@@ -350,15 +409,24 @@ class CoxResult:
         return ph_test(self, transform=transform)
 
 
+#: The level a missing value of a covariate gets (its own level, never the reference's).
+UNKNOWN = "unknown"
+
+
 def _design(
     t: pd.DataFrame, covariates: Sequence[str], encoding: dict[str, list[str]] | None = None
 ) -> tuple[pd.DataFrame, dict[str, list[str]]]:
-    """Numbers for the model: categoricals as treatment dummies (first level the reference),
-    booleans as 0/1 with missing as 0 (no message / not introduced by a reliable contact)."""
+    """Numbers for the model: categoricals as treatment dummies (first level the reference);
+    yes/no columns as the levels ``no`` (reference) and ``yes``; a missing value, in either,
+    as a level of its own, ``unknown`` (a tie imported without its request has no message
+    known: it is not a tie "without a message"). Numbers stay numbers."""
     cols: dict[str, pd.Series] = {}
     enc: dict[str, list[str]] = {} if encoding is None else encoding
     for c in covariates:
         s = t[c]
+        if pd.api.types.is_bool_dtype(s.dtype) or _is_yes_no(s):
+            s = s.map({True: "yes", False: "no"}, na_action="ignore").astype("string")
+            s = pd.Series(pd.Categorical(s, categories=["no", "yes"]), index=t.index)
         if encoding is not None and c in encoding:
             levels = encoding[c]
         elif (
@@ -373,19 +441,32 @@ def _design(
                 else sorted(present)
             )
             levels = [x for x in order if x in present]
+            if s.isna().any() and UNKNOWN not in levels:
+                levels.append(UNKNOWN)
             enc[c] = levels
         else:
             levels = None
         if levels is not None:
+            text = s.astype("string").fillna(UNKNOWN)
             for lv in levels[1:]:
-                cols[f"{c}[{lv}]"] = (s.astype(str) == lv).astype(float)
+                cols[f"{c}[{lv}]"] = (text == lv).astype(float)
         else:
-            cols[c] = (
-                pd.to_numeric(s.astype("Float64") if s.dtype == "boolean" else s, errors="coerce")
-                .fillna(0)
-                .astype(float)
-            )
-    return pd.DataFrame(cols, index=t.index), enc
+            cols[c] = pd.to_numeric(s, errors="coerce").astype(float)
+    X = pd.DataFrame(cols, index=t.index)
+    if X.isna().any().any():
+        bad = [c for c in X.columns if X[c].isna().any()]
+        raise StudyError(f"missing values in the numeric covariates {bad}")
+    return X, enc
+
+
+def _is_yes_no(s: pd.Series) -> bool:
+    """A column of True/False with gaps (pandas ``boolean``, or objects)."""
+    if isinstance(s.dtype, pd.BooleanDtype):
+        return True
+    if s.dtype != object:
+        return False
+    values = set(s.dropna().unique())
+    return bool(values) and values <= {True, False}
 
 
 def cox(
@@ -397,20 +478,28 @@ def cox(
     level: float = 0.95,
     min_n: int = 10,
     min_events: int = 3,
+    cause: str | None = None,
 ) -> CoxResult:
-    """Cox proportional hazards of a tie's end (any reason) with statsmodels ``PHReg``.
+    """Cox proportional hazards of a tie's end with statsmodels ``PHReg``: any reason, or with
+    ``cause`` (``removed``, ``hidden``, ``went_quiet``) the cause-specific hazard of that ending
+    (the other endings censor the tie there).
 
     Categorical covariates enter as treatment dummies against their first level (for ``basis``:
-    ``knows_personally``), booleans as 0/1. Covariates without variation are dropped (listed in
+    ``knows_personally``), yes/no columns as ``no``/``yes``, a missing value as the level
+    ``unknown`` (see :func:`_design`). Covariates without variation are dropped (listed in
     ``dropped``). ``strata="auto"`` stratifies by participant when there are several (a baseline
     hazard per participant); ``None`` never does. ``ties_method``: ``efron`` (R's default) or
-    ``breslow``.
+    ``breslow``. Delayed entry (``entry_days``) enters as PHReg's entry times.
     """
     from study.analysis.phreg import PHReg
 
     if ties_method not in ("efron", "breslow"):
         raise ValueError("ties_method must be efron or breslow")
     t = _clean(ties)
+    if cause is not None:
+        if "end_reason" not in t:
+            raise StudyError("a cause-specific model needs the ties table's end_reason")
+        t["ended"] = (t["ended"].astype(bool) & (t["end_reason"].astype(str) == cause)).astype(int)
     covariates = [c for c in covariates if c in t.columns]
     n, events = len(t), int(t["ended"].sum())
     if n < min_n:
@@ -427,7 +516,9 @@ def cox(
         raise NotEnoughData("a Cox model (ended ties per term)", events, X.shape[1] + 1)
     if strata == "auto":
         strata = "participant" if "participant" in t and t["participant"].nunique() > 1 else None
-    kw = {"strata": pd.factorize(t[strata])[0]} if strata else {}
+    kw: dict[str, Any] = {"strata": pd.factorize(t[strata])[0]} if strata else {}
+    if (t["_entry"] > 0).any():
+        kw["entry"] = t["_entry"].to_numpy(float)
     model = PHReg(
         t["duration_days"].to_numpy(float),
         X,
@@ -472,8 +563,10 @@ def cox(
             _time=t["duration_days"].to_numpy(float),
             _status=t["ended"].to_numpy(int),
             _stratum=t[strata].to_numpy() if strata else 0,
+            _entry=t["_entry"].to_numpy(float),
         ),
         enc,
+        cause,
     )
 
 
@@ -500,7 +593,8 @@ def ph_test(result: CoxResult, transform: str = "km") -> pd.DataFrame:
     if transform == "km":
         from statsmodels.duration.survfunc import SurvfuncRight
 
-        sf = SurvfuncRight(time, status)
+        entry = d["_entry"].to_numpy(float) if "_entry" in d else np.zeros(len(time))
+        sf = SurvfuncRight(time, status, entry=entry_for_statsmodels(entry))
         st, sp = np.asarray(sf.surv_times, float), np.asarray(sf.surv_prob, float)
         # left-continuous KM at each event time: the survival just before it
         i = np.searchsorted(st, ev_time, side="left") - 1
@@ -553,108 +647,3 @@ def reliable_share(
     g["low"] = [e.low if e else np.nan for e in est]
     g["high"] = [e.high if e else np.nan for e in est]
     return g
-
-
-# whom to contact next ---------------------------------------------------------------------------
-
-
-def _breslow(time: np.ndarray, status: np.ndarray, risk: np.ndarray):
-    """Breslow's baseline cumulative hazard (right-continuous) at the unique event times."""
-    order = np.argsort(time, kind="stable")
-    t, s, r = time[order], status[order], risk[order]
-    ut, first = np.unique(t, return_index=True)
-    # risk-set sums: everyone with time >= u
-    at_risk = np.cumsum(r[::-1])[::-1][first]
-    d = np.add.reduceat(s, first)
-    keep = d > 0
-    return ut[keep], np.cumsum(d[keep] / at_risk[keep])
-
-
-def at_risk(
-    ties: pd.DataFrame,
-    fit: CoxResult,
-    horizon_days: float = 91,
-    *,
-    cutoff: Any = None,
-    top: int | None = None,
-) -> pd.DataFrame:
-    """Live reliable ties ranked by the model's probability of ending within ``horizon_days``.
-
-    For a tie alive and reliable at the cut-off (``alive_at_cutoff`` and ``reliable_at_end``) of
-    age c (from its start to its last sign of life, ``end``; the time it is known alive):
-    P(end within h | alive at c) = 1 - exp(-(H0(c + h) - H0(c)) * exp(x'b)), with the Breslow
-    baseline cumulative hazard H0 of the tie's stratum (participant) and its linear predictor.
-    Also: days since the last two-way interaction (at ``cutoff``, default the cut-off the ties
-    table was built with, else the latest end in the table). Sorted most at risk first; ``top`` keeps the first rows per participant.
-    """
-    t = _clean(ties)
-    d = fit.design
-    cols = list(fit.summary.index)
-    beta = fit.summary["coef"].to_numpy()
-    # baseline hazards per stratum, from the data the model was fitted on
-    lp_fit = d[cols].to_numpy() @ beta
-    base: dict[Any, tuple[np.ndarray, np.ndarray]] = {}
-    for k, idx in d.groupby("_stratum", sort=False).indices.items():
-        base[k] = _breslow(
-            d["_time"].to_numpy()[idx], d["_status"].to_numpy()[idx], np.exp(lp_fit[idx])
-        )
-    from study.tables.ties import alive_at_cutoff
-
-    alive = alive_at_cutoff(ties)
-    live = ties[alive & ties["reliable_at_end"].astype(bool)].copy()
-    if live.empty:
-        return live.assign(p_end=[], days_since_two_way=[])
-    X, _ = _design(live, fit.covariates, fit.encoding)
-    X = X.reindex(columns=cols, fill_value=0.0)
-    live["risk_score"] = np.exp(X.to_numpy() @ beta)
-
-    def cumhaz(k: Any, x: np.ndarray) -> np.ndarray:
-        ut, H = base.get(k, (np.array([]), np.array([])))
-        i = np.searchsorted(ut, x, side="right") - 1
-        return np.where(i >= 0, H[np.clip(i, 0, None)] if len(H) else 0.0, 0.0)
-
-    if "end" in live and "start" in live:
-        c = ((live["end"] - live["start"]) / pd.Timedelta(days=1)).to_numpy(float)
-    else:
-        c = live["duration_days"].to_numpy(float)
-    sk = live[fit.strata].to_numpy() if fit.strata else np.zeros(len(live), dtype=int)
-    dH = np.empty(len(live))
-    for k in np.unique(sk):
-        m = sk == k
-        dH[m] = cumhaz(k, c[m] + horizon_days) - cumhaz(k, c[m])
-    live["p_end"] = 1 - np.exp(-dH * live["risk_score"].to_numpy())
-    live["age_days"] = c
-    if cutoff is None:
-        cutoff = ties.attrs.get("cutoff")
-    if cutoff is None and "end" in t:
-        cutoff = pd.concat([t["end"], t["start"]]).max()
-    if cutoff is not None and "last_two_way" in live:
-        from study.tables.ties import as_utc
-
-        live["days_since_two_way"] = (as_utc(cutoff) - live["last_two_way"]) / pd.Timedelta(days=1)
-    live = live.sort_values(["p_end"], ascending=False)
-    if top is not None:
-        live = (
-            live.groupby("participant", sort=False).head(top)
-            if "participant" in live
-            else live.head(top)
-        )
-    keep = [
-        c
-        for c in (
-            "participant",
-            "contact",
-            "spell",
-            "platform",
-            "basis",
-            "start",
-            "age_days",
-            "duration_days",
-            "last_two_way",
-            "days_since_two_way",
-            "risk_score",
-            "p_end",
-        )
-        if c in live
-    ]
-    return live[keep].reset_index(drop=True)

@@ -83,8 +83,10 @@ PARTS: dict[str, tuple[str, ...]] = {
         "sustainability.survival",
         "sustainability.platform",
         "sustainability.cox",
+        "sustainability.competing",
         "sustainability.reliable",
         "sustainability.at_risk",
+        "sustainability.sensitivity",
     ),
     "reputation": ("reputation.views", "reputation.trends", "reputation.activity"),
     "second_degree": (

@@ -50,6 +50,10 @@ TIE_COLUMNS = (
     "end",
     "end_reason",
     "alive_at_cutoff",
+    "observed_from",
+    "prevalent",
+    "age_known",
+    "entry_days",
     "followup_end",
     "duration_days",
     "ended",
@@ -59,6 +63,7 @@ TIE_COLUMNS = (
     "last_out",
     "last_two_way",
     "reliable_at_end",
+    "interacted_after_quiet",
 )
 END_REASONS = ("removed", "hidden", "went_quiet", "censored")
 
@@ -222,9 +227,10 @@ def spells(
     b["new_spell"] = is_start & (prev_start.isna() | (prev_start == False))  # noqa: E712
     b["spell"] = b["new_spell"].astype(int).groupby(b["pair"]).cumsum()
     b = b[b["spell"] > 0]
-    starts = b.loc[b["new_spell"], ["pair", "spell", "occurred_at"]].rename(
-        columns={"occurred_at": "start"}
+    starts = b.loc[b["new_spell"], ["pair", "spell", "occurred_at", "kind"]].rename(
+        columns={"occurred_at": "start", "kind": "start_kind"}
     )
+    starts["from_first_seen"] = (starts.pop("start_kind") == "_first_seen").to_numpy(bool)
     ends = (
         b.loc[b["kind"].isin(_ENDS), ["pair", "spell", "occurred_at", "kind"]]
         .groupby(["pair", "spell"], sort=False)
@@ -262,6 +268,97 @@ def spells(
     ).drop_duplicates("pair")
     sp = sp.merge(who, on="pair", how="left")
     return sp, ev
+
+
+#: Kinds whose events show that the log sees a participant's network as it happens: the
+#: interactions and the requests made (an accepted request alone may come from a platform's
+#: list of connections, which reaches back years).
+OBSERVING_KINDS = ("interaction", "request_sent", "request_received")
+#: Event sources of platform archives: their messages and invitations reach back before the
+#: study; such an event shows the log watching only from when it was imported (recorded_at).
+ARCHIVE_SOURCES = ("linkedin:", "xing:")
+
+
+def observation_starts(events: pd.DataFrame, contacts: pd.DataFrame, cutoff: Any) -> pd.DataFrame:
+    """When the log begins to see each participant's network on each platform: the first
+    interaction or request (sent or received) about a contact of that platform, up to the
+    cut-off; an archive's event (:data:`ARCHIVE_SOURCES`) counts from when it was imported.
+
+    Returns participant, platform (the contact's), observed_from (UTC). See
+    docs/definitions.md, "The observation window".
+    """
+    cutoff = as_utc(cutoff)
+    cols = ["participant", "contact", "occurred_at"]
+    archive_cols = [c for c in ("source", "recorded_at") if c in events]
+    keep = events["kind"].isin(list(OBSERVING_KINDS)) & events["contact"].notna()
+    keep &= events["occurred_at"] <= cutoff
+    e = events.loc[keep.fillna(False).to_numpy(bool), cols + archive_cols]
+    at = e["occurred_at"]
+    if len(archive_cols) == 2 and len(e):
+        archive = e["source"].astype("string").str.startswith(ARCHIVE_SOURCES).fillna(False)
+        recorded = pd.to_datetime(e["recorded_at"], utc=True)
+        at = at.where(~archive.to_numpy(bool), recorded.where(recorded > at, at))
+    e = e.assign(at=at)[at <= cutoff]
+    first = e.groupby(["participant", "contact"], observed=True, sort=False)["at"].min()
+    first = first.reset_index()
+    plat = contacts[["participant", "key", "platform"]].rename(columns={"key": "contact"})
+    first = first.merge(
+        plat.astype({"participant": "string", "contact": "string", "platform": "string"}),
+        on=["participant", "contact"],
+        how="inner",
+    )
+    out = first.groupby(["participant", "platform"], sort=True)["at"].min().reset_index()
+    return out.rename(columns={"at": "observed_from"})
+
+
+def _contact_info(sp: pd.DataFrame, contacts: pd.DataFrame) -> pd.DataFrame:
+    """Each spell's contact's platform and whether its first_seen is a stand-in (by position)."""
+    c = contacts[["participant", "key", "platform"]].rename(columns={"key": "contact"})
+    est = contacts.get("first_seen_estimated")
+    c = c.assign(
+        estimated=False if est is None else est.fillna(False).astype(bool).to_numpy(),
+    ).astype({"participant": "string", "contact": "string", "platform": "string"})
+    left = sp[["participant", "contact"]].astype("string")
+    m = left.merge(
+        c.drop_duplicates(["participant", "contact"]), on=["participant", "contact"], how="left"
+    )
+    m["estimated"] = m["estimated"].fillna(False).astype(bool)
+    return m.set_axis(sp.index)
+
+
+def _observed_from(
+    participant: pd.Series,
+    platform: pd.Series,
+    events: pd.DataFrame,
+    contacts: pd.DataFrame,
+    cutoff: pd.Timestamp,
+    given: Any,
+) -> pd.Series:
+    """Per spell: the observation start of its participant on its platform (else the
+    participant's first on any platform, else the cut-off: nothing observed), or ``given``."""
+    idx = participant.index
+    part = participant.astype("string").to_numpy(dtype=object)
+    plat = platform.astype("string").to_numpy(dtype=object)
+    if given is not None and not isinstance(given, dict):
+        return pd.Series(as_utc(given), index=idx)
+    out = pd.Series(pd.NaT, index=idx, dtype="datetime64[ns, UTC]")
+    if isinstance(given, dict):
+        by_pair = {k: as_utc(v) for k, v in given.items() if isinstance(k, tuple)}
+        by_part = {k: as_utc(v) for k, v in given.items() if not isinstance(k, tuple)}
+    else:
+        obs = observation_starts(events, contacts, cutoff)
+        by_pair = {
+            (p, f): t
+            for p, f, t in zip(
+                obs["participant"], obs["platform"], obs["observed_from"], strict=True
+            )
+        }
+        by_part = obs.groupby("participant")["observed_from"].min().to_dict()
+    if len(idx):
+        out[:] = [
+            by_pair.get((p, f), by_part.get(p, cutoff)) for p, f in zip(part, plat, strict=True)
+        ]
+    return out
 
 
 def _last_before(
@@ -320,6 +417,7 @@ def ties(
     *,
     cutoff: Any,
     window_days: float = 365,
+    observed_from: Any = None,
 ) -> pd.DataFrame:
     """One row per tie spell, following ``docs/definitions.md``.
 
@@ -331,17 +429,28 @@ def ties(
     (interactions in the spell up to its end), last_in, last_out, last_two_way (the earlier of
     last_in and last_out: reliable until W days after it).
 
+    The observation window (:func:`observation_starts`): ``observed_from`` is the moment the
+    log begins to see the tie's participant on its platform; a tie that started before it is
+    ``prevalent``: its quiet clock starts there, and it enters the survival risk set there, at
+    its age then (``entry_days``; left truncation). ``age_known`` is False for an imported tie
+    whose start is a stand-in (``first_seen_estimated``, e.g. XING vCards): it has no survival
+    columns. ``observed_from`` given here (a moment, or a mapping from participant or from
+    (participant, platform) to a moment) overrides the one read from the log.
+
     State as known at the cut-off (for lists and overviews): ``end`` (the end, or the last sign
     of life of a tie still alive), ``end_reason`` (removed, hidden, went_quiet; ``censored``:
     alive), ``alive_at_cutoff`` (bool), ``reliable_at_end`` (at the end for an ended tie, at the
-    cut-off for a live one).
+    cut-off for a live one), ``interacted_after_quiet`` (a tie that went quiet had an
+    interaction after the gap: "quiet" was wrong about it).
 
     Survival (what Kaplan-Meier, Cox and the at-risk list use): follow-up ends at the
     *outcome-known horizon* ``cutoff - W``; ``followup_end`` is the end if the tie ended by then,
-    else the horizon; ``duration_days`` = followup_end - start; ``ended`` = 1 if the tie ended
-    by the horizon (any reason), else 0 (censored there, even if it was removed later). A tie
-    that started after the horizon has no follow-up: ``followup_end`` NaT, ``duration_days`` NaN
-    (``ended`` 0), and the survival functions leave it out. See ``docs/definitions.md``.
+    else the horizon; ``duration_days`` = followup_end - start (the tie's age); ``ended`` = 1 if
+    the tie ended by the horizon (any reason), else 0 (censored there, even if it was removed
+    later). A tie has no survival columns (``followup_end`` NaT, ``duration_days`` NaN, ``ended``
+    0) when it entered observation after the horizon, when its age is unknown, or when it was
+    prevalent and had ended by the time the log began to see it (removed before, or quiet from
+    the start). See ``docs/definitions.md``.
 
     Events after ``cutoff`` are ignored. ``events`` and ``contacts`` are as
     :meth:`study.Study.events` and :meth:`study.Study.contacts` give them.
@@ -354,6 +463,16 @@ def ties(
     sp["horizon"] = sp["end_event_at"].fillna(cutoff)
     sp["sid"] = np.arange(len(sp))
 
+    # the observation window: the quiet clock of a prevalent tie starts when the log begins to
+    # see its participant's platform, never at a connection date years back
+    own = _contact_info(sp, contacts)
+    sp["observed_from"] = _observed_from(
+        sp["participant"], own["platform"], events, contacts, cutoff, observed_from
+    ).array
+    sp["prevalent"] = (sp["start"] < sp["observed_from"]).to_numpy(bool)
+    sp["age_known"] = ~(sp["from_first_seen"].to_numpy(bool) & own["estimated"].to_numpy(bool))
+    sp["first_anchor"] = sp["start"].where(~sp["prevalent"], sp["observed_from"])
+
     # interactions: assign each to the latest spell start at or before it (by pair), keep those
     # up to the spell's end event (or the cut-off)
     inter = ev.loc[ev["kind"] == "interaction", ["pair", "occurred_at", "direction"]]
@@ -363,12 +482,15 @@ def ties(
     inter = inter[inter["sid"].notna() & (inter["occurred_at"] <= inter["horizon"])]
     inter["sid"] = inter["sid"].astype(int)
 
-    # anchors: the start and every interaction; a gap of W or more after an anchor (to the next
-    # anchor, or to the end event / cut-off) means the tie went quiet at that anchor
+    # anchors: the first anchor (the start, or the observation start of a prevalent tie) and
+    # every interaction from it on; a gap of W or more after an anchor (to the next anchor, or
+    # to the end event / cut-off) means the tie went quiet at that anchor
+    first_anchor = sp["first_anchor"].array.take(inter["sid"].to_numpy())
+    seen = inter[(inter["occurred_at"] >= first_anchor).to_numpy(bool)]
     anchors = pd.concat(
         [
-            sp[["sid", "start"]].rename(columns={"start": "t"}),
-            inter[["sid", "occurred_at"]].rename(columns={"occurred_at": "t"}),
+            sp[["sid", "first_anchor"]].rename(columns={"first_anchor": "t"}),
+            seen[["sid", "occurred_at"]].rename(columns={"occurred_at": "t"}),
         ],
         ignore_index=True,
     )
@@ -393,6 +515,10 @@ def ties(
     )
     sp["end"] = sp["quiet_at"].where(has_quiet, sp["end_event_at"].where(has_end, sp["last_sign"]))
     sp["alive_at_cutoff"] = sp["end_reason"] == "censored"
+    # "quiet" was wrong about a tie that interacted again after the gap
+    later = inter.merge(sp.loc[has_quiet, ["sid", "quiet_at"]], on="sid")
+    revived = later.loc[later["occurred_at"] > later["quiet_at"], "sid"].unique()
+    sp["interacted_after_quiet"] = sp["sid"].isin(revived).to_numpy(bool)
     sp = _followup(sp, cutoff - w)
 
     # interaction counts and reliability within the spell, up to its end
@@ -474,13 +600,22 @@ def _key_order(sp: pd.DataFrame) -> np.ndarray:
 
 
 def _followup(sp: pd.DataFrame, horizon: pd.Timestamp) -> pd.DataFrame:
-    """The survival columns: follow-up from the start to the end or the horizon, whichever is
-    first; none for a tie that started after the horizon."""
-    has = sp["start"] <= horizon
-    event = has & ~sp["alive_at_cutoff"] & (sp["end"] <= horizon)
+    """The survival columns: follow-up from the tie's entry into observation (its start, or the
+    observation start of a prevalent tie) to its end or the horizon, whichever is first; none
+    for a tie that entered after the horizon, whose age is unknown, or that had ended by the
+    time it entered (a prevalent tie removed before, or quiet from the start)."""
+    entry_at = sp["first_anchor"]
+    has = sp["age_known"].to_numpy(bool) & (entry_at <= horizon).to_numpy(bool)
+    event = has & ~sp["alive_at_cutoff"].to_numpy(bool) & (sp["end"] <= horizon).to_numpy(bool)
+    # a prevalent tie must be alive when it enters: ended at or before its entry, it never
+    # was in the risk set (by the definition it ended before the log could see it)
+    gone = sp["prevalent"].to_numpy(bool) & event & (sp["end"] <= entry_at).to_numpy(bool)
+    has &= ~gone
+    event &= ~gone
     sp["followup_end"] = sp["end"].where(event, horizon).where(has)
     sp["ended"] = event.astype(int)
     sp["duration_days"] = (sp["followup_end"] - sp["start"]) / DAY
+    sp["entry_days"] = ((entry_at - sp["start"]) / DAY).where(has)
     return sp
 
 
