@@ -55,6 +55,8 @@ class PiecewiseFit:
     params: np.ndarray = field(repr=False)
     cov: np.ndarray = field(repr=False)
     encoding: dict[str, list[str]] = field(repr=False, default_factory=dict)
+    #: the design's columns after the pieces (covariate terms, then participant terms)
+    columns: list[str] = field(repr=False, default_factory=list)
 
     def hazard_ratio(self, term: str) -> Estimate:
         r = self.summary.loc[term]
@@ -82,8 +84,9 @@ class PiecewiseFit:
         self, rows: pd.DataFrame, ages: np.ndarray, horizon: float, *, draws: int = DRAWS
     ) -> pd.DataFrame:
         """P(end within ``horizon`` days | alive at ``age``) per row, with its interval."""
-        X, _ = _design(rows, self.covariates, dict(self.encoding))
-        X = X.reindex(columns=list(self.summary.index), fill_value=0.0).to_numpy(float)
+        extra = ["participant"] if "participant" in self.encoding else []
+        X, _ = _design(rows, [*self.covariates, *extra], dict(self.encoding))
+        X = X.reindex(columns=self.columns, fill_value=0.0).to_numpy(float)
         k = len(self.pieces)
 
         def p(params: np.ndarray) -> np.ndarray:
@@ -191,8 +194,10 @@ def piecewise_exponential(
             "more",
         )
     zc = stats.norm.ppf(0.5 + level / 2)
-    terms = list(X.columns)
-    b, s = params[k:], bse[k:]
+    # the participants' own baseline levels are fitted, not reported
+    shown = [i for i, c in enumerate(X.columns) if not c.startswith("participant[")]
+    terms = [X.columns[i] for i in shown]
+    b, s = params[k:][shown], bse[k:][shown]
     summary = pd.DataFrame(
         {
             "coef": b,
@@ -216,7 +221,9 @@ def piecewise_exponential(
         index=pd.Index(names, name="piece"),
     )
     reported = [c for c in covariates if c not in dropped]
-    return PiecewiseFit(summary, pieces, n, events, reported, dropped, level, params, cov, enc)
+    return PiecewiseFit(
+        summary, pieces, n, events, reported, dropped, level, params, cov, enc, list(X.columns)
+    )
 
 
 def at_risk(

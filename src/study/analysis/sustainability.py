@@ -528,6 +528,10 @@ def cox(
     )
     try:
         fit = model.fit()
+        if not np.all(np.isfinite(np.asarray(fit.params))):
+            # Newton's full steps can overshoot from 0 (a rare ending, wide hazard ratios);
+            # BFGS on the same partial likelihood then finds the maximum
+            fit = model.fit(method="bfgs", maxiter=1000)
     except np.linalg.LinAlgError as exc:
         raise NotEnoughData(f"a Cox model ({exc})", events, "more ended ties") from None
     params = np.asarray(fit.params)

@@ -278,7 +278,7 @@ def simulate_participant(
 
     # introductions: second-degree contacts through a live tie -------------------------------
     n_intro = rng.poisson(p.arrivals.introduced_per_month * arrival * mass.sum())
-    t_intro = np.sort(_times_in_months(rng, n_intro, starts, mass))
+    t_intro = np.minimum(np.sort(_times_in_months(rng, n_intro, starts, mass)), tmax)
     tie_start = np.where(direct["accepted"], direct["t_resp"], np.inf)
     tie_end = tie_start + direct["life"]
     introducer, keep = [], []
@@ -305,7 +305,9 @@ def simulate_participant(
     t_vouch = t_intro + rng.uniform(0.2, 3.0, n_in)
     vouched &= t_vouch < tmax
     known = rng.random(n_in) < np.array([ip.p_known[k] for k in itype])
-    t_ireq = t_intro + rng.uniform(1.0, 7.0, n_in)
+    # the request follows 1-7 days later, but never after the study's end (a study that ends
+    # today must not hold events of the next days)
+    t_ireq = np.minimum(t_intro + rng.uniform(1.0, 7.0, n_in), tmax)
     i_ok = t_ireq < tmax
     i_platform = platform[introducer_idx] if n_in else np.empty(0, dtype=object)
     i_basis = np.full(n_in, "introduced", dtype=object)
@@ -389,10 +391,23 @@ def simulate_participant(
     ties = np.flatnonzero(R["accepted"])
     s = R["t_resp"][ties]
     end = s + R["life"][ties]
-    ended = end < tmax
-    stop = np.minimum(end, tmax)
     reason = R["reason"][ties]
     t_keys, t_plat, t_basis = keys[ties], platform_all[ties], basis_all[ties]
+    # scenario draws come from a stream of their own: the default study stays the same log
+    xrng = np.random.default_rng([seed, index, 15])
+    if p.archive.connections:
+        arch = _archive(buf, xrng, p, eff, pid, n_all, width, win)
+        contacts = pd.concat(
+            [contacts.assign(first_seen_estimated=False), arch.contacts], ignore_index=True
+        )
+        ties = np.concatenate([ties, np.full(arch.s.size, -1)])  # -1: no introduction
+        s, end = np.concatenate([s, arch.s]), np.concatenate([end, arch.end])
+        reason = np.concatenate([reason, arch.reason])
+        t_keys = np.concatenate([t_keys, arch.keys])
+        t_plat = np.concatenate([t_plat, arch.platform])
+        t_basis = np.concatenate([t_basis, arch.basis])
+    ended = end < tmax
+    stop = np.minimum(end, tmax)
     for kind, why in (("contact_removed", "removed"), ("contact_hidden", "hidden")):
         m = ended & (reason == why)
         buf.add(kind, end[m], t_plat[m], contact=t_keys[m])
@@ -400,14 +415,21 @@ def simulate_participant(
     buf.add("note", end[pruned], t_plat[pruned], contact=t_keys[pruned], text=NOTES_PRUNED)
 
     rate = np.array([p.interactions.rate_per_year[b] for b in t_basis]) / 365.25
-    n_int = rng.poisson(rate * (stop - s))
-    tie_of = np.repeat(np.arange(ties.size), n_int)
-    t_int = s[tie_of] + rng.random(tie_of.size) * (stop - s)[tie_of]
     quiet = ended & (reason == "quiet")
-    # the final interaction of a quiet tie lies exactly at T
-    tie_of = np.concatenate([tie_of, np.flatnonzero(quiet)])
-    t_int = np.concatenate([t_int, end[quiet]])
-    tie_of, t_int = _keepalive(tie_of, t_int, s, stop, p.interactions.keepalive_days)
+    # a quiet tie's interactions stop at T, or (scenario c) some days before it
+    talk_stop = stop.copy()
+    if p.ties.quiet_lag_days > 0:
+        lag = xrng.exponential(p.ties.quiet_lag_days, s.size)
+        talk_stop = np.where(quiet, np.maximum(end - lag, s), stop)
+    n_int = rng.poisson(rate * (talk_stop - s))
+    tie_of = np.repeat(np.arange(ties.size), n_int)
+    t_int = s[tie_of] + rng.random(tie_of.size) * (talk_stop - s)[tie_of]
+    # the final interaction of a quiet tie lies exactly at T (scenario c: where they stop)
+    last = quiet & (talk_stop > s)
+    tie_of = np.concatenate([tie_of, np.flatnonzero(last)])
+    t_int = np.concatenate([t_int, talk_stop[last]])
+    if p.interactions.keepalive_days > 0:
+        tie_of, t_int = _keepalive(tie_of, t_int, s, talk_stop, p.interactions.keepalive_days)
     n_i = t_int.size
     i_dir = np.where(rng.random(n_i) < p.interactions.p_out, "out", "in").astype(object)
     i_chan = _choice(rng, p.interactions.channel_weights, n_i)
@@ -459,7 +481,127 @@ def simulate_participant(
     )
 
     events = buf.frame(pid, win, pid)
+    if p.ties.removal_seen_every_days > 0:
+        events = _removals_seen_at_exports(events, win, p.ties.removal_seen_every_days)
     return ParticipantData(pid, contacts, events, eff)
+
+
+@dataclass
+class _Archived:
+    """The archive's ties still alive when the study begins (its contacts: all of it)."""
+
+    contacts: pd.DataFrame
+    keys: np.ndarray
+    platform: np.ndarray
+    basis: np.ndarray
+    s: np.ndarray  # when the log can see them: the study's first day
+    end: np.ndarray  # connection date + lifetime
+    reason: np.ndarray
+
+
+def _archive(
+    buf: EventBuffer,
+    rng: np.random.Generator,
+    p: Params,
+    eff: dict[str, Any],
+    pid: str,
+    first: int,
+    width: int,
+    win: Window,
+) -> _Archived:
+    """Scenario (a): connections made before the study (see :class:`~study.simulate.params.
+    Archive`); their ``request_accepted`` at the connection date goes into ``buf``."""
+    a, t = p.archive, p.ties
+    n = a.connections
+    weights = p.arrivals.rate_per_month
+    basis = _choice(rng, weights, n)
+    undated = rng.random(n) < a.share_undated
+    platform = np.where(undated, "xing", "linkedin").astype(object)
+    connected = -rng.uniform(0, a.years * 365.25, n)
+    sent = rng.random(n) < np.array([p.arrivals.p_sent[b] for b in basis])
+    msg = rng.random(n) < np.where(sent, p.arrivals.p_message_sent, p.arrivals.p_message_received)
+    eta = (
+        np.array([0.0 if b == "knows_personally" else math.log(t.hr_basis[b]) for b in basis])
+        + np.where(platform == "linkedin", math.log(t.hr_linkedin), 0.0)
+        + np.where(msg, math.log(t.hr_with_message), 0.0)
+        + eff["tie_log_frailty"]
+    )
+    life = t.weibull_scale_days * (rng.exponential(1.0, n) * np.exp(-eta)) ** (1 / t.weibull_shape)
+    end = connected + life
+    u = rng.random(n)
+    p_rem = np.array([t.p_removed[b] for b in basis])
+    reason = np.where(
+        u < p_rem, "removed", np.where(u < p_rem + (1 - p_rem) * t.p_hidden, "hidden", "quiet")
+    ).astype(object)
+    listed = (end > 0) | (reason != "removed")  # removed before the study: not in the archive
+    keys = np.array([f"{pid}-c{first + j:0{width}d}" for j in range(n)], dtype=object)
+    seen_days = np.where(undated, 0.0, connected)[listed]
+    contacts = pd.DataFrame(
+        {
+            "key": keys[listed],
+            "participant": pid,
+            "platform": platform[listed],
+            "basis": basis[listed],
+            "introducer": None,
+            "first_seen": win.start_ts
+            + pd.to_timedelta(np.round(seen_days * 86400).astype("int64"), unit="s"),
+            "name": invented_names(rng, int(listed.sum())),
+            "first_seen_estimated": undated[listed],
+        }
+    )
+    dated = listed & ~undated
+    buf.add(
+        "request_accepted",
+        connected[dated],
+        platform[dated],
+        contact=keys[dated],
+        direction=np.where(sent[dated], "out", "in").astype(object),
+    )
+    alive = listed & (end > 0)
+    eff["archive"] = {
+        "listed": int(listed.sum()),
+        "alive_at_start": int(alive.sum()),
+        "undated": int((listed & undated).sum()),
+    }
+    return _Archived(
+        contacts,
+        keys[alive],
+        platform[alive],
+        basis[alive],
+        np.zeros(int(alive.sum())),
+        end[alive],
+        reason[alive],
+    )
+
+
+def _removals_seen_at_exports(events: pd.DataFrame, win: Window, every: float) -> pd.DataFrame:
+    """Removals as the importers see them: at the midpoint between the export before and the
+    export after (exports every ``every`` days from the study's first day), with
+    ``removed_after``/``removed_before``; a removal after the last export is not seen yet.
+    The contact's events after the logged removal go (the log refuses them), a job lead keeps
+    its event without the contact."""
+    ev = events
+    rem = ev["kind"] == "contact_removed"
+    day = (ev["occurred_at"] - win.start_ts) / pd.Timedelta(days=1)
+    k = np.floor(day / every)
+    after, before = k * every, (k + 1) * every
+    seen = rem & (before <= win.tmax)
+    mid = win.start_ts + pd.to_timedelta((after + every / 2) * 86400, unit="s")
+    ev = ev[~rem | seen].copy()
+    seen = seen[ev.index]
+    ev.loc[seen, "occurred_at"] = mid[ev.index][seen].dt.round("s")
+    as_date = lambda d: (win.start_ts + pd.to_timedelta(d, unit="D")).dt.date.astype(object)  # noqa: E731
+    ev["removed_after"] = None
+    ev["removed_before"] = None
+    ev.loc[seen, "removed_after"] = as_date(after[ev.index][seen])
+    ev.loc[seen, "removed_before"] = as_date(before[ev.index][seen])
+    gone = ev.loc[seen, ["contact", "occurred_at"]].set_index("contact")["occurred_at"]
+    when = ev["contact"].map(gone)
+    later = when.notna() & (ev["occurred_at"] > when) & ~(ev["kind"] == "contact_removed")
+    lead = later & (ev["kind"] == "job_lead")
+    ev.loc[lead, "contact"] = None
+    drop = later & ~lead & ~ev["kind"].isin(["note"])
+    return ev[~drop].sort_values("occurred_at", kind="stable").reset_index(drop=True)
 
 
 def _keepalive(

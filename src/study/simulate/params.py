@@ -136,6 +136,29 @@ class Ties(_Section):
         full=True,
     )
     p_hidden: float = _prob(0.1)
+    #: Scenario (c): a quiet tie's interactions stop this many days (mean, exponential) before
+    #: its true end T, its last interaction some time before it fades; 0: exactly at T.
+    quiet_lag_days: float = _rate(0.0)
+    #: Scenario: removals are seen only through exports every so many days and logged at the
+    #: midpoint between the two exports (as the importers do); 0: logged when they happen.
+    removal_seen_every_days: float = _rate(0.0)
+
+
+@dataclass(frozen=True)
+class Archive(_Section):
+    """Scenario (a): the study starts from a platform archive of connections made before it.
+
+    ``connections`` ties were made over the ``years`` before the study's first day; each has a
+    lifetime from its connection date like any tie (basis drawn by the direct arrival rates,
+    platform, message and frailty as for new ties). Those removed before the study are not in
+    the archive; those hidden or gone quiet before it are (the platform still lists them) but
+    never interact again. No interaction before the study's first day is logged. A share
+    ``share_undated`` are XING vCards: no connection date, ``first_seen`` is the study's first
+    day and marked estimated."""
+
+    connections: int = field(default=0, metadata={"check": "count"})
+    years: float = _positive(6.0)
+    share_undated: float = _prob(0.2)
 
 
 @dataclass(frozen=True)
@@ -151,8 +174,9 @@ class Interactions(_Section):
     #: Share of interactions the participant starts.
     p_out: float = _prob(0.5)
     #: A living tie interacts at least this often (days), so the W = 365 definition of going
-    #: quiet recovers the drawn lifetime exactly.
-    keepalive_days: float = _positive(300.0)
+    #: quiet recovers the drawn lifetime exactly; 0: no keep-alive (scenario (b): living weak
+    #: ties may go longer than W without an interaction).
+    keepalive_days: float = _rate(300.0)
     channel_weights: dict[str, float] = _dict(
         {
             "message": 4,
@@ -299,6 +323,7 @@ class Params:
     arrivals: Arrivals = field(default_factory=Arrivals)
     acceptance: Acceptance = field(default_factory=Acceptance)
     ties: Ties = field(default_factory=Ties)
+    archive: Archive = field(default_factory=Archive)
     interactions: Interactions = field(default_factory=Interactions)
     introductions: Introductions = field(default_factory=Introductions)
     leads: Leads = field(default_factory=Leads)
@@ -406,6 +431,10 @@ def _check_value(value: Any, check: str | None, where: str) -> None:
     if check == "month":
         if isinstance(value, bool) or not isinstance(value, int) or value < 1:
             raise ValidationError(f"{value!r} is not a month number (1, 2, ...)", where)
+        return
+    if check == "count":
+        if isinstance(value, bool) or not isinstance(value, int) or value < 0:
+            raise ValidationError(f"{value!r} is not a count (0, 1, 2, ...)", where)
         return
     if isinstance(value, bool) or not isinstance(value, int | float):
         raise ValidationError(f"{value!r} is not a number", where)

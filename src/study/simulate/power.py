@@ -47,7 +47,10 @@ class SimFrames:
         ev["source"] = "simulate"
         ev["recorded_at"] = ev["occurred_at"]
         contacts = pd.concat([d.contacts for d in datas], ignore_index=True).drop(columns="name")
-        contacts["first_seen_estimated"] = False
+        est = contacts.get("first_seen_estimated")
+        contacts["first_seen_estimated"] = (
+            False if est is None else est.astype("boolean").fillna(False).astype(bool)
+        )
         end = pd.Timestamp(win.end, tz="UTC") + pd.Timedelta(days=1)
         return cls(tidy_events(ev), contacts, truth, end)
 

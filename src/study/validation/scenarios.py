@@ -3,7 +3,9 @@
 ``default`` is the study the report is made for (one participant, 24 months); ``panel`` a
 research team's panel; ``null`` a world without effects (every hazard ratio, rate ratio and
 level change 1), where an interval excluding 1 is a false finding. Scenarios that break an
-estimator's assumption are added beside them, each with what it breaks in ``description``.
+estimator's assumption are added beside them, each with what it breaks in ``description``;
+those of research question 2 are panels of 8 participants (a single participant's 24 months
+hold too few removals for the cause-specific models).
 """
 
 from __future__ import annotations
@@ -60,3 +62,59 @@ def scenario(s: Scenario) -> Scenario:
 scenario(Scenario("default", "the report's study: one participant, 24 months, default settings"))
 scenario(Scenario("panel", "a panel: 8 participants, 24 months each", participants=8))
 scenario(Scenario("null", "no effects: every ratio 1, no level or slope change", null_params))
+
+
+# research question 2 (issue 15): worlds that break the survival estimators' assumptions ----
+
+
+def _with(section: str, **changes: object) -> Callable[[], Params]:
+    """Params with some settings of one section changed."""
+
+    def make() -> Params:
+        p = Params()
+        return dataclasses.replace(
+            p, **{section: dataclasses.replace(getattr(p, section), **changes)}
+        )
+
+    make.__doc__ = f"Params with [{section}] " + ", ".join(f"{k} = {v}" for k, v in changes.items())
+    return make
+
+
+scenario(
+    Scenario(
+        "archive",
+        "(a) a study started from a platform archive: 300 connections made over the 6 years "
+        "before it (a fifth XING vCards without a date), no interaction logged before the "
+        "study; prevalent ties enter at their age when the log begins (delayed entry)",
+        _with("archive", connections=300),
+        participants=8,
+    )
+)
+scenario(
+    Scenario(
+        "no_keepalive",
+        "(b) no keep-alive: a living weak tie may go longer than W = 365 days without an "
+        "interaction, so 'quiet' ends ties that are still alive; the truth is the simulated "
+        "end, which the definition does not identify (the rows show the bias)",
+        _with("interactions", keepalive_days=0.0),
+        participants=8,
+    )
+)
+scenario(
+    Scenario(
+        "quiet_lag",
+        "(c) a quiet tie's interactions stop on average 90 days (exponential) before its true "
+        "end: the definition dates a quiet end at the last interaction, before the truth",
+        _with("ties", quiet_lag_days=90.0),
+        participants=8,
+    )
+)
+scenario(
+    Scenario(
+        "snapshots",
+        "removals seen only through exports every 90 days and dated at the midpoint between "
+        "two exports (as the importers do), instead of when they happened",
+        _with("ties", removal_seen_every_days=90.0),
+        participants=8,
+    )
+)
