@@ -14,7 +14,8 @@ def register(sub: Any) -> None:
         "simulate",
         help="write a simulated study with known ground truth (the truth goes beside it)",
         examples="  study simulate --participants 1 --months 24 --seed 7 --db sim.db\n"
-        "  study simulate --participants 200 --months 36 --params my_params.toml --db panel.db",
+        "  study simulate --participants 200 --months 36 --params my_params.toml --db panel.db\n"
+        "  study simulate --archive 300 --months 12 --db archive.db",
     )
     p.add_argument("--participants", type=_positive_int, default=1, metavar="N")
     p.add_argument("--months", type=_positive_int, default=24, metavar="N")
@@ -22,6 +23,32 @@ def register(sub: Any) -> None:
     p.add_argument("--params", metavar="FILE.toml", help="settings that differ from the defaults")
     p.add_argument(
         "--end", metavar="DATE", help="last day (default: end of the last complete month)"
+    )
+    w = p.add_argument_group(
+        "scenarios that break the survival analysis' assumptions (docs/simulation.md)"
+    )
+    w.add_argument(
+        "--archive",
+        type=_count,
+        metavar="N",
+        help="start from a platform archive of N connections made before the study",
+    )
+    w.add_argument(
+        "--no-keepalive",
+        action="store_true",
+        help="living ties may go longer than W = 365 days without an interaction",
+    )
+    w.add_argument(
+        "--quiet-lag",
+        type=_days,
+        metavar="DAYS",
+        help="a quiet tie's last interaction comes on average DAYS before its true end",
+    )
+    w.add_argument(
+        "--removal-snapshots",
+        type=_days,
+        metavar="DAYS",
+        help="removals seen only through exports every DAYS days, dated at the midpoint",
     )
     p.set_defaults(func=run_simulate)
 
@@ -65,10 +92,40 @@ def _positive_int(text: str) -> int:
     return n
 
 
+def _count(text: str) -> int:
+    try:
+        n = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a whole number") from None
+    if n < 0:
+        raise argparse.ArgumentTypeError(f"{n} must be 0 or more")
+    return n
+
+
+def _days(text: str) -> float:
+    try:
+        d = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a number of days") from None
+    if not d >= 0 or d == float("inf"):
+        raise argparse.ArgumentTypeError(f"{text} must be a number of days, 0 or more")
+    return d
+
+
 def _params(args: argparse.Namespace) -> Any:
     from study.simulate import Params
 
-    return Params.from_toml(args.params) if args.params else Params()
+    params = Params.from_toml(args.params) if args.params else Params()
+    scenario = {
+        "archive.connections": getattr(args, "archive", None),
+        "interactions.keepalive_days": 0.0 if getattr(args, "no_keepalive", False) else None,
+        "ties.quiet_lag_days": getattr(args, "quiet_lag", None),
+        "ties.removal_seen_every_days": getattr(args, "removal_snapshots", None),
+    }
+    for path, value in scenario.items():
+        if value is not None:
+            params = params.replace(path, value)
+    return params
 
 
 def _print_result(r: Any) -> None:

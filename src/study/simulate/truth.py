@@ -68,6 +68,21 @@ def build_truth(
             },
             "quiet_window_days": 365,
             "keepalive_days": p.interactions.keepalive_days,
+            "quiet_lag_days": t.quiet_lag_days,
+            "removal_seen_every_days": t.removal_seen_every_days,
+            "archive": {
+                "connections": p.archive.connections,
+                "years": p.archive.years,
+                "share_undated": p.archive.share_undated,
+                "time_scale": "a tie's lifetime counts from its connection date, before the "
+                "study for an archived tie; the hazard ratios are the same",
+            },
+            "estimand": "the hazard ratios of the end of a tie (any reason) on the tie's age; "
+            "a cause-specific hazard ratio of one ending is HR x p(ending | basis) / "
+            "p(ending | reference basis). They equal what docs/definitions.md measures when a "
+            "living tie interacts at least every keepalive_days < W and a quiet tie's last "
+            "interaction is at its end (quiet_lag_days = 0); otherwise the definition dates "
+            "quiet ends differently and the harness shows the bias (docs/validation.md)",
         },
         "interactions": {
             "rate_per_year_by_basis": p.interactions.rate_per_year,
