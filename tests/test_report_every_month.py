@@ -1,0 +1,73 @@
+"""`study report --every month` over the demo study: a PDF for every month, in both languages,
+"not enough data yet" wherever a section cannot be computed (issue 15).
+
+The fast test makes the first month (almost nothing has data) in German and the last in
+English; the slow one
+every month of the demo's 24, in German and English (about 48 PDFs: run it once)."""
+
+from __future__ import annotations
+
+import datetime as dt
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+from test_report_build import pdf_text
+
+from study import simulate
+from study.periods import iter_periods, last_complete_month
+
+
+@pytest.fixture(scope="module")
+def demo(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The demo study as `study demo` makes it: 24 months up to the last complete month."""
+    path = Path(tmp_path_factory.mktemp("every")) / "demo.db"
+    simulate.run(seed=simulate.demo_seed(), db=path)
+    return path
+
+
+def first_month(db: Path) -> str:
+    truth = simulate.truth(db)
+    return truth["start"][:7]
+
+
+def report(db: Path, out: Path, lang: str, *args: str, timeout: float = 900) -> list[str]:
+    cmd = [sys.executable, "-m", "study.cli.main", "report", "--db", str(db), "--out", str(out)]
+    proc = subprocess.run(
+        [*cmd, "--lang", lang, *args],
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+        env=dict(os.environ),
+    )
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    return proc.stdout.splitlines()
+
+
+def test_the_first_month_in_german_and_the_last_in_english_make_a_pdf(
+    demo: Path, tmp_path: Path
+) -> None:
+    last = last_complete_month(dt.date.today())
+    lines = report(demo, tmp_path, "en", "--every", "month", "--since", last.label)
+    assert len(lines) == 1 and lines[0].endswith(f"study-report-me-{last.label}.pdf")
+    lines += report(demo, tmp_path, "de", "--period", first_month(demo))
+    for line in lines:
+        assert Path(line).read_bytes().startswith(b"%PDF")
+    early = pdf_text(Path(lines[-1]))
+    assert "Noch zu wenig Daten" in early
+    # the survival part says from when it will have follow-up, never a bare "–"
+    assert "Nachbeobachtung länger als W = 365 Tage (ab dem" in early
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("lang", ["de", "en"])
+def test_every_month_of_the_demo_study_makes_a_pdf(demo: Path, tmp_path: Path, lang: str) -> None:
+    first = first_month(demo)
+    months = iter_periods("month", first, last_complete_month(dt.date.today()).end)
+    lines = report(demo, tmp_path, lang, "--every", "month", "--since", first, timeout=7200)
+    assert len(lines) == len(months) >= 24
+    for line, p in zip(lines, months, strict=True):
+        assert line.endswith(f"study-report-me-{p.label}.pdf")
+        assert Path(line).read_bytes().startswith(b"%PDF")
