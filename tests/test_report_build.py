@@ -54,7 +54,7 @@ def names(db: Path) -> list[str]:
     import study
 
     with study.open(db) as s:
-        return [n for n in s.contacts(names=True)["display_name"].dropna()]
+        return [n for n in s.contacts(names=True)["name"].dropna()]
 
 
 @pytest.fixture(scope="module")
