@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+from contextlib import ExitStack
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -68,8 +69,11 @@ def export_tables(
         from study.privacy import register_named_files
 
         register_named_files(study, list(paths.values()), "export")
-    for name, df in tables.items():
-        with private_file(paths[name], mode=SHARED_FILE if anonymized else PRIVATE_FILE) as fh:
+    with ExitStack() as stack:  # every table written first; renamed into place together
+        for name, df in tables.items():
+            fh = stack.enter_context(
+                private_file(paths[name], mode=SHARED_FILE if anonymized else PRIVATE_FILE)
+            )
             if fmt == "parquet":
                 df.to_parquet(fh, index=False)
             else:

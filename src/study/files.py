@@ -26,14 +26,14 @@ PRIVATE_DIR = 0o700
 _FLAGS = os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_NOFOLLOW", 0) | os.O_CLOEXEC
 
 
-def write_error(path: str | os.PathLike[str], exc: OSError) -> StudyError:
-    """One line for a write the system refused (full disk, file-size limit, permissions)."""
+def write_error(path: str | os.PathLike[str], exc: OSError, verb: str = "write") -> StudyError:
+    """One line for a file the system refused (full disk, file-size limit, permissions)."""
     reason = exc.strerror or str(exc)
     if exc.errno in (errno.ENOSPC, errno.EDQUOT):
         reason = "the disk is full (or your quota is used up)"
     elif exc.errno == errno.EFBIG:
         reason = "larger than the file-size limit (ulimit -f)"
-    return StudyError(f"cannot write {path}: {reason}")
+    return StudyError(f"cannot {verb} {path}: {reason}")
 
 
 def target_file(path: str | os.PathLike[str], what: str = "file") -> Path:
@@ -55,8 +55,8 @@ def private_dir(path: str | os.PathLike[str], *, mode: int = PRIVATE_DIR) -> Pat
         raise StudyError(f"{path}: is a file, not a folder")
     try:
         folder.mkdir(parents=True, exist_ok=True, mode=mode)
-    except FileExistsError:  # a file, or a dangling symlink, in the way
-        raise StudyError(f"{path}: is not a folder") from None
+    except (FileExistsError, NotADirectoryError):  # a file, or a dangling symlink, in the way
+        raise StudyError(f"{path}: is not a folder (a file is in the way)") from None
     except OSError as exc:
         raise write_error(path, exc) from None
     return folder

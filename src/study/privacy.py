@@ -41,8 +41,9 @@ KEY_FIELDS = ("lead",)
 
 
 def _secret(study: Study | dict[str, str]) -> bytes:
-    meta = study if isinstance(study, dict) else study.meta
-    return bytes.fromhex(meta["pseudonym_key"])
+    if isinstance(study, dict):
+        return store.pseudonym_key(study, "the study")
+    return store.pseudonym_key(study.meta, study.name)
 
 
 def pseudonym(study: Study | dict[str, str], key: str, *, prefix: str = PSEUDONYM_PREFIX) -> str:
