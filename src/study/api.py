@@ -26,6 +26,7 @@ from study.errors import DatabaseError, ValidationError
 from study.rules import ContactState, Ledger
 from study.vocabulary import (
     DEFAULT_PARTICIPANT,
+    MAX_DETAIL,
     PLATFORMS,
     Event,
     check_basis,
@@ -371,6 +372,7 @@ class Batch:
         pid = str(pid).strip()
         if not pid or len(pid) > 200:
             raise ValidationError("missing or longer than 200 characters", "participant")
+        check_text(pid, "participant")  # a NUL: stored by SQLite, a raw DataError on PostgreSQL
         if self.ledger.has_participant(pid):
             return pid
         self.conn.execute(insert(store.participants).values(id=pid, created_at=self.now))
@@ -469,6 +471,9 @@ class Batch:
             f: (None if details.get(f) in (None, "") else check_text(str(details[f]).strip(), f))
             for f in DETAIL_FIELDS
         }
+        long = next((f for f in DETAIL_FIELDS if len(row[f] or "") > MAX_DETAIL), None)
+        if long:
+            raise ValidationError(f"longer than {MAX_DETAIL:,} characters", long)
         row.update(key=key, updated_at=self.now)
         return row
 

@@ -483,6 +483,11 @@ def parse_number(value: Any, spec: Field) -> float:
     return number
 
 
+#: Longest contact detail (name, URL, company, position, e-mail): a name of megabytes is a
+#: mistake or an attack, and every report and export would carry it.
+MAX_DETAIL = 1_000
+
+
 def storable_text(text: str) -> bool:
     """What :func:`check_text` accepts (for checks over many values that must not raise)."""
     try:

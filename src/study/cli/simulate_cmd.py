@@ -17,8 +17,8 @@ def register(sub: Any) -> None:
         "  study simulate --participants 200 --months 36 --params my_params.toml --db panel.db",
     )
     p.add_argument("--participants", type=_positive_int, default=1, metavar="N")
-    p.add_argument("--months", type=_positive_int, default=24, metavar="N")
-    p.add_argument("--seed", type=int, default=7)
+    p.add_argument("--months", type=_months, default=24, metavar="N")
+    p.add_argument("--seed", type=_seed, default=7)
     p.add_argument("--params", metavar="FILE.toml", help="settings that differ from the defaults")
     p.add_argument(
         "--end", metavar="DATE", help="last day (default: end of the last complete month)"
@@ -47,10 +47,10 @@ def register(sub: Any) -> None:
     )
     w.add_argument("--effect", required=True, choices=("basis_hr", "view_step"))
     w.add_argument("--values", type=float, nargs="+", required=True, metavar="X")
-    w.add_argument("--months", type=_positive_int, nargs="+", default=[12, 24], metavar="N")
+    w.add_argument("--months", type=_months, nargs="+", default=[12, 24], metavar="N")
     w.add_argument("--participants", type=_positive_int, default=1, metavar="N")
     w.add_argument("--reps", type=_positive_int, default=20, metavar="N")
-    w.add_argument("--seed", type=int, default=1)
+    w.add_argument("--seed", type=_seed, default=1)
     w.add_argument("--params", metavar="FILE.toml")
     w.set_defaults(func=run_power)
 
@@ -62,6 +62,27 @@ def _positive_int(text: str) -> int:
         raise argparse.ArgumentTypeError(f"{text!r} is not a whole number") from None
     if n < 1:
         raise argparse.ArgumentTypeError(f"{n} must be 1 or more")
+    return n
+
+
+#: Longest simulated study: 50 years, so its first day stays inside the dates the log holds.
+MAX_MONTHS = 600
+
+
+def _months(text: str) -> int:
+    n = _positive_int(text)
+    if n > MAX_MONTHS:
+        raise argparse.ArgumentTypeError(f"{n} months is more than {MAX_MONTHS} (50 years)")
+    return n
+
+
+def _seed(text: str) -> int:
+    try:
+        n = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a whole number") from None
+    if n < 0:
+        raise argparse.ArgumentTypeError(f"{n} is negative (a seed is 0 or more)")
     return n
 
 
