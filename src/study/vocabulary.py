@@ -418,13 +418,14 @@ def parse_datetime(value: Any, tz: dt.tzinfo, name: str = "at") -> dt.datetime:
         utc = moment.astimezone(dt.UTC)
     except OverflowError:  # 0001-01-01T00:00 east of UTC, 9999-12-31T23:59 west of it
         utc = None
-    if utc is None or not FIRST_DAY <= utc.date() < END_DAY:
+    if utc is None or utc.date() < FIRST_DAY:  # later ones: stored times may not be future
         raise ValidationError(f"{str(value).strip()!r} {_OUTSIDE}", name)
     return utc
 
 
 #: Dates the log holds: analysis tables are pandas datetimes (years 1677 to 2262), and a date
-#: outside them, once stored, would break every later read of the log.
+#: outside them, once stored, would break every later read of the log. A time (``at``,
+#: ``first_seen``) is also refused when it lies in the future; a date field by this range.
 FIRST_DAY, END_DAY = dt.date(1900, 1, 1), dt.date(2200, 1, 1)
 _OUTSIDE = f"is outside the dates the log holds ({FIRST_DAY} to {END_DAY.year - 1}-12-31)"
 
