@@ -431,22 +431,31 @@ def compact(study: Study) -> list[str]:
 DROPPED_EVENT_COLUMNS = ("text", "topic", "source", "source_key")
 _LOOKS_PERSONAL = re.compile(r"https?://|www\.|[\w.+-]+@[\w-]+\.\w", re.IGNORECASE)
 MAX_SHIFT_DAYS = 182
+#: Left out of an export with shifted dates: when the rows were written, not when they happened.
+RECORDING_COLUMNS = ("recorded_at",)
 
 
 def anonymized_tables(study: Study, *, shift_dates: bool = False) -> dict[str, pd.DataFrame]:
     """Events, contacts and participants for other researchers: no names, URLs or free text;
-    contacts, introducers, participants and lead ids as pseudonyms; with ``shift_dates`` every
-    date of a participant moved by one random offset (whole days, up to half a year either way,
-    kept nowhere), so intervals and weekdays-of-offset stay true but calendar dates do not."""
+    contacts, introducers, participants and lead ids as pseudonyms under a key drawn for this
+    export alone (kept nowhere), event ids a random numbering, so two exports, or an export
+    and a report, cannot be joined on them. With ``shift_dates`` every date of a participant
+    is moved by one random offset (whole days, up to half a year either way, kept nowhere), the
+    same in every table, so intervals and weekdays-of-offset stay true but calendar dates do
+    not; the time of recording is left out (its latest value is about the day of the export,
+    which would give the offset away)."""
+    import numpy as np
     import pandas as pd
 
     events = study.events().drop(columns=list(DROPPED_EVENT_COLUMNS))
     contacts = study.contacts()
     participants = pd.DataFrame({"participant": study.participants()})
-    events = pseudonymize(events, study, ("contact", "introducer"))
-    events = pseudonymize(events, study, ("lead",), prefix="L-")
-    contacts = pseudonymize(contacts, study, ("key", "introducer"))
+    key = {"pseudonym_key": secrets.token_hex(32)}  # this export's own
+    events = pseudonymize(events, key, ("contact", "introducer"))
+    events = pseudonymize(events, key, ("lead",), prefix="L-")
+    contacts = pseudonymize(contacts, key, ("key", "introducer"))
     if shift_dates:
+        events = events.drop(columns=list(RECORDING_COLUMNS))
         offsets = {
             p: pd.Timedelta(days=(secrets.randbelow(MAX_SHIFT_DAYS) + 1) * secrets.choice((-1, 1)))
             for p in participants.participant
@@ -456,9 +465,13 @@ def anonymized_tables(study: Study, *, shift_dates: bool = False) -> dict[str, p
             for col in frame.columns:
                 if pd.api.types.is_datetime64_any_dtype(frame[col]):
                     frame[col] = frame[col] + shift
-    events = pseudonymize(events, study, ("participant",), prefix="P-")
-    contacts = pseudonymize(contacts, study, ("participant",), prefix="P-")
-    participants = pseudonymize(participants, study, ("participant",), prefix="P-")
+    events = pseudonymize(events, key, ("participant",), prefix="P-")
+    contacts = pseudonymize(contacts, key, ("participant",), prefix="P-")
+    participants = pseudonymize(participants, key, ("participant",), prefix="P-")
+    rng = np.random.default_rng(secrets.randbits(128))
+    events["id"] = pd.array(rng.permutation(len(events)) + 1, dtype="Int64")
+    events = events.sort_values(["occurred_at", "id"], kind="stable", ignore_index=True)
+    contacts = contacts.sort_values(["first_seen", "key"], kind="stable", ignore_index=True)
     tables = {"events": events, "contacts": contacts, "participants": participants}
     for name, frame in tables.items():
         for col in frame.select_dtypes(include=["object", "string"]).columns:
