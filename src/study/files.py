@@ -41,6 +41,8 @@ def target_file(path: str | os.PathLike[str], what: str = "file") -> Path:
     target = Path(path).expanduser()
     if target.is_dir():
         raise StudyError(f"{path}: is a folder; give the name of the {what} to write")
+    if target.exists() and not target.is_file():  # never rename over /dev/null or a FIFO
+        raise StudyError(f"{path}: is a device or special file, not a {what}")
     if not target.parent.is_dir():
         problem = "is not a folder" if target.parent.exists() else "does not exist"
         raise StudyError(f"{path}: the folder {target.parent} {problem}")

@@ -130,19 +130,14 @@ def _fail(message: str, code: int = 2) -> int:
 
 def check_arguments(args: Any) -> None:
     """Refuse an argument that is not text: bytes that were not UTF-8 (a Latin-1 terminal
-    passes them as lone surrogates) would fail deep inside a driver or a file name."""
-    from study.errors import ValidationError
+    passes them as lone surrogates) and NUL characters (only a caller of :func:`main` can pass
+    them) would fail deep inside a driver or a file name."""
+    from study.vocabulary import check_text
 
     for name, value in vars(args).items():
         for text in value if isinstance(value, list) else [value]:
             if isinstance(text, str):
-                try:
-                    text.encode("utf-8")
-                except UnicodeEncodeError:
-                    raise ValidationError(
-                        f"{text!r} is not valid text (not UTF-8; set your terminal or file to UTF-8)",
-                        name.replace("_", "-"),
-                    ) from None
+                check_text(text, name.replace("_", "-"))
 
 
 if __name__ == "__main__":

@@ -16,7 +16,7 @@ def register(sub: Any) -> None:
         examples="  study simulate --participants 1 --months 24 --seed 7 --db sim.db\n"
         "  study simulate --participants 200 --months 36 --params my_params.toml --db panel.db",
     )
-    p.add_argument("--participants", type=_positive_int, default=1, metavar="N")
+    p.add_argument("--participants", type=_participants, default=1, metavar="N")
     p.add_argument("--months", type=_months, default=24, metavar="N")
     p.add_argument("--seed", type=_seed, default=7)
     p.add_argument("--params", metavar="FILE.toml", help="settings that differ from the defaults")
@@ -48,8 +48,8 @@ def register(sub: Any) -> None:
     w.add_argument("--effect", required=True, choices=("basis_hr", "view_step"))
     w.add_argument("--values", type=float, nargs="+", required=True, metavar="X")
     w.add_argument("--months", type=_months, nargs="+", default=[12, 24], metavar="N")
-    w.add_argument("--participants", type=_positive_int, default=1, metavar="N")
-    w.add_argument("--reps", type=_positive_int, default=20, metavar="N")
+    w.add_argument("--participants", type=_participants, default=1, metavar="N")
+    w.add_argument("--reps", type=_reps, default=20, metavar="N")
     w.add_argument("--seed", type=_seed, default=1)
     w.add_argument("--params", metavar="FILE.toml")
     w.set_defaults(func=run_power)
@@ -73,6 +73,25 @@ def _months(text: str) -> int:
     n = _positive_int(text)
     if n > MAX_MONTHS:
         raise argparse.ArgumentTypeError(f"{n} months is more than {MAX_MONTHS} (50 years)")
+    return n
+
+
+#: Largest simulated panel and number of repetitions: beyond them a run would not end (or
+#: not fit in memory) on any machine the toolkit is meant for.
+MAX_PARTICIPANTS, MAX_REPS = 100_000, 10_000
+
+
+def _participants(text: str) -> int:
+    n = _positive_int(text)
+    if n > MAX_PARTICIPANTS:
+        raise argparse.ArgumentTypeError(f"{n} is more than {MAX_PARTICIPANTS:,} participants")
+    return n
+
+
+def _reps(text: str) -> int:
+    n = _positive_int(text)
+    if n > MAX_REPS:
+        raise argparse.ArgumentTypeError(f"{n} is more than {MAX_REPS:,} repetitions")
     return n
 
 

@@ -13,6 +13,7 @@ or a FIFO would never end); each refusal is one line naming the file.
 from __future__ import annotations
 
 import hashlib
+import os
 import re
 import stat
 import zipfile
@@ -27,6 +28,8 @@ MAX_FILE_BYTES = 512 * 1024 * 1024
 MAX_TOTAL_BYTES = 1024 * 1024 * 1024
 #: Largest expansion of a zip member (uncompressed / compressed); CSV text stays near 10.
 MAX_RATIO = 200
+#: Most files in an export's folder (LinkedIn's archive holds a few dozen).
+MAX_FILES = 10_000
 #: Members smaller than this are never refused for their ratio (a short file of one repeated
 #: character compresses very well, and is harmless).
 RATIO_FROM_BYTES = 1024 * 1024
@@ -60,15 +63,11 @@ class Archive:
         if not self.path.exists():
             raise StudyError(f"{path}: no such file or folder")
         if self.path.is_dir():
-            try:
-                found = sorted(self.path.rglob("*"))
-            except OSError as exc:
-                raise StudyError(f"{path}: cannot list the folder ({exc.strerror})") from None
-            for p in found:
-                if not p.name.startswith(".") and not p.is_dir():
-                    rel = p.relative_to(self.path).as_posix()
-                    self.files[rel] = Member(self, rel, f"{self.name}/{rel}")
+            for rel in self._listing():
+                self.files[rel] = Member(self, rel, f"{self.name}/{rel}")
             return
+        if not self.path.is_file():  # a device (/dev/zero) or FIFO: zipfile would read on
+            raise StudyError(f"{path}: not a zip file or folder (a device or special file)")
         try:
             self._zip = zipfile.ZipFile(self.path)
             for info in self._zip.infolist():
@@ -80,6 +79,21 @@ class Archive:
                 )
         except (zipfile.BadZipFile, OSError, EOFError, NotImplementedError, ValueError) as exc:
             raise StudyError(f"{self.path}: not a readable zip file or folder ({exc})") from None
+
+    def _listing(self) -> list[str]:
+        """The folder's files (not following links to folders), at most MAX_FILES of them: a
+        folder holding more is not an export (``study import linkedin /`` would read a disk)."""
+        found: list[str] = []
+        for top, dirs, names in os.walk(self.path):
+            dirs[:] = sorted(d for d in dirs if not d.startswith("."))
+            for name in sorted(names):
+                if not name.startswith("."):
+                    found.append((Path(top) / name).relative_to(self.path).as_posix())
+            if len(found) > MAX_FILES:
+                raise StudyError(
+                    f"{self.path}: more than {MAX_FILES:,} files; not an export's folder"
+                )
+        return sorted(found)
 
     # reading -----------------------------------------------------------------------------
     def read(self, rel: str) -> bytes:

@@ -209,8 +209,8 @@ def read_table(
     for i, line in enumerate(lines[:HEADER_SEARCH_LINES]):
         if not line.strip():
             continue
-        delim = sniff_delimiter(line)
         try:
+            delim = sniff_delimiter(line)
             cells = [norm_name(c) for c in next(csv.reader([line], delimiter=delim), [])]
         except csv.Error:  # a line no header can be (a cell over the limit)
             continue
