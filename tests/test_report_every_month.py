@@ -51,7 +51,7 @@ def test_the_first_month_in_german_and_the_last_in_english_make_a_pdf(
 ) -> None:
     last = last_complete_month(dt.date.today())
     lines = report(demo, tmp_path, "en", "--every", "month", "--since", last.label)
-    assert len(lines) == 1 and lines[0].endswith(f"study-report-me-{last.label}.pdf")
+    assert len(lines) == 1 and lines[0].endswith(f"study-report-me-{last.label}-en.pdf")
     lines += report(demo, tmp_path, "de", "--period", first_month(demo))
     for line in lines:
         assert Path(line).read_bytes().startswith(b"%PDF")
@@ -69,5 +69,5 @@ def test_every_month_of_the_demo_study_makes_a_pdf(demo: Path, tmp_path: Path, l
     lines = report(demo, tmp_path, lang, "--every", "month", "--since", first, timeout=7200)
     assert len(lines) == len(months) >= 24
     for line, p in zip(lines, months, strict=True):
-        assert line.endswith(f"study-report-me-{p.label}.pdf")
+        assert line.endswith(f"study-report-me-{p.label}-{lang}.pdf")
         assert Path(line).read_bytes().startswith(b"%PDF")
