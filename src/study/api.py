@@ -490,7 +490,9 @@ class Batch:
             )
             for f in DETAIL_FIELDS
         }
-        long = next((f for f in DETAIL_FIELDS if len(row[f] or "") > MAX_DETAIL), None)
+        long = next(
+            (f for f in DETAIL_FIELDS if len(row[_detail_column(f)] or "") > MAX_DETAIL), None
+        )
         if long:
             raise ValidationError(f"longer than {MAX_DETAIL:,} characters", long)
         row.update(key=key, updated_at=self.now)
