@@ -376,7 +376,7 @@ def cumulative_incidence(res, labels: dict[str, str], causes: dict[str, str], la
     group with its 95% band (a :class:`study.analysis.competing.CompetingResult`); months."""
     data = res.curves_table
     shown = [c for c in causes if c in set(data["cause"])]
-    fig, axes = plt.subplots(1, len(shown), figsize=(WIDTH, 3.0), sharey=True, squeeze=False)
+    fig, axes = _subplots(1, len(shown), figsize=(WIDTH, 3.0), sharey=True, squeeze=False)
     groups = list(dict.fromkeys(data["group"]))
     colours = dict(zip(groups, sns.color_palette(PALETTE, len(groups)), strict=True))
     month = 365.25 / 12
@@ -387,9 +387,10 @@ def cumulative_incidence(res, labels: dict[str, str], causes: dict[str, str], la
             ax.step(x, part["cif"], where="post", color=c, label=labels.get(group, group))
             ax.fill_between(x, part["low"], part["high"], step="post", color=c, alpha=0.12)
         ax.set_xlim(left=0)
-        ax.set(title=causes[cause], xlabel=t("axis.months", lang))
+        ax.set(title=causes[cause])
         _percent_axis(ax, lang)
         _decimal_axis(ax, lang, "x")
+    fig.supxlabel(t("axis.months", lang), fontsize=10)
     axes[0][0].set_ylabel(t("axis.cumulative_incidence", lang))
     axes[0][0].set_ylim(0, 1.02)
     axes[0][-1].legend(loc="upper left", fontsize=8)
