@@ -249,6 +249,8 @@ class Survival:
     cox_n: int = 0
     cox_events: int = 0
     headline_missing: NotEnoughData | None = None
+    #: groups with followed ties but fewer than MIN_GROUP: not in the curves (group: ties)
+    small_groups: dict[str, int] = field(default_factory=dict)
 
     @property
     def logrank(self) -> LogRank | None:
@@ -291,11 +293,19 @@ def km_by(tables: Tables, by: str) -> KMResult:
     return rq2.kaplan_meier(tables.ties, by, small="skip", min_n=MIN_GROUP)
 
 
+def small_groups(tables: Tables, by: str) -> dict[str, int]:
+    """Groups of followed ties too small for a curve, with their sizes."""
+    from study.analysis import sustainability as rq2
+
+    sizes = rq2.survival_rows(tables.ties).groupby(by, observed=True).size()
+    return {str(g): int(n) for g, n in sizes.items() if 0 < n < MIN_GROUP}
+
+
 @result("sustainability.survival")
 def sustainability_survival(tables: Tables) -> Survival:
     cov = _followed(tables, "survival curves")
     km = km_by(tables, "basis")
-    out = Survival("basis", km, cov, _ties=tables.ties)
+    out = Survival("basis", km, cov, small_groups=small_groups(tables, "basis"), _ties=tables.ties)
     try:
         model = _cox(tables)
     except NotEnoughData as exc:
@@ -312,7 +322,9 @@ def sustainability_survival(tables: Tables) -> Survival:
 @result("sustainability.platform")
 def sustainability_platform(tables: Tables) -> Survival:
     cov = _followed(tables, "survival curves")
-    return Survival("platform", km_by(tables, "platform"), cov, _ties=tables.ties)
+    km = km_by(tables, "platform")
+    groups = small_groups(tables, "platform")
+    return Survival("platform", km, cov, small_groups=groups, _ties=tables.ties)
 
 
 # the endings as competing events --------------------------------------------------------------------

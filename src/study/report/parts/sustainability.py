@@ -200,10 +200,17 @@ def km_table(ctx: Context, km: KMResult, by: str) -> pd.DataFrame:
 
 
 def dash_notes(ctx: Context, surv: Survival) -> list[str]:
-    """One sentence per horizon with a "–" in the table: why, and from when."""
+    """One sentence per horizon with a "–" in the table: why, and from when; and which groups
+    are too small for a curve."""
     lang = ctx.lang
     s = surv.km.summary
     notes = []
+    if surv.small_groups:
+        groups = ", ".join(
+            t(f"{KEY}.survival.small_group", lang, group=group_label(ctx, surv.by, g), n=n)
+            for g, n in surv.small_groups.items()
+        )
+        notes.append(t(f"{KEY}.survival.not_shown", lang, groups=groups))
     ties = surv._ties
     for h, words, days in HORIZON_COLUMNS:
         empty = s[s[f"surv_{h}"].isna()]
@@ -300,13 +307,21 @@ def ph_words(ctx: Context, ph: pd.DataFrame, fit: CoxResult) -> str:
     return t(f"{key}.ph_fails", ctx.lang, p=p_value(ctx, g["p"]), terms=", ".join(bad) or "–")
 
 
+def ratio_cell(ctx: Context, e: Estimate, spec: str = ".2f") -> str:
+    """ "1.53 (0.32–7.36)", and "too imprecise" after an interval too wide to be a finding."""
+    cell = ci_cell(ctx, e.estimate, e.low, e.high, spec)
+    if e.too_imprecise:
+        cell += " " + t(f"{KEY}.cox.imprecise", ctx.lang)
+    return cell
+
+
 def model_table(ctx: Context, fit: CoxResult, ph: pd.DataFrame | None = None) -> pd.DataFrame:
     s = fit.summary
     table = pd.DataFrame(
         {
             t("column.term", ctx.lang): [term_label(ctx, x, fit.encoding) for x in s.index],
             t("column.hr_ci", ctx.lang): [
-                ci_cell(ctx, r.hr, r.hr_low, r.hr_high) for r in s.itertuples()
+                ratio_cell(ctx, fit.hazard_ratio(term)) for term in s.index
             ],
             "p": [p_value(ctx, p).removeprefix("p = ") for p in s["p"]],
         }
@@ -533,8 +548,7 @@ def sustainability_sensitivity(ctx: Context, out: list[Item]) -> None:
     notes, words, rows = [], [], []
     for w in res.windows:
         if w.headline is not None and w.headline_term is not None:
-            hr = w.headline
-            cell = ci_cell(ctx, hr.estimate, hr.low, hr.high)
+            cell = ratio_cell(ctx, w.headline)
             col, level = w.headline_term[:-1].split("[", 1)
             contrast = t(
                 "report.versus",
@@ -565,7 +579,9 @@ def sustainability_sensitivity(ctx: Context, out: list[Item]) -> None:
                 )
         else:
             wrong = "–"
-            notes.append(t(f"{key}.dash", lang, window=w.window, why=t(f"{key}.no_quiet", lang)))
+            if w.followed:  # without follow-up the note above says why already
+                why = t(f"{key}.no_quiet", lang)
+                notes.append(t(f"{key}.dash", lang, window=w.window, why=why))
         rows.append(
             {
                 t("column.window_days", lang): w.window,
