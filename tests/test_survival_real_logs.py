@@ -213,3 +213,19 @@ def test_its_report_names_the_prevalent_ties_and_their_treatment(
     )
     ready = cov.observed_from + pd.Timedelta(days=365)
     assert ctx.day(ready) in text
+
+
+def test_imported_vcards_are_never_new_ties_of_a_period() -> None:
+    """A vCard has no connection date: its first_seen is the export date, so it would count as
+    a tie begun in the month of the import."""
+    from study.analysis.overview import indicators
+
+    log = Log()
+    for i in range(5):
+        log.contact(f"v{i}", first_seen=40)
+        log.people[-1]["first_seen_estimated"] = True
+    log.contact("new")
+    log.accepted("new", 45)
+    t = ties(log.events(), log.contacts(), cutoff=day(80))
+    table = indicators(day(30), day(70), ties=t).summary
+    assert int(table["new_ties"].sum()) == 1

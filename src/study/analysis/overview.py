@@ -7,7 +7,9 @@ online reputation (views, followers) and a positive "Googlability". One row per 
   (the timeline: participant, period_end, alive, reliable), summed over participants; NA when
   the timeline has no point in the period. A period end is an instant: midnight starting the
   1st (the ties timeline's default ``freq="MS"``) belongs to the month before. **share_reliable** with its Wilson interval.
-* **new_ties**, **new_ties_<basis>**: ties (spells) whose start falls in the period.
+* **new_ties**, **new_ties_<basis>**: ties (spells) whose start falls in the period; an
+  imported tie without a connection date (``age_known`` False: a vCard's ``first_seen`` is
+  its export date) is never new.
 * **leads**: job leads first seen in the period.
 * **views**: profile views in the period — each week's views spread evenly over its 7 days,
   so a week straddling two months counts in both — with an exact Poisson interval (on the
@@ -121,6 +123,8 @@ def _network(timeline: pd.DataFrame, ps: list[Period], level: float) -> pd.DataF
 
 
 def _new_ties(ties: pd.DataFrame, ps: list[Period]) -> pd.DataFrame:
+    if "age_known" in ties:  # an imported tie without a date began before its import, not then
+        ties = ties[ties["age_known"].astype(bool)]
     day = _naive_day(ties["start"])
     basis = ties["basis"].astype("string").fillna("unknown") if "basis" in ties else None
     rows = []
