@@ -205,3 +205,27 @@ def test_a_study_shorter_than_w_has_no_follow_up_and_says_so() -> None:
     for fit in (lambda: kaplan_meier(t), lambda: cox(t, ["basis"]), lambda: logrank(t, "basis")):
         with pytest.raises(NotEnoughData, match="a study longer than W = 365 days"):
             fit()
+
+
+def test_without_a_model_the_list_holds_what_the_definition_makes_certain() -> None:
+    """Before any tie has follow-up (a study shorter than W) there is no model, but a tie whose
+    quiet date falls within the horizon still goes quiet unless someone gets in touch."""
+    from study.estimands.sustainability import sustainability_at_risk
+    from study.tables.bundle import Tables
+
+    log = Log()
+    for i in range(8):
+        log.contact(f"c{i}")
+        log.accepted(f"c{i}", 10 * i)
+        log.talk(f"c{i}", 10 * i + 5)
+    ev, con = log.events(), log.contacts()
+    t = ties(ev, con, cutoff=day(320))
+    ranked = at_risk(t, None, 91)
+    certain = ranked["quiet_on"] <= day(320 + 91)
+    assert certain.sum() == 8 - 3 and (ranked.loc[certain, "p_end"] == 1).all()
+    assert ranked.loc[~certain, "p_end"].isna().all()
+    res = sustainability_at_risk(Tables(ev, con, day(320)))
+    assert res.fit is None and res.estimands() == {}
+    assert list(res.shown["contact"]) == list(ranked.loc[certain, "contact"])
+    with pytest.raises(NotEnoughData):  # nothing certain and no model: nothing to list
+        sustainability_at_risk(Tables(ev, con, day(200)))

@@ -228,7 +228,7 @@ def piecewise_exponential(
 
 def at_risk(
     ties: pd.DataFrame,
-    fit: PiecewiseFit,
+    fit: PiecewiseFit | None,
     horizon_days: float = 91,
     *,
     cutoff: Any = None,
@@ -244,7 +244,8 @@ def at_risk(
     last_two_way, days_since_two_way, p_model, p_low, p_high (the model's chance and interval),
     p_end (1 where the quiet date falls within the horizon, else the model's), why (``quiet``
     or ``model``). Sorted most at risk first (then the earlier quiet date); ``top`` keeps the
-    first rows per participant.
+    first rows per participant. Without a model (``fit`` None: a study without follow-up yet)
+    only what the definition makes certain is known: the other ties' chances are NaN.
     """
     from study.tables.ties import alive_at_cutoff, as_utc
 
@@ -263,12 +264,16 @@ def at_risk(
     live["last_sign"] = live["end"]
     live["quiet_on"] = live["end"] + pd.Timedelta(days=w)
     live["days_since_two_way"] = (cutoff - live["last_two_way"]) / day
-    chance = fit.chance(live, live["age_days"].to_numpy(float), horizon_days)
-    live = live.join(chance)
+    if fit is not None:
+        live = live.join(fit.chance(live, live["age_days"].to_numpy(float), horizon_days))
+    else:
+        live = live.assign(p_model=np.nan, p_low=np.nan, p_high=np.nan)
     certain = (live["quiet_on"] <= cutoff + pd.Timedelta(days=horizon_days)).to_numpy(bool)
     live["p_end"] = np.where(certain, 1.0, live["p_model"])
     live["why"] = np.where(certain, "quiet", "model")
-    live = live.sort_values(["p_end", "quiet_on"], ascending=[False, True], kind="stable")
+    live = live.sort_values(
+        ["p_end", "quiet_on"], ascending=[False, True], kind="stable", na_position="last"
+    )
     if top is not None:
         live = (
             live.groupby("participant", sort=False).head(top)

@@ -416,13 +416,17 @@ class AtRisk:
     """The live ties most at risk of ending within :data:`AT_RISK_DAYS`, from the definition
     (quiet within the horizon unless someone acts) and the piecewise-exponential model."""
 
-    fit: Any  # study.analysis.at_risk.PiecewiseFit
+    fit: Any  # study.analysis.at_risk.PiecewiseFit, or None before there is follow-up
     ranked: pd.DataFrame  # every live tie, most at risk first
     horizon_days: int
     top: int
+    #: why there is no model yet (then only the ties the definition makes certain are listed)
+    missing: NotEnoughData | None = None
 
     @property
     def shown(self) -> pd.DataFrame:
+        if self.fit is None:
+            return self.ranked[self.ranked["why"] == "quiet"].head(self.top)
         return self.ranked.head(self.top)
 
     @property
@@ -432,6 +436,8 @@ class AtRisk:
 
     def estimands(self) -> dict[str, Estimate]:
         """The model's hazard ratios, on which every listed chance rests."""
+        if self.fit is None:
+            return {}
         return {f"hr {term}": self.fit.hazard_ratio(term) for term in self.fit.summary.index}
 
 
@@ -439,22 +445,26 @@ class AtRisk:
 def sustainability_at_risk(tables: Tables) -> AtRisk:
     from study.analysis.at_risk import at_risk, piecewise_exponential
 
-    _followed(tables, "the at-risk list")
     ties = model_ties(tables)
     fit = None
     last: NotEnoughData | None = None
-    for cov in COX_MODELS:
-        try:
-            fit = piecewise_exponential(ties, list(cov), min_n=MIN_GROUP)
-            break
-        except NotEnoughData as exc:
-            last = exc
-    if fit is None:
-        raise last or NotEnoughData("a piecewise-exponential model", 0, "a covariate set")
+    try:
+        _followed(tables, "the at-risk list")
+    except NoFollowUp as exc:
+        last = exc
+    else:
+        for cov in COX_MODELS:
+            try:
+                fit = piecewise_exponential(ties, list(cov), min_n=MIN_GROUP)
+                break
+            except NotEnoughData as exc:
+                last = exc
     ranked = at_risk(ties, fit, AT_RISK_DAYS, cutoff=tables.cutoff, window_days=tables.window)
     if ranked.empty:
         raise NotEnoughData("the at-risk list", 0, "live ties")
-    return AtRisk(fit, ranked, AT_RISK_DAYS, AT_RISK_TOP)
+    if fit is None and not (ranked["why"] == "quiet").any():
+        raise last or NotEnoughData("a piecewise-exponential model", 0, "a covariate set")
+    return AtRisk(fit, ranked, AT_RISK_DAYS, AT_RISK_TOP, None if fit is not None else last)
 
 
 # sensitivity to W ---------------------------------------------------------------------------------------

@@ -518,9 +518,15 @@ def sustainability_at_risk(ctx: Context, out: list[Item]) -> None:
     key = f"{KEY}.at_risk"
     res = result(ctx, "sustainability.at_risk")
     risk = res.shown
-    out.append(
-        Text(t(f"{key}.answer", ctx.lang, n=len(res.ranked), certain=res.certain, k=len(risk)))
-    )
+    words = t(f"{key}.answer", ctx.lang, n=len(res.ranked), certain=res.certain, k=len(risk))
+    if res.fit is None:
+        from study.estimands.sustainability import NoFollowUp
+
+        exc = res.missing
+        why = _no_followup_needs(ctx, exc) if isinstance(exc, NoFollowUp) else too_few(ctx, exc)
+        words = t(f"{key}.answer_no_model", ctx.lang, n=len(res.ranked), certain=res.certain)
+        words += " " + t(f"{key}.no_model", ctx.lang, why=why)
+    out.append(Text(words))
     table = pd.DataFrame(
         {
             "#": range(1, len(risk) + 1),
