@@ -366,16 +366,10 @@ def _appendix_html(meta: ReportMeta) -> str:
 
 
 def atomic_write(target: Path, data: bytes) -> None:
-    """Write ``data`` to ``target`` (mode 0600: reports may hold names) via a temporary file in
-    the same directory, renamed into place only when complete."""
-    target.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
-    fd, tmp_name = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".tmp", dir=target.parent)
-    try:
-        with os.fdopen(fd, "wb") as fh:  # mkstemp creates the file 0600
-            fh.write(data)
-            fh.flush()
-            os.fsync(fh.fileno())
-        os.replace(tmp_name, target)
-    except BaseException:
-        Path(tmp_name).unlink(missing_ok=True)
-        raise
+    """Write ``data`` to ``target`` (reports may hold names) through :mod:`study.files`: a
+    private temporary file in the same directory, renamed into place only when complete."""
+    from study.files import private_dir, private_file
+
+    private_dir(target.parent)
+    with private_file(target) as fh:
+        fh.write(data)
