@@ -152,7 +152,7 @@ def test_a_restore_forgets_again_who_was_forgotten_after_the_backup(s, db_url, t
     summary = restore(db_url, dest, force=True)
     assert summary.reapplied_erasures == 1
     named = study.open(db_url).contacts(names=True)
-    assert "Bruno Manuell" not in set(named.display_name.dropna())
+    assert "Bruno Manuell" not in set(named["name"].dropna())
     assert len(named) == contacts
 
 

@@ -117,9 +117,9 @@ def test_forget_erases_the_person_and_keeps_the_participants_counts(s, db_url, t
     # the former key is only in the record of the erasure (so a restore can apply it again)
     assert keys["anna"] not in all_text(db_url, skip=("erasures",))
     contacts = s.contacts(names=True)
-    assert len(contacts) == 2 and NAME not in set(contacts.display_name.dropna())
+    assert len(contacts) == 2 and NAME not in set(contacts["name"].dropna())
     new = contacts[contacts.key != keys["bernd"]].iloc[0]
-    assert new.key != keys["anna"] and pd.isna(new.display_name)
+    assert new.key != keys["anna"] and pd.isna(new["name"])
     assert (new.basis, new.platform) == ("knows_personally", "xing")
     assert contacts.set_index("key").loc[keys["bernd"]].introducer == new.key
     ev = s.events()

@@ -41,13 +41,23 @@ if TYPE_CHECKING:
     import pandas as pd
 
 FLUSH_EVERY = 20_000
-DETAIL_FIELDS = ("display_name", "profile_url", "company", "position", "email")
+#: A contact's personal details as ``add_contact``, ``set_details`` and ``contacts(names=True)``
+#: name them; the name is stored in the details table's column ``display_name``.
+DETAIL_FIELDS = ("name", "profile_url", "company", "position", "email")
+#: Earlier spellings still accepted on writes.
+_DETAIL_ALIASES = {"display_name": "name"}
+
+
+def _detail_column(field: str) -> str:
+    """The details table's column of a detail field."""
+    return "display_name" if field == "name" else field
 
 
 def open(db: str | os.PathLike[str] | None = None, *, create: bool = False) -> Study:  # noqa: A001
     """Open the study at ``db`` (a path or an SQLAlchemy URL; default ``$STUDY_DB`` or
-    ``data/study.db``). ``create=True`` initializes a new study there if none exists."""
-    return Study(db, create=create)
+    ``data/study.db``). ``create=True`` initializes a new study there if none exists, as
+    ``study init`` does: with the participant ``me``, so it can be logged to right away."""
+    return init(db) if create else Study(db)
 
 
 def init(db: str | os.PathLike[str] | None = None, *, timezone: str | None = None) -> Study:
@@ -311,7 +321,7 @@ class Study:
         ]
         source: Any = store.contacts
         if names:
-            cols += [getattr(d, f) for f in DETAIL_FIELDS]
+            cols += [getattr(d, _detail_column(f)).label(f) for f in DETAIL_FIELDS]
             source = store.contacts.outerjoin(store.contact_details, c.key == d.key)
         q = select(*cols).select_from(source).order_by(c.first_seen, c.key)
         if participant is not None:
@@ -442,8 +452,9 @@ class Batch:
             key, ContactState(participant, platform, basis, introducer), new=True
         )
         self.summary.contacts_added += 1
+        details = self._detail_names(details)
         if name is not None or any(details.get(f) for f in DETAIL_FIELDS):
-            self._details.append(self._detail_row(key, {"display_name": name, **details}))
+            self._details.append(self._detail_row(key, {"name": name, **details}))
         return key
 
     def add_contacts(self, frame: pd.DataFrame) -> list[str]:
@@ -463,15 +474,25 @@ class Batch:
 
         return add_contacts(self, frame)
 
+    @staticmethod
+    def _detail_names(details: dict[str, Any]) -> dict[str, Any]:
+        """``details`` with earlier spellings (``display_name``) under today's (``name``)."""
+        return {_DETAIL_ALIASES.get(k, k): v for k, v in details.items()}
+
     def _detail_row(self, key: str, details: dict[str, Any]) -> dict[str, Any]:
+        """A row of the details table (its column names) from ``details`` by field name."""
         unknown = set(details) - set(DETAIL_FIELDS)
         if unknown:
             raise ValidationError("not a contact detail", sorted(unknown)[0])
         row = {
-            f: (None if details.get(f) in (None, "") else check_text(str(details[f]).strip(), f))
+            _detail_column(f): (
+                None if details.get(f) in (None, "") else check_text(str(details[f]).strip(), f)
+            )
             for f in DETAIL_FIELDS
         }
-        long = next((f for f in DETAIL_FIELDS if len(row[f] or "") > MAX_DETAIL), None)
+        long = next(
+            (f for f in DETAIL_FIELDS if len(row[_detail_column(f)] or "") > MAX_DETAIL), None
+        )
         if long:
             raise ValidationError(f"longer than {MAX_DETAIL:,} characters", long)
         row.update(key=key, updated_at=self.now)
@@ -520,11 +541,13 @@ class Batch:
         if self.ledger.contact(key) is None:
             raise ValidationError(f"unknown contact {key!r}", "contact")
         self.flush()
+        details = self._detail_names(details)
         row = self._detail_row(key, details)
+        given = {_detail_column(f) for f in details}
         d = store.contact_details
         exists = self.conn.execute(select(d.c.key).where(d.c.key == key)).first()
         if exists:
-            values = {k: v for k, v in row.items() if k in details or k == "updated_at"}
+            values = {k: v for k, v in row.items() if k in given or k == "updated_at"}
             self.conn.execute(update(d).where(d.c.key == key).values(**values))
         else:
             self.conn.execute(insert(d).values(**row))

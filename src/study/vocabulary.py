@@ -24,6 +24,7 @@ from dataclasses import dataclass, field
 from typing import Any
 from zoneinfo import ZoneInfo
 
+from study import periods
 from study.errors import ValidationError
 
 VOCABULARY_VERSION = 1
@@ -445,12 +446,12 @@ def parse_date(value: Any, name: str) -> dt.date:
     return day
 
 
-def parse_period(text: str, name: str = "period") -> tuple[dt.date, dt.date]:
-    """``START..END`` (ISO dates, inclusive) as two dates."""
-    parts = str(text).split("..")
-    if len(parts) != 2:
-        raise ValidationError(f"{text!r} is not a period (use 2026-11-01..2026-11-07)", name)
-    return parse_date(parts[0], name), parse_date(parts[1], name)
+def parse_period(text: str) -> tuple[dt.date, dt.date]:
+    """A period's first and last day (inclusive), in the syntax reports use too
+    (:func:`study.periods.parse_period`): ``2026-11-01..2026-11-07``, a month ``2026-11``, a
+    quarter ``2026-Q3`` or a year ``2026``."""
+    p = periods.parse_period(text)
+    return p.start, p.end
 
 
 def parse_bool(value: Any, name: str) -> bool:
@@ -533,7 +534,7 @@ def validate(
 ) -> Event:
     """Check one event against the vocabulary and return it typed; raise on the first problem.
 
-    ``fields`` holds the kind's fields by name; ``period`` (``START..END`` or a pair of dates)
+    ``fields`` holds the kind's fields by name; ``period`` (``START..END``, ``2026-11``, ``2026-Q3``, ``2026``, or a pair of dates)
     may stand for ``period_start`` and ``period_end``. Missing ``at`` means now.
     """
     spec = KINDS.get(kind)
@@ -552,7 +553,9 @@ def validate(
             start, end = parse_date(period[0], "period"), parse_date(period[1], "period")
         else:
             raise ValidationError(
-                f"{period!r} is not a period (use 2026-11-01..2026-11-07)", "period"
+                f"{period!r} is not a period (use 2026-11-01..2026-11-07, 2026-11, 2026-Q3 "
+                "or 2026)",
+                "period",
             )
         fields.setdefault("period_start", start)
         fields.setdefault("period_end", end)
@@ -613,7 +616,8 @@ def validate(
         start, end = attributes.get("period_start"), attributes.get("period_end")
         if name in COUNT_METRICS and (start is None or end is None):
             raise ValidationError(
-                f"a count metric ({name}) covers a period: give --period START..END", "period"
+                f"a count metric ({name}) covers a period: give --period (e.g. 2026-11-01..2026-11-07 or 2026-11)",
+                "period",
             )
         if (start is None) != (end is None):
             raise ValidationError("give both the start and the end of the period", "period")

@@ -43,6 +43,12 @@ def add_command(
     )
 
 
+def required_options(parser: argparse.ArgumentParser) -> Any:
+    """The group of a command's options that must be given: listed apart in its --help (and
+    shown without brackets in its usage line)."""
+    return parser.add_argument_group("required options")
+
+
 def open_study(args: argparse.Namespace, *, create: bool = False) -> Any:
     from study.api import Study
 

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import argparse
-import sys
 from pathlib import Path
 from typing import Any
 
@@ -22,7 +21,8 @@ def register(sub: Any) -> None:
     p = add_command(
         sub,
         "report",
-        help="build the study's report for a period: reports/<period>/study-report-*.pdf",
+        help="build the study's report for a period: "
+        "reports/<period>/study-report-<participant>-<period>-<lang>.pdf",
         examples=EXAMPLES,
     )
     p.add_argument(
@@ -64,7 +64,11 @@ def register(sub: Any) -> None:
         action="store_true",
         help="if the study has no events, first fill it with the demo study (`study demo`)",
     )
-    p.add_argument("--quiet", action="store_true", help="no progress bar")
+    p.add_argument(
+        "--quiet",
+        action="store_true",
+        help="no progress on stderr (by default a bar on a terminal, else one line per part)",
+    )
     p.set_defaults(func=run_report)
 
 
@@ -96,7 +100,7 @@ def run_report(args: argparse.Namespace) -> int:
         names=args.names,
         out_root=args.out,
         formats=formats,
-        progress=not args.quiet and sys.stderr.isatty(),
+        progress=not args.quiet,
     )
     if not args.every:
         pdf = build_report(db, period=args.period, force=True, **common)
@@ -107,8 +111,10 @@ def run_report(args: argparse.Namespace) -> int:
     if not periods:
         print(f"no complete {args.every} since {args.since} yet")
     for p in periods:
-        target = report_path(args.out, args.participant, p)
-        there = all(report_path(args.out, args.participant, p, f).exists() for f in formats)
+        target = report_path(args.out, args.participant, p, args.lang)
+        there = all(
+            report_path(args.out, args.participant, p, args.lang, f).exists() for f in formats
+        )
         if there and not args.force:
             print(f"{target} (already there)")
             continue

@@ -54,7 +54,7 @@ def export_unclassified(
             w.writerow(
                 [
                     escape(r.key),
-                    escape(r.display_name if not pd.isna(r.display_name) else ""),
+                    escape(r.name if not pd.isna(r.name) else ""),
                     escape(r.platform),
                     escape(r.company if not pd.isna(r.company) else ""),
                     "" if pd.isna(seen) else seen.date().isoformat(),
