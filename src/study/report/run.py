@@ -233,6 +233,30 @@ class _Progress:
             sys.stderr.flush()
 
 
+def python_calls(
+    url: str, participant: str | None, period: str, window: int, lang: str
+) -> list[tuple[str, str]]:
+    """The appendix's "reproduce in Python": the one call that returns the report's results,
+    then each section's result by name (study.estimands). Without names the participant's id
+    is left for the reader to fill in (it may be a name)."""
+    from study.estimands import load
+    from study.report.i18n import t
+    from study.report.sections import PARTS
+    from study.store import describe
+
+    who = repr(participant) if participant is not None else "ID"
+    rows = [
+        ("s", f"study.open({describe(url)!r})"),
+        ("r", f"study.results(s, participant={who}, period={period!r}, window={window})"),
+    ]
+    registered = load()
+    for names in PARTS.values():
+        for name in names:
+            if name in registered:
+                rows.append((t(f"section.{name}.title", lang), f"r[{name!r}]"))
+    return rows
+
+
 def build_report(
     db: str | os.PathLike[str] | None,
     participant: str = "me",
@@ -361,6 +385,9 @@ def build_report(
                     (t("report.fingerprint_events", lang), str(fp.events)),
                     (t("report.fingerprint_sha256", lang), fp.sha256),
                 ],
+                t("report.python", lang): python_calls(
+                    study.url, participant if names else None, p.label, int(window), lang
+                ),
                 t("report.versions", lang): package_versions(),
             },
         )
