@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import sys
 from typing import Any
 
 from study.cli.base import add_command
@@ -137,6 +138,12 @@ def _demo_if_empty(db: Any) -> None:
             "the study is empty and this version has no `study demo` to fill it; "
             "log events first (see `study log --help`)"
         )
+    print(
+        f"{s.name} holds no events yet: building the demo study first (`study demo`; "
+        "your own data: README.md, 'Logging by hand')",
+        file=sys.stderr,
+        flush=True,
+    )
     code = main(["demo", *(["--db", str(db)] if db else [])])
     if code:
         raise StudyError(f"`study demo` failed (exit {code})")
