@@ -109,9 +109,9 @@ def run_report(args: argparse.Namespace) -> int:
     if not periods:
         print(f"no complete {args.every} since {args.since} yet")
     for p in periods:
-        target = report_path(args.out, args.participant, p, args.lang)
+        target = report_path(args.out, args.participant, p, lang=args.lang)
         there = all(
-            report_path(args.out, args.participant, p, args.lang, f).exists() for f in formats
+            report_path(args.out, args.participant, p, f, lang=args.lang).exists() for f in formats
         )
         if there and not args.force:
             print(f"{target} (already there)")
