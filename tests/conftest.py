@@ -134,5 +134,10 @@ def pytest_runtest_logstart(nodeid: str, location: tuple) -> None:
     if reporter is None:
         return
     what = _SLOW[nodeid]
-    reporter.write_line(f"slow: {nodeid}" + (f": {what}" if what else ""))
-    reporter.currentfspath = None  # its result starts a new line, with its file
+    text = f"slow: {nodeid}" + (f": {what}" if what else "")
+    if reporter.showfspath:  # lines of dots start with their file: end this one, start anew
+        reporter.ensure_newline()
+        reporter.write(text)
+        reporter.currentfspath = None
+    else:  # -q: dots only
+        reporter.write(f"\n{text}\n")
