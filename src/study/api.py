@@ -26,6 +26,7 @@ from study.errors import DatabaseError, ValidationError
 from study.rules import ContactState, Ledger
 from study.vocabulary import (
     DEFAULT_PARTICIPANT,
+    MAX_DETAIL,
     PLATFORMS,
     Event,
     check_basis,
@@ -60,22 +61,46 @@ def open(db: str | os.PathLike[str] | None = None, *, create: bool = False) -> S
 
 
 def init(db: str | os.PathLike[str] | None = None, *, timezone: str | None = None) -> Study:
-    """Create (or open) a study and make sure the default participant exists."""
-    if timezone is not None:
-        _zone(timezone)
-    s = Study(db, create=True, timezone=timezone)
+    """Create (or open) a study and make sure the default participant exists.
+
+    ``timezone`` (else ``$STUDY_TZ``, else Europe/Berlin) is checked before anything is
+    created. On an existing study it repairs a stored zone that is not one; a different valid
+    zone is refused rather than silently kept."""
+    try:
+        s = Study(db, create=True, timezone=timezone)
+    except _StoredZoneError as exc:
+        if timezone is None:
+            raise
+        store.set_meta(exc.engine, "timezone", timezone)
+        exc.engine.dispose()
+        s = Study(db, timezone=timezone)
+    if timezone is not None and s.meta.get("timezone") != timezone:
+        stored = s.meta.get("timezone")
+        s.close()
+        raise ValidationError(
+            f"this study's time zone is {stored}; `study init` does not change it", "timezone"
+        )
     if not s.participants():
         s.add_participant(DEFAULT_PARTICIPANT)
     return s
 
 
-def _zone(name: str) -> ZoneInfo:
+DEFAULT_ZONE = "Europe/Berlin"
+
+
+def _zone(name: str, field: str = "timezone") -> ZoneInfo:
     try:
         return ZoneInfo(name)
     except (ZoneInfoNotFoundError, ValueError):
-        raise ValidationError(
-            f"{name!r} is not a time zone (e.g. Europe/Berlin)", "timezone"
-        ) from None
+        raise ValidationError(f"{name!r} is not a time zone (e.g. Europe/Berlin)", field) from None
+
+
+class _StoredZoneError(DatabaseError):
+    """The study's stored time zone is not one (`study init --timezone` repairs it)."""
+
+    def __init__(self, message: str, engine: Any):
+        super().__init__(message)
+        self.engine = engine
 
 
 @dataclass
@@ -98,10 +123,24 @@ class Study:
         create: bool = False,
         timezone: str | None = None,
     ):
+        if create:  # checked before anything is created
+            given = timezone is not None
+            timezone = timezone if given else os.environ.get("STUDY_TZ") or DEFAULT_ZONE
+            _zone(timezone, "timezone" if given else "STUDY_TZ")
+        elif timezone is not None:
+            _zone(timezone)
         self.url = store.resolve_url(db)
         self.engine = store.make_engine(self.url, create=create)
         self.meta = store.ensure_schema(self.engine, self.url, create=create, timezone=timezone)
-        self.tz = _zone(self.meta.get("timezone", "Europe/Berlin"))
+        stored = self.meta.get("timezone", DEFAULT_ZONE)
+        try:
+            self.tz = _zone(stored)
+        except ValidationError:
+            raise _StoredZoneError(
+                f"{self.name}: its time zone {stored!r} is not a time zone; set one with "
+                "`study init --timezone Europe/Berlin`",
+                self.engine,
+            ) from None
 
     # housekeeping --------------------------------------------------------------------------
     def __repr__(self) -> str:
@@ -180,7 +219,7 @@ class Study:
             ).scalar()
 
     def identity_hash(self, participant: str, platform: str, identity: str) -> str:
-        key = bytes.fromhex(self.meta["pseudonym_key"])
+        key = store.pseudonym_key(self.meta, self.name)
         msg = f"{participant}\x1f{platform}\x1f{identity.strip().lower()}".encode()
         return hmac.new(key, msg, hashlib.sha256).hexdigest()[:32]
 
@@ -343,6 +382,7 @@ class Batch:
         pid = str(pid).strip()
         if not pid or len(pid) > 200:
             raise ValidationError("missing or longer than 200 characters", "participant")
+        check_text(pid, "participant")  # a NUL: stored by SQLite, a raw DataError on PostgreSQL
         if self.ledger.has_participant(pid):
             return pid
         self.conn.execute(insert(store.participants).values(id=pid, created_at=self.now))
@@ -450,6 +490,11 @@ class Batch:
             )
             for f in DETAIL_FIELDS
         }
+        long = next(
+            (f for f in DETAIL_FIELDS if len(row[_detail_column(f)] or "") > MAX_DETAIL), None
+        )
+        if long:
+            raise ValidationError(f"longer than {MAX_DETAIL:,} characters", long)
         row.update(key=key, updated_at=self.now)
         return row
 

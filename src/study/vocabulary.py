@@ -415,18 +415,35 @@ def parse_datetime(value: Any, tz: dt.tzinfo, name: str = "at") -> dt.datetime:
         raise ValidationError(f"{value!r} is not a date or time", name)
     if moment.tzinfo is None:
         moment = moment.replace(tzinfo=tz)
-    return moment.astimezone(dt.UTC)
+    try:
+        utc = moment.astimezone(dt.UTC)
+    except OverflowError:  # 0001-01-01T00:00 east of UTC, 9999-12-31T23:59 west of it
+        utc = None
+    if utc is None or utc.date() < FIRST_DAY:  # later ones: stored times may not be future
+        raise ValidationError(f"{str(value).strip()!r} {_OUTSIDE}", name)
+    return utc
+
+
+#: Dates the log holds: analysis tables are pandas datetimes (years 1677 to 2262), and a date
+#: outside them, once stored, would break every later read of the log. A time (``at``,
+#: ``first_seen``) is also refused when it lies in the future; a date field by this range.
+FIRST_DAY, END_DAY = dt.date(1900, 1, 1), dt.date(2200, 1, 1)
+_OUTSIDE = f"is outside the dates the log holds ({FIRST_DAY} to {END_DAY.year - 1}-12-31)"
 
 
 def parse_date(value: Any, name: str) -> dt.date:
     if isinstance(value, dt.datetime):
-        return value.date()
-    if isinstance(value, dt.date):
-        return value
-    try:
-        return dt.date.fromisoformat(str(value).strip())
-    except ValueError:
-        raise ValidationError(f"{value!r} is not a date (use 2026-11-21)", name) from None
+        day = value.date()
+    elif isinstance(value, dt.date):
+        day = value
+    else:
+        try:
+            day = dt.date.fromisoformat(str(value).strip())
+        except ValueError:
+            raise ValidationError(f"{value!r} is not a date (use 2026-11-21)", name) from None
+    if not FIRST_DAY <= day < END_DAY:
+        raise ValidationError(f"{str(value).strip()!r} {_OUTSIDE}", name)
+    return day
 
 
 def parse_period(text: str) -> tuple[dt.date, dt.date]:
@@ -466,6 +483,11 @@ def parse_number(value: Any, spec: Field) -> float:
     if spec.maximum is not None and number > spec.maximum:
         raise ValidationError(f"{value!r} is above the maximum {spec.maximum:g}", spec.name)
     return number
+
+
+#: Longest contact detail (name, URL, company, position, e-mail): a name of megabytes is a
+#: mistake or an attack, and every report and export would carry it.
+MAX_DETAIL = 1_000
 
 
 def storable_text(text: str) -> bool:

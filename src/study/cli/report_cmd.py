@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import sys
+from pathlib import Path
 from typing import Any
 
 from study.cli.base import add_command
@@ -87,8 +88,10 @@ def run_report(args: argparse.Namespace) -> int:
         fail("--since goes with --every month|quarter")
     if args.every and args.period:
         fail("give either --period or --every, not both")
-    if args.window < 1:
-        fail(f"--window: {args.window} is not a number of days >= 1")
+    if not 1 <= args.window <= 36_500:
+        fail(f"--window: {args.window} is not a number of days from 1 to 36500")
+    if Path(args.out).exists() and not Path(args.out).is_dir():
+        fail(f"--out: {args.out} is a file; give the folder the reports go into")
     if args.demo_if_empty:
         _demo_if_empty(db)
     common = dict(

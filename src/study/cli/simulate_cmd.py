@@ -17,13 +17,11 @@ def register(sub: Any) -> None:
         "  study simulate --participants 200 --months 36 --params my_params.toml --db panel.db",
     )
     p.add_argument(
-        "--participants", type=_positive_int, default=1, metavar="N", help="how many (default: 1)"
+        "--participants", type=_participants, default=1, metavar="N", help="how many (default: 1)"
     )
+    p.add_argument("--months", type=_months, default=24, metavar="N", help="how long (default: 24)")
     p.add_argument(
-        "--months", type=_positive_int, default=24, metavar="N", help="how long (default: 24)"
-    )
-    p.add_argument(
-        "--seed", type=int, default=7, help="the same seed writes the same log (default: 7)"
+        "--seed", type=_seed, default=7, help="the same seed writes the same log (default: 7)"
     )
     p.add_argument("--params", metavar="FILE.toml", help="settings that differ from the defaults")
     p.add_argument(
@@ -69,7 +67,7 @@ def register(sub: Any) -> None:
     )
     w.add_argument(
         "--months",
-        type=_positive_int,
+        type=_months,
         nargs="+",
         default=[12, 24],
         metavar="N",
@@ -77,19 +75,19 @@ def register(sub: Any) -> None:
     )
     w.add_argument(
         "--participants",
-        type=_positive_int,
+        type=_participants,
         default=1,
         metavar="N",
         help="participants per simulated study (default: 1)",
     )
     w.add_argument(
         "--reps",
-        type=_positive_int,
+        type=_reps,
         default=20,
         metavar="N",
         help="simulated studies per setting (more: a narrower interval for the power; default: 20)",
     )
-    w.add_argument("--seed", type=int, default=1, help="the first seed (default: 1)")
+    w.add_argument("--seed", type=_seed, default=1, help="the first seed (default: 1)")
     w.add_argument(
         "--params", metavar="FILE.toml", help="simulator settings that differ from the defaults"
     )
@@ -103,6 +101,46 @@ def _positive_int(text: str) -> int:
         raise argparse.ArgumentTypeError(f"{text!r} is not a whole number") from None
     if n < 1:
         raise argparse.ArgumentTypeError(f"{n} must be 1 or more")
+    return n
+
+
+#: Longest simulated study: 50 years, so its first day stays inside the dates the log holds.
+MAX_MONTHS = 600
+
+
+def _months(text: str) -> int:
+    n = _positive_int(text)
+    if n > MAX_MONTHS:
+        raise argparse.ArgumentTypeError(f"{n} months is more than {MAX_MONTHS} (50 years)")
+    return n
+
+
+#: Largest simulated panel and number of repetitions: beyond them a run would not end (or
+#: not fit in memory) on any machine the toolkit is meant for.
+MAX_PARTICIPANTS, MAX_REPS = 100_000, 10_000
+
+
+def _participants(text: str) -> int:
+    n = _positive_int(text)
+    if n > MAX_PARTICIPANTS:
+        raise argparse.ArgumentTypeError(f"{n} is more than {MAX_PARTICIPANTS:,} participants")
+    return n
+
+
+def _reps(text: str) -> int:
+    n = _positive_int(text)
+    if n > MAX_REPS:
+        raise argparse.ArgumentTypeError(f"{n} is more than {MAX_REPS:,} repetitions")
+    return n
+
+
+def _seed(text: str) -> int:
+    try:
+        n = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a whole number") from None
+    if n < 0:
+        raise argparse.ArgumentTypeError(f"{n} is negative (a seed is 0 or more)")
     return n
 
 

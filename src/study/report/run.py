@@ -24,6 +24,7 @@ from collections.abc import Sequence
 from importlib.metadata import PackageNotFoundError, version
 from pathlib import Path
 
+from study import store
 from study.errors import StudyError, ValidationError
 from study.periods import Period
 
@@ -120,7 +121,7 @@ def executed_dir(
 
 def participant_pseudonym(study, participant: str) -> str:
     """A stable pseudonym for the title page: ``P-`` and 8 hex digits of a keyed hash."""
-    key = bytes.fromhex(study.meta["pseudonym_key"])
+    key = store.pseudonym_key(study.meta, study.name)
     return "P-" + hmac.new(key, participant.encode(), hashlib.sha256).hexdigest()[:8]
 
 
@@ -141,8 +142,9 @@ def package_versions(names: Sequence[str] = KEY_PACKAGES) -> list[tuple[str, str
 
 
 def _private_dir(path: Path) -> Path:
-    path.mkdir(parents=True, exist_ok=True, mode=0o700)
-    path.chmod(0o700)
+    from study.files import private_dir
+
+    private_dir(path).chmod(0o700)  # a file in the way is one line (study.files)
     return path
 
 
