@@ -255,6 +255,13 @@ class TypstParts:
         self._tmp.cleanup()
 
 
+def creation_timestamp() -> int | None:
+    """The PDF's creation time from ``SOURCE_DATE_EPOCH`` (the reproducible-builds convention:
+    the same notebooks then give the same bytes), else None: Typst takes the present moment."""
+    value = os.environ.get("SOURCE_DATE_EPOCH", "").strip()
+    return int(value) if value.isdigit() else None
+
+
 def render_pdf(
     notebooks: Sequence[os.PathLike[str] | str],
     output: os.PathLike[str] | str,
@@ -296,7 +303,12 @@ def render_pdf(
     if keep_build_dir is not None:
         shutil.copytree(build, keep_build_dir, dirs_exist_ok=True)
     try:
-        pdf = typst.compile(str(build / "main.typ"), root=str(build), ignore_system_fonts=True)
+        pdf = typst.compile(
+            str(build / "main.typ"),
+            root=str(build),
+            ignore_system_fonts=True,
+            timestamp=creation_timestamp(),
+        )
     except typst.TypstError as exc:
         detail = getattr(exc, "diagnostic", "") or str(exc)
         raise RenderError(f"typst failed: {detail}") from None
