@@ -26,6 +26,7 @@ from pathlib import Path
 
 from study import store
 from study.errors import StudyError, ValidationError
+from study.files import private_dir, private_placeholder
 from study.periods import Period
 
 KERNEL_NAME = "study"
@@ -100,14 +101,21 @@ def ensure_kernel(name: str = KERNEL_NAME) -> str:
 
 
 def report_path(
-    out_root: str | os.PathLike[str], participant: str, period: Period, lang: str, fmt: str = "pdf"
+    out_root: str | os.PathLike[str],
+    participant: str,
+    period: Period,
+    fmt: str = "pdf",
+    *,
+    lang: str,
 ) -> Path:
     """Where the report of a participant, period and language goes."""
     name = f"study-report-{participant}-{period.label}-{lang}.{fmt}"
     return Path(out_root) / period.label / name
 
 
-def executed_dir(out_root: str | os.PathLike[str], participant: str, period: Period, lang: str):
+def executed_dir(
+    out_root: str | os.PathLike[str], participant: str, period: Period, *, lang: str
+) -> Path:
     """Where the executed part notebooks of that report are kept."""
     return Path(out_root) / period.label / "executed" / f"{participant}-{lang}"
 
@@ -135,8 +143,6 @@ def package_versions(names: Sequence[str] = KEY_PACKAGES) -> list[tuple[str, str
 
 
 def _private_dir(path: Path) -> Path:
-    from study.files import private_dir
-
     private_dir(path).chmod(0o700)  # a file in the way is one line (study.files)
     return path
 
@@ -233,6 +239,30 @@ class _Progress:
             sys.stderr.flush()
 
 
+def python_calls(
+    url: str, participant: str | None, period: str, window: int, lang: str
+) -> list[tuple[str, str]]:
+    """The appendix's "reproduce in Python": the one call that returns the report's results,
+    then each section's result by name (study.estimands). Without names the participant's id
+    is left for the reader to fill in (it may be a name)."""
+    from study.estimands import load
+    from study.report.i18n import t
+    from study.report.sections import PARTS
+    from study.store import describe
+
+    who = repr(participant) if participant is not None else "ID"
+    rows = [
+        ("s", f"study.open({describe(url)!r})"),
+        ("r", f"study.results(s, participant={who}, period={period!r}, window={window})"),
+    ]
+    registered = load()
+    for names in PARTS.values():
+        for name in names:
+            if name in registered:
+                rows.append((t(f"section.{name}.title", lang), f"r[{name!r}]"))
+    return rows
+
+
 def build_report(
     db: str | os.PathLike[str] | None,
     participant: str = "me",
@@ -271,7 +301,7 @@ def build_report(
             "participant",
         )
     p = resolve_period(period, today)
-    targets = {f: report_path(out_root, participant, p, lang, f) for f in ("pdf", *formats)}
+    targets = {f: report_path(out_root, participant, p, f, lang=lang) for f in ("pdf", *formats)}
     if not force and all(path.exists() for path in targets.values()):
         return targets["pdf"]
     study = Study(db)
@@ -287,7 +317,7 @@ def build_report(
         _private_dir(Path(out_root))
     _private_dir(Path(out_root) / p.label)
     _private_dir(Path(out_root) / p.label / "executed")
-    exec_dir = _private_dir(executed_dir(out_root, participant, p, lang))
+    exec_dir = _private_dir(executed_dir(out_root, participant, p, lang=lang))
     params = {
         "db": study.url,
         "participant": participant,
@@ -307,6 +337,7 @@ def build_report(
         for nb_path in parts:
             bar.part(nb_path)
             out = exec_dir / nb_path.name
+            private_placeholder(out)  # papermill writes into it: 0600 from the first byte
             try:
                 _fresh_namespace(km)
                 pm.execute_notebook(
@@ -361,6 +392,9 @@ def build_report(
                     (t("report.fingerprint_events", lang), str(fp.events)),
                     (t("report.fingerprint_sha256", lang), fp.sha256),
                 ],
+                t("report.python", lang): python_calls(
+                    study.url, participant if names else None, p.label, int(window), lang
+                ),
                 t("report.versions", lang): package_versions(),
             },
         )
