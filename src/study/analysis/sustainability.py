@@ -532,7 +532,8 @@ def cox(
             # Newton's full steps can overshoot from 0 (a rare ending, wide hazard ratios);
             # BFGS on the same partial likelihood then finds the maximum
             fit = model.fit(method="bfgs", maxiter=1000)
-    except np.linalg.LinAlgError as exc:
+    except (np.linalg.LinAlgError, ValueError) as exc:
+        # a singular information matrix: no covariance, so no interval (statsmodels' words)
         raise NotEnoughData(f"a Cox model ({exc})", events, "more ended ties") from None
     params = np.asarray(fit.params)
     bse = np.asarray(fit.bse)
