@@ -106,13 +106,12 @@ class Coverage:
     observed_from: pd.Timestamp | None
     first_followup: pd.Timestamp | None
 
-    def followed_to(self, days: float, ties: pd.DataFrame | None = None) -> pd.Timestamp | None:
-        """The first cut-off at which a tie (of ``ties``, default all) followed from its start
-        can have been followed to ``days`` of age: its start + days + W."""
-        t = ties if ties is not None else None
-        if t is None or t.empty:
+    def followed_to(self, days: float, ties: pd.DataFrame | None) -> pd.Timestamp | None:
+        """The first cut-off at which a tie of ``ties`` followed from its start can have been
+        followed to ``days`` of age: the earliest start + days + W (None without ties)."""
+        if ties is None or ties.empty:
             return None
-        starts = t.loc[t["age_known"].astype(bool), "start"]
+        starts = ties.loc[ties["age_known"].astype(bool), "start"]
         if starts.empty:
             return None
         return pd.Timestamp(starts.min()) + pd.Timedelta(days=days + self.window)
@@ -256,11 +255,12 @@ class Survival:
     def logrank(self) -> LogRank | None:
         return self.km.logrank
 
+    #: the ties table the curves were made from (for the report's "from when" of a "–")
+    table: pd.DataFrame | None = field(default=None, repr=False)
+
     def ready(self, days: float) -> pd.Timestamp | None:
         """The first cut-off at which a tie followed from its start can reach ``days``."""
-        return self.coverage.followed_to(days, self._ties)
-
-    _ties: pd.DataFrame | None = field(default=None, repr=False)
+        return self.coverage.followed_to(days, self.table)
 
     def estimands(self) -> dict[str, Estimate]:
         out: dict[str, Estimate] = {}
@@ -305,7 +305,7 @@ def small_groups(tables: Tables, by: str) -> dict[str, int]:
 def sustainability_survival(tables: Tables) -> Survival:
     cov = _followed(tables, "survival curves")
     km = km_by(tables, "basis")
-    out = Survival("basis", km, cov, small_groups=small_groups(tables, "basis"), _ties=tables.ties)
+    out = Survival("basis", km, cov, small_groups=small_groups(tables, "basis"), table=tables.ties)
     try:
         model = _cox(tables)
     except NotEnoughData as exc:
@@ -324,7 +324,7 @@ def sustainability_platform(tables: Tables) -> Survival:
     cov = _followed(tables, "survival curves")
     km = km_by(tables, "platform")
     groups = small_groups(tables, "platform")
-    return Survival("platform", km, cov, small_groups=groups, _ties=tables.ties)
+    return Survival("platform", km, cov, small_groups=groups, table=tables.ties)
 
 
 # the endings as competing events --------------------------------------------------------------------

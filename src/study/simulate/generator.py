@@ -22,6 +22,7 @@ import pandas as pd
 
 from study.simulate.names import invented_names
 from study.simulate.params import Params
+from study.simulate.real_logs import archive_ties, removals_seen_at_exports
 from study.vocabulary import FIRST_HAND_BASES, LEAD_PROGRESS
 
 #: Event fields the generator fills (the columns of its frames beside the fixed ones).
@@ -396,7 +397,7 @@ def simulate_participant(
     # scenario draws come from a stream of their own: the default study stays the same log
     xrng = np.random.default_rng([seed, index, 15])
     if p.archive.connections:
-        arch = _archive(buf, xrng, p, eff, pid, n_all, width, win)
+        arch = archive_ties(buf, xrng, p, eff, pid, n_all, width, win)
         contacts = pd.concat(
             [contacts.assign(first_seen_estimated=False), arch.contacts], ignore_index=True
         )
@@ -482,126 +483,8 @@ def simulate_participant(
 
     events = buf.frame(pid, win, pid)
     if p.ties.removal_seen_every_days > 0:
-        events = _removals_seen_at_exports(events, win, p.ties.removal_seen_every_days)
+        events = removals_seen_at_exports(events, win, p.ties.removal_seen_every_days)
     return ParticipantData(pid, contacts, events, eff)
-
-
-@dataclass
-class _Archived:
-    """The archive's ties still alive when the study begins (its contacts: all of it)."""
-
-    contacts: pd.DataFrame
-    keys: np.ndarray
-    platform: np.ndarray
-    basis: np.ndarray
-    s: np.ndarray  # when the log can see them: the study's first day
-    end: np.ndarray  # connection date + lifetime
-    reason: np.ndarray
-
-
-def _archive(
-    buf: EventBuffer,
-    rng: np.random.Generator,
-    p: Params,
-    eff: dict[str, Any],
-    pid: str,
-    first: int,
-    width: int,
-    win: Window,
-) -> _Archived:
-    """Scenario (a): connections made before the study (see :class:`~study.simulate.params.
-    Archive`); their ``request_accepted`` at the connection date goes into ``buf``."""
-    a, t = p.archive, p.ties
-    n = a.connections
-    weights = p.arrivals.rate_per_month
-    basis = _choice(rng, weights, n)
-    undated = rng.random(n) < a.share_undated
-    platform = np.where(undated, "xing", "linkedin").astype(object)
-    connected = -rng.uniform(0, a.years * 365.25, n)
-    sent = rng.random(n) < np.array([p.arrivals.p_sent[b] for b in basis])
-    msg = rng.random(n) < np.where(sent, p.arrivals.p_message_sent, p.arrivals.p_message_received)
-    eta = (
-        np.array([0.0 if b == "knows_personally" else math.log(t.hr_basis[b]) for b in basis])
-        + np.where(platform == "linkedin", math.log(t.hr_linkedin), 0.0)
-        + np.where(msg, math.log(t.hr_with_message), 0.0)
-        + eff["tie_log_frailty"]
-    )
-    life = t.weibull_scale_days * (rng.exponential(1.0, n) * np.exp(-eta)) ** (1 / t.weibull_shape)
-    end = connected + life
-    u = rng.random(n)
-    p_rem = np.array([t.p_removed[b] for b in basis])
-    reason = np.where(
-        u < p_rem, "removed", np.where(u < p_rem + (1 - p_rem) * t.p_hidden, "hidden", "quiet")
-    ).astype(object)
-    listed = (end > 0) | (reason != "removed")  # removed before the study: not in the archive
-    keys = np.array([f"{pid}-c{first + j:0{width}d}" for j in range(n)], dtype=object)
-    seen_days = np.where(undated, 0.0, connected)[listed]
-    contacts = pd.DataFrame(
-        {
-            "key": keys[listed],
-            "participant": pid,
-            "platform": platform[listed],
-            "basis": basis[listed],
-            "introducer": None,
-            "first_seen": win.start_ts
-            + pd.to_timedelta(np.round(seen_days * 86400).astype("int64"), unit="s"),
-            "name": invented_names(rng, int(listed.sum())),
-            "first_seen_estimated": undated[listed],
-        }
-    )
-    dated = listed & ~undated
-    buf.add(
-        "request_accepted",
-        connected[dated],
-        platform[dated],
-        contact=keys[dated],
-        direction=np.where(sent[dated], "out", "in").astype(object),
-    )
-    alive = listed & (end > 0)
-    eff["archive"] = {
-        "listed": int(listed.sum()),
-        "alive_at_start": int(alive.sum()),
-        "undated": int((listed & undated).sum()),
-    }
-    return _Archived(
-        contacts,
-        keys[alive],
-        platform[alive],
-        basis[alive],
-        np.zeros(int(alive.sum())),
-        end[alive],
-        reason[alive],
-    )
-
-
-def _removals_seen_at_exports(events: pd.DataFrame, win: Window, every: float) -> pd.DataFrame:
-    """Removals as the importers see them: at the midpoint between the export before and the
-    export after (exports every ``every`` days from the study's first day), with
-    ``removed_after``/``removed_before``; a removal after the last export is not seen yet.
-    The contact's events after the logged removal go (the log refuses them), a job lead keeps
-    its event without the contact."""
-    ev = events
-    rem = ev["kind"] == "contact_removed"
-    day = (ev["occurred_at"] - win.start_ts) / pd.Timedelta(days=1)
-    k = np.floor(day / every)
-    after, before = k * every, (k + 1) * every
-    seen = rem & (before <= win.tmax)
-    mid = win.start_ts + pd.to_timedelta((after + every / 2) * 86400, unit="s")
-    ev = ev[~rem | seen].copy()
-    seen = seen[ev.index]
-    ev.loc[seen, "occurred_at"] = mid[ev.index][seen].dt.round("s")
-    as_date = lambda d: (win.start_ts + pd.to_timedelta(d, unit="D")).dt.date.astype(object)  # noqa: E731
-    ev["removed_after"] = None
-    ev["removed_before"] = None
-    ev.loc[seen, "removed_after"] = as_date(after[ev.index][seen])
-    ev.loc[seen, "removed_before"] = as_date(before[ev.index][seen])
-    gone = ev.loc[seen, ["contact", "occurred_at"]].set_index("contact")["occurred_at"]
-    when = ev["contact"].map(gone)
-    later = when.notna() & (ev["occurred_at"] > when) & ~(ev["kind"] == "contact_removed")
-    lead = later & (ev["kind"] == "job_lead")
-    ev.loc[lead, "contact"] = None
-    drop = later & ~lead & ~ev["kind"].isin(["note"])
-    return ev[~drop].sort_values("occurred_at", kind="stable").reset_index(drop=True)
 
 
 def _keepalive(

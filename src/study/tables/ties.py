@@ -30,6 +30,13 @@ import numpy as np
 import pandas as pd
 
 from study.errors import StudyError
+from study.tables.observation import (  # noqa: F401 (re-exported: the ties' window)
+    ARCHIVE_SOURCES,
+    OBSERVING_KINDS,
+    as_utc,
+    observation_starts,
+    observed_from_per_spell,
+)
 from study.vocabulary import BASES, COLLECTOR_CONNECTIONS, PLATFORMS
 
 DAY = pd.Timedelta(days=1)
@@ -88,12 +95,6 @@ _OUTCOME = pd.CategoricalDtype(["known", "unknown"])
 _STARTS = ("request_accepted", "_first_seen")
 _ENDS = ("contact_removed", "contact_hidden")
 _REQUESTS = ("request_sent", "request_received", "request_declined", "request_withdrawn")
-
-
-def as_utc(when: Any) -> pd.Timestamp:
-    """A cut-off or period end as a UTC timestamp (a naive one is read as UTC)."""
-    ts = pd.Timestamp(when)
-    return ts.tz_localize("UTC") if ts.tzinfo is None else ts.tz_convert("UTC")
 
 
 def _arrow_text(values: pd.Series) -> Any:
@@ -270,47 +271,6 @@ def spells(
     return sp, ev
 
 
-#: Kinds whose events show that the log sees a participant's network as it happens: the
-#: interactions and the requests made (an accepted request alone may come from a platform's
-#: list of connections, which reaches back years).
-OBSERVING_KINDS = ("interaction", "request_sent", "request_received")
-#: Event sources of platform archives: their messages and invitations reach back before the
-#: study; such an event shows the log watching only from when it was imported (recorded_at).
-ARCHIVE_SOURCES = ("linkedin:", "xing:")
-
-
-def observation_starts(events: pd.DataFrame, contacts: pd.DataFrame, cutoff: Any) -> pd.DataFrame:
-    """When the log begins to see each participant's network on each platform: the first
-    interaction or request (sent or received) about a contact of that platform, up to the
-    cut-off; an archive's event (:data:`ARCHIVE_SOURCES`) counts from when it was imported.
-
-    Returns participant, platform (the contact's), observed_from (UTC). See
-    docs/definitions.md, "The observation window".
-    """
-    cutoff = as_utc(cutoff)
-    cols = ["participant", "contact", "occurred_at"]
-    archive_cols = [c for c in ("source", "recorded_at") if c in events]
-    keep = events["kind"].isin(list(OBSERVING_KINDS)) & events["contact"].notna()
-    keep &= events["occurred_at"] <= cutoff
-    e = events.loc[keep.fillna(False).to_numpy(bool), cols + archive_cols]
-    at = e["occurred_at"]
-    if len(archive_cols) == 2 and len(e):
-        archive = e["source"].astype("string").str.startswith(ARCHIVE_SOURCES).fillna(False)
-        recorded = pd.to_datetime(e["recorded_at"], utc=True)
-        at = at.where(~archive.to_numpy(bool), recorded.where(recorded > at, at))
-    e = e.assign(at=at)[at <= cutoff]
-    first = e.groupby(["participant", "contact"], observed=True, sort=False)["at"].min()
-    first = first.reset_index()
-    plat = contacts[["participant", "key", "platform"]].rename(columns={"key": "contact"})
-    first = first.merge(
-        plat.astype({"participant": "string", "contact": "string", "platform": "string"}),
-        on=["participant", "contact"],
-        how="inner",
-    )
-    out = first.groupby(["participant", "platform"], sort=True)["at"].min().reset_index()
-    return out.rename(columns={"at": "observed_from"})
-
-
 def _contact_info(sp: pd.DataFrame, contacts: pd.DataFrame) -> pd.DataFrame:
     """Each spell's contact's platform and whether its first_seen is a stand-in (by position)."""
     c = contacts[["participant", "key", "platform"]].rename(columns={"key": "contact"})
@@ -324,41 +284,6 @@ def _contact_info(sp: pd.DataFrame, contacts: pd.DataFrame) -> pd.DataFrame:
     )
     m["estimated"] = m["estimated"].fillna(False).astype(bool)
     return m.set_axis(sp.index)
-
-
-def _observed_from(
-    participant: pd.Series,
-    platform: pd.Series,
-    events: pd.DataFrame,
-    contacts: pd.DataFrame,
-    cutoff: pd.Timestamp,
-    given: Any,
-) -> pd.Series:
-    """Per spell: the observation start of its participant on its platform (else the
-    participant's first on any platform, else the cut-off: nothing observed), or ``given``."""
-    idx = participant.index
-    part = participant.astype("string").to_numpy(dtype=object)
-    plat = platform.astype("string").to_numpy(dtype=object)
-    if given is not None and not isinstance(given, dict):
-        return pd.Series(as_utc(given), index=idx)
-    out = pd.Series(pd.NaT, index=idx, dtype="datetime64[ns, UTC]")
-    if isinstance(given, dict):
-        by_pair = {k: as_utc(v) for k, v in given.items() if isinstance(k, tuple)}
-        by_part = {k: as_utc(v) for k, v in given.items() if not isinstance(k, tuple)}
-    else:
-        obs = observation_starts(events, contacts, cutoff)
-        by_pair = {
-            (p, f): t
-            for p, f, t in zip(
-                obs["participant"], obs["platform"], obs["observed_from"], strict=True
-            )
-        }
-        by_part = obs.groupby("participant")["observed_from"].min().to_dict()
-    if len(idx):
-        out[:] = [
-            by_pair.get((p, f), by_part.get(p, cutoff)) for p, f in zip(part, plat, strict=True)
-        ]
-    return out
 
 
 def _last_before(
@@ -466,7 +391,7 @@ def ties(
     # the observation window: the quiet clock of a prevalent tie starts when the log begins to
     # see its participant's platform, never at a connection date years back
     own = _contact_info(sp, contacts)
-    sp["observed_from"] = _observed_from(
+    sp["observed_from"] = observed_from_per_spell(
         sp["participant"], own["platform"], events, contacts, cutoff, observed_from
     ).array
     sp["prevalent"] = (sp["start"] < sp["observed_from"]).to_numpy(bool)

@@ -211,7 +211,7 @@ def dash_notes(ctx: Context, surv: Survival) -> list[str]:
             for g, n in surv.small_groups.items()
         )
         notes.append(t(f"{KEY}.survival.not_shown", lang, groups=groups))
-    ties = surv._ties
+    ties = surv.table
     for h, words, days in HORIZON_COLUMNS:
         empty = s[s[f"surv_{h}"].isna()]
         if empty.empty:
