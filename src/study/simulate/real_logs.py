@@ -118,15 +118,19 @@ def archive_ties(
 def removals_seen_at_exports(events: pd.DataFrame, win: Window, every: float) -> pd.DataFrame:
     """Removals as the importers see them: at the midpoint between the export before and the
     export after (exports every ``every`` days from the study's first day), with
-    ``removed_after``/``removed_before``; a removal after the last export is not seen yet.
-    The contact's events after the logged removal go (the log refuses them), a job lead keeps
-    its event without the contact."""
+    ``removed_after``/``removed_before``. Not seen: a removal after the last export, and one
+    of a tie that began after the export before it (it is in neither snapshot). The contact's
+    events after the logged removal go (the log refuses them), a job lead keeps its event
+    without the contact."""
     ev = events
     rem = ev["kind"] == "contact_removed"
     day = (ev["occurred_at"] - win.start_ts) / pd.Timedelta(days=1)
     k = np.floor(day / every)
     after, before = k * every, (k + 1) * every
-    seen = rem & (before <= win.tmax)
+    accepted = ev[ev["kind"] == "request_accepted"].groupby("contact")["occurred_at"].min()
+    began = (ev["contact"].map(accepted) - win.start_ts) / pd.Timedelta(days=1)
+    in_snapshot = began.isna() | (began <= after)  # undated archive ties: from the first day
+    seen = rem & (before <= win.tmax) & in_snapshot
     mid = win.start_ts + pd.to_timedelta((after + every / 2) * 86400, unit="s")
     ev = ev[~rem | seen].copy()
     seen = seen[ev.index]
