@@ -85,7 +85,8 @@ def world() -> tuple[study.Study, dict[str, str]]:
 
 def two_participant_frame(seed: int) -> tuple[pd.DataFrame, bool]:
     """test_bulk's random frame, with about half of its rows moved to p2 (and their contacts
-    to p2's contacts in the same state)."""
+    to p2's contacts in the same state), mostly with a source key in every row (rows keyed by
+    their content go through the single pass)."""
     _, k = world()
     frame, force = random_frame(seed, k)
     rng = random.Random(seed ^ 0x5EED)
@@ -100,6 +101,10 @@ def two_participant_frame(seed: int) -> tuple[pd.DataFrame, bool]:
         for col in ("contact", "introducer"):
             if col in frame and frame[col].iloc[i] in back:
                 frame.loc[label, col] = back[frame[col].iloc[i]]
+    if rng.random() < 0.7:  # every row keyed: the grouped path takes it (else one pass)
+        keys = frame["source_key"].astype(object)
+        fill = pd.Series([f"g{i}" for i in range(len(frame))], index=frame.index, dtype=object)
+        frame["source_key"] = keys.where(keys.notna(), fill)
     return frame, force
 
 

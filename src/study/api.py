@@ -23,6 +23,7 @@ from sqlalchemy.exc import IntegrityError, OperationalError, SQLAlchemyError
 
 from study import store
 from study.errors import DatabaseError, ValidationError
+from study.identity import contact_identities, norm_person
 from study.rules import ContactState, Ledger
 from study.vocabulary import (
     DEFAULT_PARTICIPANT,
@@ -33,6 +34,7 @@ from study.vocabulary import (
     check_text,
     parse_bool,
     parse_datetime,
+    storable_text,
     validate,
 )
 
@@ -76,6 +78,14 @@ class WriteSummary:
     already_present: int = 0
     contacts_added: int = 0
     ids: list[int] = field(default_factory=list)
+    #: (source, source_key) of events that were in the log already (``log`` only, not frames)
+    present: list[tuple[str, str]] = field(default_factory=list)
+    #: contacts ``add_contact`` found instead of adding them again: (key, how it matched)
+    contacts_found: list[tuple[str, str]] = field(default_factory=list)
+
+
+class AlreadyLogged(UserWarning):
+    """A write that changed nothing because it was in the log already (a re-run cell)."""
 
 
 class Study:
@@ -133,19 +143,71 @@ class Study:
             raise DatabaseError(f"{self.name} refused the write: {store._short(exc)}") from None
 
     def log(self, kind: str, *, force: bool = False, **fields: Any) -> int | None:
-        """Append one event; return its id, or None if its source_key was already logged."""
+        """Append one event; return its id, or None if it was in the log already.
+
+        Logging the same event again (same kind, participant, contact, fields, and time, or
+        day when no time is given, or period) changes nothing and warns
+        :class:`AlreadyLogged` naming the event: a notebook or script can run again safely.
+        ``occurrence=2`` (or ``again=True``: the next free number) logs a true repeat, e.g. a
+        second call on one day; ``supersedes=ID`` corrects event ID. See :meth:`Batch.log`.
+        """
         with self.batch(force=force) as b:
             b.log(kind, **fields)
-        return b.summary.ids[0] if b.summary.ids else None
+        if b.summary.ids:
+            return b.summary.ids[0]
+        if b.summary.present:
+            import warnings
+
+            source, key = b.summary.present[0]
+            found = self.event_id(source, key)
+            warnings.warn(
+                f"{kind} already in the log as event {found}; nothing added "
+                "(again=True logs it once more)",
+                AlreadyLogged,
+                stacklevel=2,
+            )
+        return None
+
+    def event_id(self, source: str, source_key: str) -> int | None:
+        """The id of the event with this source and source key, if it is in the log."""
+        e = store.events.c
+        with self._read() as conn:
+            return conn.execute(
+                select(e.id).where(and_(e.source == source, e.source_key == source_key))
+            ).scalar()
 
     def add_participant(self, pid: str) -> str:
         with self.batch() as b:
             return b.add_participant(pid)
 
     def add_contact(self, name: str | None = None, **kwargs: Any) -> str:
-        """Add a contact; return its pseudonymous key. See :meth:`Batch.add_contact`."""
+        """Add a contact; return its pseudonymous key. See :meth:`Batch.add_contact`.
+
+        A contact with the same profile URL or (normalized) name on the platform is not added
+        again: its key is returned and :class:`AlreadyLogged` says so; ``new=True`` adds a
+        true namesake.
+        """
         with self.batch() as b:
-            return b.add_contact(name, **kwargs)
+            key = b.add_contact(name, **kwargs)
+        if b.summary.contacts_found:
+            import warnings
+
+            found, how = b.summary.contacts_found[0]
+            warnings.warn(
+                f"already a contact: {found} (same {how}); nothing added (new=True adds a "
+                "namesake)",
+                AlreadyLogged,
+                stacklevel=2,
+            )
+        return key
+
+    def resolve_contact(
+        self, who: str, *, participant: str = DEFAULT_PARTICIPANT, field: str = "contact"
+    ) -> str:
+        """A contact's key from its key or its name (when exactly one contact of the
+        participant has that normalized name); an error listing the keys of several."""
+        with self.batch() as b:
+            return b.resolve_contact(who, participant=participant, field=field)
 
     def set_basis(self, key: str, basis: str, introducer: str | None = None) -> None:
         """Classify a contact under the acceptance rule (basis, and introducer for basis c)."""
@@ -196,9 +258,13 @@ class Study:
         since: Any = None,
         until: Any = None,
         columns: list[str] | None = None,
+        superseded: bool = False,
     ) -> pd.DataFrame:
         """Events as a DataFrame: UTC times, categorical kind and platform, one column per
         attribute (see :data:`study.vocabulary.ATTRIBUTE_FIELDS`).
+
+        An event a later one corrects (``supersedes``) is left out unless ``superseded=True``
+        (the log keeps both; the analysis tables read this, so they see the corrected value).
 
         The filters run in the database; ``columns`` reads only those columns (e.g.
         ``["participant", "occurred_at", "kind", "contact"]``), which is faster and smaller
@@ -228,8 +294,14 @@ class Study:
             conditions.append(e.occurred_at >= parse_datetime(since, self.tz, "since"))
         if until is not None:
             conditions.append(e.occurred_at <= parse_datetime(until, self.tz, "until"))
-        q = select(*cols).where(*conditions).order_by(e.occurred_at, e.id)
         with self._read() as conn:
+            if not superseded:
+                gone = list(
+                    conn.execute(select(e.supersedes).where(e.supersedes.is_not(None))).scalars()
+                )
+                if gone:
+                    conditions.append(e.id.not_in(gone))
+            q = select(*cols).where(*conditions).order_by(e.occurred_at, e.id)
             if conn.dialect.name == "sqlite":
                 from study.frames import read_events_sqlite
 
@@ -307,8 +379,10 @@ class Batch:
         self.study = study
         self.conn = conn
         self.force = force
-        self.ledger = Ledger(conn)
+        self.ledger = Ledger(conn, study.tz)
         self.summary = WriteSummary()
+        #: (participant, platform) -> normalized name -> keys, loaded when first asked
+        self._names: dict[tuple[str, str], dict[str, list[str]]] = {}
         self.now = dt.datetime.now(dt.UTC)
         self._events: list[dict[str, Any]] = []
         self._contacts: list[dict[str, Any]] = []
@@ -351,6 +425,7 @@ class Batch:
         first_seen_estimated: bool = False,
         key: str | None = None,
         identity: str | None = None,
+        new: bool = False,
         **details: Any,
     ) -> str:
         """Add a contact and return its key (generated unless given).
@@ -358,14 +433,47 @@ class Batch:
         ``identity`` (a normalized profile URL or name) lets imports find the person again;
         only its keyed hash is stored with the contact. ``name`` and ``details`` (profile_url,
         company, position, email) go to the separate details table.
+
+        Without ``key`` and ``identity`` (a contact added by hand), a contact of the
+        participant on the platform with the same profile URL, or else the same normalized
+        name, is the person again: its key is returned and nothing is added (the summary's
+        ``contacts_found`` says so), so a script can run again. ``new=True`` adds a true
+        namesake. A contact added by hand gets the identity of its URL, else its name, so the
+        importers find it too.
         """
         platform = check_choice(platform, PLATFORMS, "platform")
         basis = check_basis(basis, introducer)
         estimated = parse_bool(first_seen_estimated, "first_seen_estimated")
+        new = parse_bool(new, "new")
         if not self.ledger.has_participant(participant):
             raise ValidationError(f"unknown participant {participant!r}", "participant")
         if introducer is not None:
             self.ledger.require_contact(introducer, participant, "introducer")
+        if key is None and identity is None:
+            # text that cannot be stored is refused below, with the details
+            url = details.get("profile_url")
+            identities = contact_identities(
+                None if name is None or not storable_text(str(name)) else str(name),
+                str(url) if url and storable_text(str(url)) else None,
+            )
+            if not new:
+                found = self._existing_contact(name, identities, participant, platform)
+                if found is not None:
+                    self.summary.contacts_found.append(found)
+                    return found[0]
+            identity = next(
+                (
+                    i
+                    for i in identities
+                    if self._find_identity(
+                        participant, platform, self.study.identity_hash(participant, platform, i)
+                    )
+                    is None
+                    and (participant, platform, self.study.identity_hash(participant, platform, i))
+                    not in self._identities
+                ),
+                None,
+            )
         if key is None:
             key = self._new_key()
         elif self.ledger.contact(key) is not None:
@@ -404,7 +512,77 @@ class Batch:
         self.summary.contacts_added += 1
         if name is not None or any(details.get(f) for f in DETAIL_FIELDS):
             self._details.append(self._detail_row(key, {"display_name": name, **details}))
+        if name is not None and (participant, platform) in self._names:
+            self._names[(participant, platform)].setdefault(norm_person(str(name)), []).append(key)
         return key
+
+    def _existing_contact(
+        self, name: Any, identities: list[str], participant: str, platform: str
+    ) -> tuple[str, str] | None:
+        """The contact a hand-added one would repeat: (key, how it matched), or None."""
+        for ident in identities:
+            digest = self.study.identity_hash(participant, platform, ident)
+            found = self._identities.get((participant, platform, digest)) or self._find_identity(
+                participant, platform, digest
+            )
+            if found is not None:
+                return found, "profile URL" if ident.startswith("http") else "name"
+        if name is None or not storable_text(str(name)) or not norm_person(str(name)):
+            return None
+        keys = self.contacts_named(str(name), participant=participant, platform=platform)
+        if len(keys) > 1:
+            raise ValidationError(
+                f"{len(keys)} contacts on {platform} are called {str(name).strip()!r} "
+                f"({', '.join(keys)}); use a key, or new=True (--new) for one more namesake",
+                "name",
+            )
+        return (keys[0], "name") if keys else None
+
+    def contacts_named(
+        self, name: str, *, participant: str, platform: str | None = None
+    ) -> list[str]:
+        """Keys of the participant's contacts whose normalized name is ``name``'s."""
+        wanted = norm_person(name)
+        platforms = PLATFORMS if platform is None else (platform,)
+        found: list[str] = []
+        for pl in platforms:
+            if (participant, pl) not in self._names:
+                self.flush()
+                c, d = store.contacts.c, store.contact_details.c
+                index: dict[str, list[str]] = {}
+                for key, display in self.conn.execute(
+                    select(c.key, d.display_name)
+                    .select_from(store.contacts.join(store.contact_details, c.key == d.key))
+                    .where(and_(c.participant == participant, c.platform == pl))
+                    .order_by(c.created_at, c.key)
+                ):
+                    if display:
+                        index.setdefault(norm_person(display), []).append(key)
+                self._names[(participant, pl)] = index
+            found += self._names[(participant, pl)].get(wanted, [])
+        return found
+
+    def resolve_contact(
+        self, who: str, *, participant: str = DEFAULT_PARTICIPANT, field: str = "contact"
+    ) -> str:
+        """See :meth:`Study.resolve_contact`."""
+        text = str(who).strip()
+        state = self.ledger.contact(text)
+        if state is not None:
+            return text
+        keys = self.contacts_named(text, participant=participant) if text else []
+        if len(keys) == 1:
+            return keys[0]
+        if len(keys) > 1:
+            raise ValidationError(
+                f"{len(keys)} contacts are called {text!r}: {', '.join(keys)} (give the key)",
+                field,
+            )
+        raise ValidationError(
+            f"no contact has the key or name {text!r} (`study contacts --names` lists them; "
+            "`study contact add` adds one)",
+            field,
+        )
 
     def add_contacts(self, frame: pd.DataFrame) -> list[str]:
         """Add many contacts given as a DataFrame; return their keys in the frame's order.
@@ -497,9 +675,19 @@ class Batch:
         source: str = "manual",
         source_key: str | None = None,
         force: bool | None = None,
+        occurrence: int | None = None,
+        again: bool = False,
+        supersedes: int | None = None,
         **fields: Any,
     ) -> bool:
-        """Validate and queue one event; return False if it was already in the log."""
+        """Validate and queue one event; return False if it was already in the log.
+
+        Without ``source_key`` the event's key is made from its content
+        (:func:`study.vocabulary.content_key`): the same event logged again is a no-op.
+        ``occurrence=N`` (N >= 2) is the N-th such event (a second call on one day: still
+        a no-op when run again); ``again=True`` takes the next free number. ``supersedes``
+        is the id of an event this one corrects: both stay in the log, reads show this one.
+        """
         ev = validate(
             kind,
             fields,
@@ -511,7 +699,42 @@ class Batch:
             source=source,
             source_key=source_key,
         )
+        if occurrence is not None or again:
+            if source_key is not None:
+                raise ValidationError(
+                    "a source key names the event itself; occurrences are for events logged "
+                    "without one",
+                    "occurrence",
+                )
+            n = self._occurrence(occurrence) if occurrence is not None else None
+            if n is None:
+                self.flush()
+                n = self.ledger.next_occurrence(ev.source, ev.source_key or "")
+            if n > 1:
+                ev.source_key = f"{ev.source_key}#{n}"
+        if supersedes is not None:
+            ev.supersedes = self._event_id(supersedes)
         return self.add(ev, force=self.force if force is None else force)
+
+    @staticmethod
+    def _occurrence(value: Any) -> int:
+        try:
+            n = int(value)
+        except (TypeError, ValueError):
+            n = 0
+        if isinstance(value, bool) or n != value or n < 1:
+            raise ValidationError(f"{value!r} is not a count of 1 or more", "occurrence")
+        return n
+
+    @staticmethod
+    def _event_id(value: Any) -> int:
+        try:
+            n = int(str(value).strip())
+        except ValueError:
+            n = 0
+        if isinstance(value, bool) or n < 1:
+            raise ValidationError(f"{value!r} is not an event id", "supersedes")
+        return n
 
     def log_frame(
         self, frame: pd.DataFrame, *, source: str = "manual", force: bool | None = None
@@ -538,9 +761,15 @@ class Batch:
     def add(self, ev: Event, *, force: bool = False) -> bool:
         """Queue an already validated event after the stateful rules; False if a duplicate."""
         if self.ledger.is_duplicate(ev.source, ev.source_key):
-            self.summary.already_present += 1
-            return False
+            return self._present(ev)
         self.ledger.check(ev, force=force)
+        if ev.supersedes is not None:
+            self.ledger.check_supersedes(ev)
+        if ev.kind == "metric" and self.ledger.check_metric(ev, force=force):
+            return self._present(ev)
+        if ev.supersedes is not None:
+            self.flush()
+            self.ledger.forget_superseded(ev)
         self.ledger.accept(ev)
         self._events.append(
             {
@@ -554,11 +783,18 @@ class Batch:
                 "attributes": ev.attributes,
                 "source": ev.source,
                 "source_key": ev.source_key,
+                "supersedes": ev.supersedes,
             }
         )
         if len(self._events) >= FLUSH_EVERY:
             self.flush()
         return True
+
+    def _present(self, ev: Event) -> bool:
+        self.summary.already_present += 1
+        if len(self.summary.present) < 100 and ev.source_key is not None:
+            self.summary.present.append((ev.source, ev.source_key))
+        return False
 
     def flush(self) -> None:
         """Send queued rows to the database (still inside the batch's transaction)."""
@@ -577,8 +813,9 @@ class Batch:
             if new_id is not None:
                 self.summary.ids.append(int(new_id))
                 self.summary.added += 1
-            else:
+            else:  # another writer logged it meanwhile (the unique key caught it)
                 self.summary.already_present += 1
+                self.summary.present.append((rows[0]["source"], rows[0]["source_key"]))
             return
         if self.conn.dialect.name == "postgresql":
             # psycopg's executemany reports every row as inserted, even those ON CONFLICT
@@ -596,4 +833,4 @@ class Batch:
         self.summary.already_present += len(rows) - added
 
 
-__all__ = ["Study", "Batch", "WriteSummary", "open", "init", "SQLAlchemyError"]
+__all__ = ["Study", "Batch", "WriteSummary", "AlreadyLogged", "open", "init", "SQLAlchemyError"]

@@ -36,7 +36,16 @@ from sqlalchemy import and_, select
 
 from study import store
 from study.errors import ValidationError
-from study.rules import ALLOWED_WHILE_REMOVED, PLATFORM_REQUIRED, READDING_KINDS, Ledger, _LeadStep
+from study.rules import (
+    ALLOWED_WHILE_REMOVED,
+    PLATFORM_REQUIRED,
+    READDING_KINDS,
+    Ledger,
+    MetricEntry,
+    _LeadStep,
+    metric_conflict,
+    metric_span,
+)
 from study.vocabulary import (
     _FALSE,
     _TRUE,
@@ -48,6 +57,8 @@ from study.vocabulary import (
     Event,
     Field,
     check_source,
+    content_key,
+    moment_key,
     parse_date,
     parse_datetime,
     storable_text,
@@ -60,7 +71,7 @@ if TYPE_CHECKING:
 #: Columns of an events frame that are not fields of a kind.
 META_COLUMNS = ("kind", "occurred_at", "participant", "platform", "source_key")
 #: Keyword arguments of ``log`` that a frame may not carry as columns (they come from the call).
-RESERVED_COLUMNS = ("at", "source", "force")
+RESERVED_COLUMNS = ("at", "source", "force", "occurrence", "again", "supersedes")
 #: Keys per ``IN (...)`` query, well below SQLite's and PostgreSQL's parameter limits.
 CHUNK_KEYS = 5_000
 #: Rows per ``executemany`` call (bounds the memory of the Python tuples).
@@ -70,7 +81,8 @@ INSERT_CHUNK = 100_000
 #: of Python's global lock, which matters when a second thread inserts (study.bulk_groups).
 SQLITE_PARAMETERS = 30_000
 #: The events table's columns but the generated id, in table order.
-_INSERT_COLUMNS = tuple(c.name for c in store.events.columns if c.name != "id")
+#: (A correction, ``supersedes``, goes through ``log`` only: frames never carry one.)
+_INSERT_COLUMNS = tuple(c.name for c in store.events.columns if c.name not in ("id", "supersedes"))
 #: attribute name -> codes of the kinds that have it as a field
 _KINDS_WITH = {
     name: [i for i, spec in enumerate(KINDS.values()) if name in {f.name for f in spec.fields}]
@@ -511,6 +523,8 @@ def _parse_field(
                 bad |= has & ~unreadable & (nums < f.minimum)
             if f.maximum is not None:
                 bad |= has & ~unreadable & (nums > f.maximum)
+            if f.type == "int":
+                bad |= has & ~unreadable & (nums != np.floor(nums))
         parsed = nums
     elif f.type == "date":
         days, unreadable = _date_cells(values, has)
@@ -660,6 +674,32 @@ class BulkLog:
                 self._metric_rules(idx)
             else:
                 self._dates_as_text(spec, idx)
+        self._content_keys()
+
+    def _content_keys(self) -> None:
+        """Rows without a source key get the key of their content, as ``validate`` makes it
+        (:func:`~study.vocabulary.content_key`): row by row, with the very function."""
+        rows = np.flatnonzero(~_present(self.source_key) & ~self.out.bad)
+        if not len(rows):
+            return
+        out = self.out
+        local = self.now.astimezone(self.tz).date()
+        attrs = list(out.attrs.items())
+        for i in rows:
+            kind = self.kind[i]
+            a = {name: _plain(col[i]) for name, col in attrs if col[i] is not None}
+            value = None if math.isnan(out.value[i]) else float(out.value[i])
+            at = _from_us(self.at[i]) if self.at_given[i] else None
+            contact = out.contact[i]
+            self.source_key[i] = content_key(
+                kind,
+                self.participant[i],
+                contact,
+                self.platform[i],
+                value,
+                a,
+                moment_key(kind, a, at, local),
+            )
 
     def _metric_rules(self, idx: np.ndarray) -> None:
         out = self.out
@@ -672,7 +712,9 @@ class BulkLog:
         has_s, has_e = ~np.isnat(start), ~np.isnat(end)
         with np.errstate(invalid="ignore"):
             bad = (name == "googlability_rank") & ~np.isnan(value) & (value < 1)
-        bad |= _isin(name.astype(str), COUNT_METRICS) & ~(has_s & has_e)
+        counted = _isin(name.astype(str), COUNT_METRICS)
+        bad |= counted & ~(has_s & has_e)
+        bad |= ~counted & (has_s | has_e)  # a level takes a moment, not a period
         bad |= has_s != has_e
         both = has_s & has_e
         today = np.datetime64(self.now.astimezone(self.tz).date(), "D")
@@ -850,11 +892,128 @@ class BulkLog:
             bad[iidx] |= ibad
             intro_given[iidx[~ibad]] = chosen[~ibad]
 
+        # an introduction of a contact accepted without any prior contact
+        if not self.force:
+            is_introduction = has_c & ~bad & self._kind_in(["introduction"])
+            if is_introduction.any():
+                nidx = np.flatnonzero(is_introduction)
+                c_basis = column(2)[np.searchsorted(cidx, nidx)]
+                bad[nidx[c_basis == "none"]] = True
+
         # no contact: the platform is required for some kinds, else "other"
         no_c = live & (out.contact == None)  # noqa: E711
         no_pl = no_c & (self.platform == None)  # noqa: E711
         bad |= no_pl & self._kind_in(PLATFORM_REQUIRED)
         self.platform[no_pl & ~bad] = "other"
+
+        self._check_metrics(live & ~bad & self._kind_in(["metric"]))
+
+    def _check_metrics(self, rows_mask: np.ndarray) -> None:
+        """One value per metric, platform and period (study.rules), over the frame's metric
+        rows and the log: a row repeating an entry (the log's or an earlier row's) with the
+        same value is a duplicate, with another value or an overlapping count period bad.
+
+        Spans sorted by group: only groups where two spans meet are replayed row by row (with
+        ``rules.metric_conflict``, as ``log`` checks them); the rest pass at the cost of a sort.
+        """
+        rows = np.flatnonzero(rows_mask)
+        if not len(rows):
+            return
+        out = self.out
+        name = out.attr("name")[rows]
+        start = out.date("period_start")[rows]
+        end = out.date("period_end")[rows]
+        level = np.isnat(start)
+        if level.any():  # a level's span is its local day
+            local = (
+                pd.DatetimeIndex(pd.to_datetime(self.at[rows[level]], unit="us", utc=True))
+                .tz_convert(self.tz)
+                .tz_localize(None)
+                .to_numpy()
+                .astype("datetime64[D]")
+            )
+            start = start.copy()
+            end = end.copy()
+            start[level] = local
+            end[level] = local
+        people = sorted(set(pd.unique(self.participant[rows])))
+        with self.reading():
+            self.batch.ledger.lock_metrics(people)
+        logged = self._logged_metrics(people)
+        spans = pd.DataFrame(
+            {
+                "participant": np.concatenate([logged["participant"], self.participant[rows]]),
+                "platform": np.concatenate([logged["platform"], self.platform[rows]]),
+                "name": np.concatenate([logged["name"], name]),
+                "start": np.concatenate([logged["start"], start]),
+                "end": np.concatenate([logged["end"], end]),
+                "value": np.concatenate([logged["value"], out.value[rows]]),
+                "row": np.concatenate([np.full(len(logged["start"]), -1), rows]),
+                "id": np.concatenate([logged["id"], np.full(len(rows), -1)]),
+            }
+        )
+        group = spans.groupby(["participant", "platform", "name"], sort=False).ngroup().to_numpy()
+        order = np.lexsort((spans["start"].to_numpy(), group))
+        g, st, en = group[order], spans["start"].to_numpy()[order], spans["end"].to_numpy()[order]
+        reach = pd.Series(en).groupby(g).cummax().to_numpy()  # the latest end so far
+        meets = np.zeros(len(order), bool)
+        meets[1:] = (g[1:] == g[:-1]) & (st[1:] <= reach[:-1])
+        if not meets.any():
+            return
+        suspect = np.unique(g[meets])
+        self._replay_metrics(spans, group, suspect)
+
+    def _logged_metrics(self, people: list[str]) -> dict[str, np.ndarray]:
+        """The log's metric values of ``people`` (corrected ones left out), as spans."""
+        e = store.events.c
+        rows = self._in_chunks(
+            people,
+            lambda ks: select(
+                e.id, e.participant, e.platform, e.occurred_at, e.value, e.attributes
+            ).where(and_(e.participant.in_(ks), e.kind == "metric")),
+        )
+        gone = self.batch.ledger.superseded()
+        found: dict[str, list[Any]] = {
+            k: [] for k in ("id", "participant", "platform", "name", "start", "end", "value")
+        }
+        for r in rows:
+            if r.id in gone:
+                continue
+            name = r.attributes["name"]
+            a, b = metric_span(name, r.attributes, r.occurred_at, self.tz)
+            for k, v in zip(
+                found, (r.id, r.participant, r.platform, name, a, b, r.value), strict=True
+            ):
+                found[k].append(v)
+        return {
+            "id": np.asarray(found["id"], dtype=np.int64),
+            "participant": np.asarray(found["participant"], dtype=object),
+            "platform": np.asarray(found["platform"], dtype=object),
+            "name": np.asarray(found["name"], dtype=object),
+            "start": np.asarray(found["start"], dtype="datetime64[D]"),
+            "end": np.asarray(found["end"], dtype="datetime64[D]"),
+            "value": np.asarray(found["value"], dtype=float),
+        }
+
+    def _replay_metrics(self, spans: pd.DataFrame, group: np.ndarray, suspect: np.ndarray) -> None:
+        """The rule row by row in the groups where spans meet: the log's entries first, then
+        the frame's rows in frame order, each checked against those before it."""
+        chosen = np.isin(group, suspect)
+        sub = spans[chosen].assign(group=group[chosen]).sort_values(["group", "row"])
+        entries: dict[int, list[MetricEntry]] = {}
+        for r in sub.itertuples(index=False):
+            a, b = pd.Timestamp(r.start).date(), pd.Timestamp(r.end).date()
+            have = entries.setdefault(r.group, [])
+            if r.row < 0:
+                have.append(MetricEntry(int(r.id), r.platform, r.name, a, b, r.value))
+                continue
+            found = metric_conflict(have, a, b, r.value, self.force)
+            if found is None:
+                have.append(MetricEntry(None, r.platform, r.name, a, b, r.value))
+            elif found[0] == "same":
+                self.dup[r.row] = True
+            else:
+                self.state_bad[r.row] = True
 
     def _kind_in(self, kinds: Any) -> np.ndarray:
         """Rows of these kinds (by the kinds' codes: integers, not strings)."""
@@ -874,10 +1033,13 @@ class BulkLog:
         e = store.events.c
         rows = self._in_chunks(
             keys,
-            lambda ks: select(e.contact, e.occurred_at, e.kind).where(
+            lambda ks: select(e.contact, e.occurred_at, e.kind, e.id).where(
                 and_(e.contact.in_(ks), e.kind.in_(["contact_removed", *READDING_KINDS]))
             ),
         )
+        gone = self.batch.ledger.superseded()
+        if gone:
+            rows = [r for r in rows if r[3] not in gone]
         return pd.DataFrame(
             {
                 "contact": [r[0] for r in rows],
@@ -972,7 +1134,7 @@ class BulkLog:
         live = ~out.bad & ~self.dup & ~self.state_bad
         idx = np.flatnonzero(live & (self.kind == "job_lead"))
         idx = idx[idx < limit]
-        ledger = Ledger(self.conn)
+        ledger = Ledger(self.conn, self.tz)
         self.lead_ledger = ledger
         if not len(idx):
             return limit
@@ -984,11 +1146,14 @@ class BulkLog:
         people = sorted({w[0] for w in wanted})
         rows = self._in_chunks(
             people,
-            lambda ks: select(e.participant, e.occurred_at, e.attributes, e.contact).where(
+            lambda ks: select(e.participant, e.occurred_at, e.attributes, e.contact, e.id).where(
                 and_(e.participant.in_(ks), e.kind == "job_lead")
             ),
         )
+        gone = self.batch.ledger.superseded()
         for r in rows:
+            if r.id in gone:
+                continue
             ident = (r.participant, r.attributes.get("lead"))
             if ident in wanted:
                 a = r.attributes
@@ -1036,7 +1201,7 @@ class BulkLog:
             ev = validate(kind, fields, tz=self.tz, now=self.now, **kwargs)
         except ValidationError as err:
             raise _label_error(err, label) from None
-        ledger = getattr(self, "lead_ledger", None) or Ledger(self.conn)
+        ledger = getattr(self, "lead_ledger", None) or Ledger(self.conn, self.tz)
         if ev.contact is not None:
             db = self._db_membership([ev.contact])
             steps = [(_from_us(t), bool(r)) for t, r in zip(db.t, db.removed, strict=True)]
@@ -1052,9 +1217,36 @@ class BulkLog:
             ledger._membership[ev.contact] = sorted(steps)
         try:
             ledger.check(ev, force=self.force)
+            if ev.kind == "metric":
+                self._earlier_metrics(ledger, ev.participant, pos)
+                ledger.check_metric(ev, force=self.force)
         except ValidationError as err:
             raise _label_error(err, label) from None
         raise _Disagreement(pos)
+
+    def _earlier_metrics(self, ledger: Ledger, participant: str, pos: int) -> None:
+        """The ledger's metric entries of ``participant``, with the frame's metric rows before
+        ``pos`` that went in (as ``log`` would have accepted them)."""
+        entries = ledger.metrics(participant)
+        out = self.out
+        for q in range(pos):
+            if (
+                self.kind[q] != "metric"
+                or self.participant[q] != participant
+                or out.bad[q]
+                or self.dup[q]
+                or self.state_bad[q]
+            ):
+                continue
+            name = out.attr("name")[q]
+            attrs = {
+                "period_start": out.attr("period_start")[q],
+                "period_end": out.attr("period_end")[q],
+            }
+            a, b = metric_span(name, attrs, _from_us(self.at[q]), self.tz)
+            entries.setdefault((self.platform[q], name), []).append(
+                MetricEntry(None, self.platform[q], name, a, b, float(out.value[q]))
+            )
 
     # insert --------------------------------------------------------------------------------
     def attributes_json(self, rows: np.ndarray) -> np.ndarray:
@@ -1184,6 +1376,8 @@ class BulkLog:
         ledger = self.batch.ledger
         ledger._source_keys.pop(self.source, None)
         kind = self.kind[rows]
+        for pid in set(pd.unique(self.participant[rows][kind == "metric"])):
+            ledger._metrics.pop(pid, None)
         member = _isin(kind, ["contact_removed", *READDING_KINDS])
         for key in set(pd.unique(self.out.contact[rows][member])) & set(ledger._membership):
             del ledger._membership[key]

@@ -68,6 +68,7 @@ KEYWORD_COLUMNS = (
     "first_seen",
     "first_seen_estimated",
     "identity",
+    "new",
 )
 #: Columns for the details table; ``name`` is stored as ``display_name``.
 DETAIL_COLUMNS = ("name", "profile_url", "company", "position", "email")
@@ -214,6 +215,21 @@ def preload_contacts(conn: Any, ledger: Ledger, keys: list[str]) -> None:
         ledger._contacts[k] = found.get(k)
 
 
+def _added_by_hand(frame: pd.DataFrame) -> np.ndarray:
+    """Rows ``add_contact`` handles as added by hand (no key, no identity, a name or URL): it
+    looks them up by name and profile URL and gives them an identity; the per-column checks
+    leave those rows to it."""
+    wanted = np.ones(len(frame), bool)
+    for col in ("key", "identity"):
+        if col in frame:
+            wanted &= ~_given(frame[col])
+    named = np.zeros(len(frame), bool)
+    for col in ("name", "profile_url"):
+        if col in frame:
+            named |= _given(frame[col])
+    return wanted & named
+
+
 class _Disagreement(Exception):
     """The per-column checks flagged a row ``add_contact`` accepts (a bug; never silent)."""
 
@@ -266,6 +282,7 @@ class BulkContacts:
             self.basis[given & ok] = txt.values()[given & ok]
         self.introducer, has_intro = self._text("introducer", raw=True)
         bad |= (self.basis == "introduced") & ~has_intro
+        bad |= has_intro & (self.basis != "introduced")
         # participants: known ones, once per distinct value
         participant, given = self._text("participant", raw=True)
         participant[~given] = DEFAULT_PARTICIPANT
@@ -287,6 +304,7 @@ class BulkContacts:
         self._check_introducers(has_intro, keys)
         self._check_first_seen()
         self._check_estimated()
+        self._check_new()
         self._check_identities()
         self._check_details()
 
@@ -350,6 +368,18 @@ class BulkContacts:
                         self.estimated[i] = parse_bool(raw[i], "first_seen_estimated")
                     except ValidationError:
                         self.bad[i] = True
+
+    def _check_new(self) -> None:
+        """``new`` is yes or no (it matters only to rows added by hand, which go row by row)."""
+        values, given = self._column("new")
+        if values is None or values.dtype == bool:
+            return
+        raw = values.to_numpy(dtype=object)
+        for i in np.flatnonzero(given):
+            try:
+                parse_bool(raw[i], "new")
+            except ValidationError:
+                self.bad[i] = True
 
     def _check_identities(self) -> None:
         ident, given = self._text("identity", raw=True)
@@ -530,6 +560,8 @@ def add_contacts(batch: Batch, frame: pd.DataFrame) -> list[str]:
         return []
     if any(_nul(frame[c]).any() for c in frame.columns if c != "first_seen"):
         return _rows_atomically(batch, frame)  # text with NUL characters: rare, row by row
+    if _added_by_hand(frame).any():
+        return _rows_atomically(batch, frame)  # may name contacts already there: row by row
     collecting = gc.isenabled()
     gc.disable()  # many short-lived tuples; nothing here makes reference cycles (see bulk.py)
     try:

@@ -208,6 +208,8 @@ def log_frame_by_groups(
     """Check and insert ``frame`` group by group (see the module's text); the rows added, or
     None when it is not worth it (one participant) or a row breaks a rule (then nothing of the
     frame is left in the log, and the caller runs the single pass)."""
+    if "source_key" not in frame or frame["source_key"].isna().any():
+        return None  # rows keyed by their content: their duplicates are found in one pass
     groups = participant_groups(frame, GROUPS)
     if len(groups) < 2:
         return None

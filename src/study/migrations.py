@@ -12,6 +12,11 @@ Versions:
    events' attributes become ``jsonb`` (comparable and indexable; ``json`` has no equality).
 3. the index on the events' kind gives way to an index of the job-lead rows by participant
    (the one lookup that used it; inserts no longer pay for it).
+4. ``events.supersedes``: a correction names the event it replaces (unique: one correction
+   per event), and an index of the metric rows by participant (the rule "one value per metric,
+   platform and period"). Events logged before carry no key of their content
+   (``source_key`` stays empty), so a re-run of a command that logged one of them adds it again
+   once; from then on it is a no-op.
 """
 
 from __future__ import annotations
@@ -42,8 +47,17 @@ def _v2_to_v3(conn: Connection) -> None:
     conn.execute(JOB_LEADS_INDEX)
 
 
+def _v3_to_v4(conn: Connection) -> None:
+    from study.store import METRICS_INDEX
+
+    kind = "BIGINT" if conn.dialect.name == "postgresql" else "INTEGER"
+    conn.exec_driver_sql(f"ALTER TABLE events ADD COLUMN supersedes {kind}")
+    conn.exec_driver_sql("CREATE UNIQUE INDEX ux_events_supersedes ON events (supersedes)")
+    conn.execute(METRICS_INDEX)
+
+
 #: MIGRATIONS[n] upgrades a database at version n to version n + 1.
-MIGRATIONS: dict[int, Callable[[Connection], None]] = {1: _v1_to_v2, 2: _v2_to_v3}
+MIGRATIONS: dict[int, Callable[[Connection], None]] = {1: _v1_to_v2, 2: _v2_to_v3, 3: _v3_to_v4}
 
 
 def upgrade(engine: Engine, version: int) -> None:

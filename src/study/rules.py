@@ -15,8 +15,25 @@ constant time. Rules (each error names its field):
 * a job lead's stages never go backwards (lead < applied < interview < offer < accepted), and
   nothing follows a closing stage (accepted, rejected, withdrawn); ``force`` lets a correction
   through. A lead's first event gives its channel; later stages inherit channel and contact;
+* the same stage of a job lead is not logged twice (on another day: "applied" twice is a
+  mistake or a second application, which is a new lead); ``force`` lets a true repeat
+  through (a second round of interviews);
+* an introduction is refused for a contact of basis ``none``: such a contact was accepted
+  without any prior contact, so nobody introduced them (fix the basis, or ``force``);
+* one value per metric, platform and period: a count (``profile_views``, ...) over the same
+  period again with the same value is a duplicate (not an error: the same figure copied
+  twice), with another value an error naming the entry already logged (a correction names it:
+  ``supersedes``); a count over a period that overlaps one already logged is refused, because
+  summed by week it would be counted twice (``force`` lets it through: a platform's rolling
+  windows). A level (``followers``, ...) has one value per day. On PostgreSQL the check runs
+  under a per-participant advisory lock, so two writers cannot both pass it;
+* a correction (``supersedes``) names an event of the same participant and kind that is not
+  corrected already; the corrected event stays in the log, and reads (``Study.events``) and
+  these rules see only the newest of a chain;
 * an event whose (source, source_key) is already in the log is a duplicate: skipped, not
-  checked, not an error, so re-importing a file adds nothing.
+  checked, not an error, so re-importing a file adds nothing. An event logged without a key
+  gets one made from its content (:func:`study.vocabulary.content_key`), so logging the same
+  thing twice is a no-op too; ``occurrence`` numbers true repeats.
 """
 
 from __future__ import annotations
@@ -59,12 +76,86 @@ assert set(_RANK) == set(LEAD_STAGES)
 def lead_steps_query(participant: str, lead: str) -> Select:
     """The logged steps of one job lead (read through ``store.JOB_LEADS_INDEX``)."""
     e = store.events.c
-    return select(e.occurred_at, e.attributes, e.contact).where(
+    return select(e.id, e.occurred_at, e.attributes, e.contact).where(
         and_(
             e.participant == participant,
             e.kind == "job_lead",
             e.attributes["lead"].as_string() == lead,
         )
+    )
+
+
+#: Advisory-lock class of the metric rule on PostgreSQL (with a hash of the participant).
+METRIC_LOCK = 727273
+
+
+@dataclass
+class MetricEntry:
+    """A logged metric value, as the rule "one value per metric, platform and period" sees it:
+    counts by their period, levels by their local day (``start == end``)."""
+
+    id: int | None
+    platform: str
+    name: str
+    start: dt.date
+    end: dt.date
+    value: float
+
+
+def metric_span(
+    name: str, attributes: dict[str, Any], occurred_at: dt.datetime, tz: dt.tzinfo
+) -> tuple[dt.date, dt.date]:
+    """The days a metric value covers: a count's period, a level's local day."""
+    start, end = attributes.get("period_start"), attributes.get("period_end")
+    if start is not None and end is not None:
+        return _day(start), _day(end)
+    day = occurred_at.astimezone(tz).date()
+    return day, day
+
+
+def _day(value: Any) -> dt.date:
+    return value if isinstance(value, dt.date) else dt.date.fromisoformat(str(value))
+
+
+def metric_conflict(
+    entries: list[MetricEntry], start: dt.date, end: dt.date, value: float, force: bool
+) -> tuple[str, MetricEntry] | None:
+    """How a new value of a metric relates to the entries of its participant, platform and
+    name: ``("same", e)`` it is ``e`` again; ``("other", e)`` another value for ``e``'s
+    period; ``("overlap", e)`` its period overlaps ``e``'s (not with ``force``); else None."""
+    exact = [e for e in entries if e.start == start and e.end == end]
+    for e in exact:
+        if e.value == value:
+            return "same", e
+    if exact:
+        return "other", exact[0]
+    if not force:
+        for e in entries:
+            if e.start <= end and start <= e.end:
+                return "overlap", e
+    return None
+
+
+def metric_error(
+    kind: str, entry: MetricEntry, start: dt.date, end: dt.date, tz: dt.tzinfo
+) -> ValidationError:
+    """The error of :func:`metric_conflict`'s ``other`` and ``overlap`` (it names the entry)."""
+    span = lambda a, b: a.isoformat() if a == b else f"{a}..{b}"  # noqa: E731
+    logged = "logged" if entry.id is None else f"logged as event {entry.id}"
+    if kind == "other":
+        what = "period" if entry.start != entry.end else "day"
+        fix = "" if entry.id is None else f"; a correction names it: --supersedes {entry.id}"
+        return ValidationError(
+            f"{entry.name} on {entry.platform} for the {what} {span(start, end)} is already "
+            f"{logged} with the value {entry.value:g}{fix}",
+            "value",
+        )
+    return ValidationError(
+        f"{entry.name} on {entry.platform} for {span(start, end)} overlaps the period "
+        f"{span(entry.start, entry.end)} already {logged} (value {entry.value:g}): summed by "
+        "week it would be counted twice",
+        "period",
+        forceable=True,
     )
 
 
@@ -88,13 +179,119 @@ class _LeadStep:
 class Ledger:
     """What the rules need to know, cached per transaction."""
 
-    def __init__(self, conn: Connection):
+    def __init__(self, conn: Connection, tz: dt.tzinfo = dt.UTC):
         self.conn = conn
+        self.tz = tz
         self._participants: set[str] = set()
         self._contacts: dict[str, ContactState | None] = {}
         self._membership: dict[str, list[tuple[dt.datetime, bool]]] = {}
         self._leads: dict[tuple[str, str], list[_LeadStep]] = {}
         self._source_keys: dict[str, set[str]] = {}
+        self._metrics: dict[str, dict[tuple[str, str], list[MetricEntry]]] = {}
+        self._superseded: set[int] | None = None
+
+    # corrections --------------------------------------------------------------------------
+    def superseded(self) -> set[int]:
+        """Ids of the events a later one corrects (few: loaded once per transaction)."""
+        if self._superseded is None:
+            e = store.events.c
+            self._superseded = set(
+                self.conn.execute(select(e.supersedes).where(e.supersedes.is_not(None))).scalars()
+            )
+        return self._superseded
+
+    def check_supersedes(self, ev: Event) -> None:
+        """A correction names an event of the same participant and kind, not corrected yet."""
+        e = store.events.c
+        row = self.conn.execute(select(e.participant, e.kind).where(e.id == ev.supersedes)).first()
+        if row is None:
+            raise ValidationError(f"there is no event {ev.supersedes}", "supersedes")
+        if row.participant != ev.participant or row.kind != ev.kind:
+            raise ValidationError(
+                f"event {ev.supersedes} is a {row.kind} of participant {row.participant!r}; a "
+                f"correction is of the same kind and participant",
+                "supersedes",
+            )
+        if ev.supersedes in self.superseded():
+            later = self.conn.execute(select(e.id).where(e.supersedes == ev.supersedes)).scalar()
+            raise ValidationError(
+                f"event {ev.supersedes} is corrected already by event {later}; correct that one",
+                "supersedes",
+            )
+
+    def forget_superseded(self, ev: Event) -> None:
+        """After a correction: the caches drop what they knew (reloaded without the corrected
+        event when next asked; the batch flushed its queue first)."""
+        self.superseded().add(int(ev.supersedes))  # type: ignore[arg-type]
+        self._membership.clear()
+        self._leads.clear()
+        self._metrics.pop(ev.participant, None)
+
+    def next_occurrence(self, source: str, key: str) -> int:
+        """The next free occurrence number of a content key (``key#2``, ``key#3``, ...)."""
+        e = store.events.c
+        taken = set(
+            self.conn.execute(
+                select(e.source_key).where(
+                    and_(e.source == source, e.source_key.like(key.replace("%", "") + "#%"))
+                )
+            ).scalars()
+        ) | {k for k in self._source_keys.get(source, ()) if k.startswith(key + "#")}
+        n = 2
+        while f"{key}#{n}" in taken:
+            n += 1
+        return n
+
+    # metrics ------------------------------------------------------------------------------
+    def lock_metrics(self, participants: list[str]) -> None:
+        """On PostgreSQL, hold the participants' metric lock until the transaction ends, so
+        that the metric rule's reading and the insert are one step for other writers (SQLite
+        writers are one at a time anyway)."""
+        if self.conn.dialect.name != "postgresql":
+            return
+        for pid in sorted(set(participants)):
+            self.conn.exec_driver_sql(
+                "SELECT pg_advisory_xact_lock(%s, hashtext(%s))", (METRIC_LOCK, pid)
+            )
+
+    def metrics(self, participant: str) -> dict[tuple[str, str], list[MetricEntry]]:
+        """The participant's metric values (corrected ones left out), by (platform, name)."""
+        if participant not in self._metrics:
+            self.lock_metrics([participant])
+            e = store.events.c
+            rows = self.conn.execute(
+                select(e.id, e.platform, e.occurred_at, e.value, e.attributes).where(
+                    and_(e.participant == participant, e.kind == "metric")
+                )
+            ).all()
+            gone = self.superseded()
+            found: dict[tuple[str, str], list[MetricEntry]] = {}
+            for r in rows:
+                if r.id in gone:
+                    continue
+                name = r.attributes["name"]
+                start, end = metric_span(name, r.attributes, r.occurred_at, self.tz)
+                found.setdefault((r.platform, name), []).append(
+                    MetricEntry(r.id, r.platform, name, start, end, r.value)
+                )
+            self._metrics[participant] = found
+        return self._metrics[participant]
+
+    def check_metric(self, ev: Event, *, force: bool = False) -> bool:
+        """The metric rule for ``ev`` (platform filled in already); True if it is a value
+        already logged (a duplicate), an error if it contradicts or overlaps one."""
+        name = ev.attributes["name"]
+        start, end = metric_span(name, ev.attributes, ev.occurred_at, self.tz)
+        entries = self.metrics(ev.participant).get((ev.platform, name), [])
+        if ev.supersedes is not None:
+            entries = [e for e in entries if e.id != ev.supersedes]
+        found = metric_conflict(entries, start, end, ev.value, force)
+        if found is None:
+            return False
+        how, entry = found
+        if how == "same":
+            return True
+        raise metric_error(how, entry, start, end, self.tz)
 
     # participants -------------------------------------------------------------------------
     def has_participant(self, pid: str) -> bool:
@@ -158,12 +355,13 @@ class Ledger:
         if key not in self._membership:
             e = store.events.c
             rows = self.conn.execute(
-                select(e.occurred_at, e.kind).where(
+                select(e.id, e.occurred_at, e.kind).where(
                     and_(e.contact == key, e.kind.in_(["contact_removed", *READDING_KINDS]))
                 )
             ).all()
+            gone = self.superseded()
             self._membership[key] = sorted(
-                (r.occurred_at, r.kind == "contact_removed") for r in rows
+                (r.occurred_at, r.kind == "contact_removed") for r in rows if r.id not in gone
             )
         return self._membership[key]
 
@@ -195,7 +393,12 @@ class Ledger:
     def _lead_steps(self, participant: str, lead: str) -> list[_LeadStep]:
         ident = (participant, lead)
         if ident not in self._leads:
-            rows = self.conn.execute(lead_steps_query(participant, lead)).all()
+            gone = self.superseded()
+            rows = [
+                r
+                for r in self.conn.execute(lead_steps_query(participant, lead)).all()
+                if r.id not in gone
+            ]
             self._leads[ident] = sorted(
                 _LeadStep(
                     r.occurred_at,
@@ -236,6 +439,13 @@ class Ledger:
                     )
             if ev.kind in ("introduction", "vouch_check"):
                 self._check_introducer(ev, state)
+            if ev.kind == "introduction" and state.basis == "none" and not force:
+                raise ValidationError(
+                    f"contact {ev.contact!r} has basis none (accepted without any prior "
+                    "contact), so nobody introduced them; set the basis to introduced first",
+                    "contact",
+                    forceable=True,
+                )
         elif ev.platform is None:
             if ev.kind in PLATFORM_REQUIRED:
                 raise ValidationError(
@@ -284,6 +494,14 @@ class Ledger:
                 "stage",
                 forceable=True,
             )
+        again = next((s for s in steps if s.stage == stage), None)
+        if again is not None:
+            raise ValidationError(
+                f"lead {lead!r} reached {stage!r} already on {again.at.date()} (a second "
+                "application is a new lead; a second round of interviews is this lead again)",
+                "stage",
+                forceable=True,
+            )
         highest = max((s.rank for s in before), default=-1)
         if rank < highest:
             prior = max(before, key=lambda s: s.rank)
@@ -305,6 +523,12 @@ class Ledger:
         """Record an accepted event in the caches so later checks in the batch see it."""
         if ev.source_key is not None:
             self._source_keys.setdefault(ev.source, set()).add(ev.source_key)
+        if ev.kind == "metric" and ev.participant in self._metrics:
+            name = ev.attributes["name"]
+            start, end = metric_span(name, ev.attributes, ev.occurred_at, self.tz)
+            self._metrics[ev.participant].setdefault((ev.platform, name), []).append(
+                MetricEntry(None, ev.platform or "other", name, start, end, ev.value or 0.0)
+            )
         if ev.contact is not None and (ev.kind == "contact_removed" or ev.kind in READDING_KINDS):
             bisect.insort(
                 self._membership_of(ev.contact), (ev.occurred_at, ev.kind == "contact_removed")

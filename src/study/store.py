@@ -43,7 +43,7 @@ from sqlalchemy.types import TypeDecorator
 
 from study.errors import DatabaseError
 
-SCHEMA_VERSION = 3
+SCHEMA_VERSION = 4
 DEFAULT_DB = Path("data") / "study.db"
 
 
@@ -150,9 +150,14 @@ events = Table(
     Column("attributes", _ATTRIBUTES, nullable=False, default=dict),
     Column("source", String(200), nullable=False, default="manual"),
     Column("source_key", String(200), nullable=True),
+    # Schema version 4: a correction is a new event that names the one it replaces here (the
+    # log stays append-only; reads show the newest of a chain). Unique: an event is corrected
+    # once; a second correction corrects the first correction.
+    Column("supersedes", _ID, nullable=True),
     UniqueConstraint("source", "source_key", name="uq_events_source_key"),
     Index("ix_events_participant_time", "participant", "occurred_at"),
     Index("ix_events_contact", "contact"),
+    Index("ux_events_supersedes", "supersedes", unique=True),
 )
 
 #: A job lead's earlier steps are looked up by participant and lead whenever a step is logged
@@ -165,6 +170,13 @@ JOB_LEADS_INDEX = DDL(
     "CREATE INDEX IF NOT EXISTS ix_events_job_leads ON events (participant) WHERE kind = 'job_lead'"
 )
 event.listen(events, "after_create", JOB_LEADS_INDEX)
+
+#: The metric rows by participant (schema version 4): the rule "one value per metric, platform
+#: and period" (study.rules) reads a participant's metrics before each new one is accepted.
+METRICS_INDEX = DDL(
+    "CREATE INDEX IF NOT EXISTS ix_events_metrics ON events (participant) WHERE kind = 'metric'"
+)
+event.listen(events, "after_create", METRICS_INDEX)
 
 # Schema version 2 (study/privacy.py, docs/privacy.md): that a contact was forgotten, under the
 # pseudonymous key they had (never a name), so a restore can apply the erasure again; and the

@@ -27,6 +27,7 @@ from collections import Counter, defaultdict
 from typing import Any
 
 from study.errors import StudyError
+from study.identity import is_profile_url, name_identity, norm_person, norm_url
 from study.importers import provenance
 from study.importers.archive import Archive
 from study.importers.base import ImportContext, SourceFile, digest
@@ -39,30 +40,6 @@ _EXPORT_NAME = re.compile(r"LinkedInDataExport_(\d{2})-(\d{2})-(\d{4})", re.IGNO
 _TRUE = {"yes", "true", "1", "y"}
 #: Used for request_accepted when Invitations.csv does not cover the connection (documented).
 DEFAULT_DIRECTION = "in"
-
-
-def norm_url(url: str) -> str:
-    """A profile URL as a stable key: lower-case, https:// added, no query, no trailing slash."""
-    u = url.strip().strip('"').strip().lower()
-    if not u:
-        return ""
-    u = re.sub(r"^https?://", "", u)
-    u = u.split("?", 1)[0].split("#", 1)[0].rstrip("/")
-    if u.startswith("linkedin.com/"):
-        u = "www." + u
-    return "https://" + u
-
-
-def is_profile_url(url: str) -> bool:
-    return "/in/" in url or "/pub/" in url or "xing.com/profile" in url
-
-
-def norm_person(name: str) -> str:
-    return " ".join(name.split()).lower()
-
-
-def name_identity(name: str) -> str:
-    return "name:" + norm_person(name)
 
 
 def export_date_from_name(name: str) -> dt.date | None:
