@@ -241,7 +241,7 @@ def test_agreement_on_a_large_frame_with_many_distinct_names(world, monkeypatch)
     ours = _run(world, _bulk, frame, patch=monkeypatch)
     assert ours == (
         "error",
-        "row 1400: introducer: unknown contact 'k1401' (add it with `study contact add`)",
+        "row 1400: introducer: unknown contact 'k1401' (`study contacts --names` lists the contacts)",
         "introducer",
         1400,
     )

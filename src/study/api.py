@@ -78,8 +78,9 @@ class WriteSummary:
     already_present: int = 0
     contacts_added: int = 0
     ids: list[int] = field(default_factory=list)
-    #: (source, source_key) of events that were in the log already (``log`` only, not frames)
-    present: list[tuple[str, str]] = field(default_factory=list)
+    #: (source, source_key, id if known) of events that were in the log already (``log``
+    #: only, not frames; the first 100)
+    present: list[tuple[str, str, int | None]] = field(default_factory=list)
     #: contacts ``add_contact`` found instead of adding them again: (key, how it matched)
     contacts_found: list[tuple[str, str]] = field(default_factory=list)
 
@@ -158,8 +159,9 @@ class Study:
         if b.summary.present:
             import warnings
 
-            source, key = b.summary.present[0]
-            found = self.event_id(source, key)
+            source, key, found = b.summary.present[0]
+            if found is None:
+                found = self.event_id(source, key)
             warnings.warn(
                 f"{kind} already in the log as event {found}; nothing added "
                 "(again=True logs it once more)",
@@ -519,14 +521,15 @@ class Batch:
     def _existing_contact(
         self, name: Any, identities: list[str], participant: str, platform: str
     ) -> tuple[str, str] | None:
-        """The contact a hand-added one would repeat: (key, how it matched), or None."""
+        """The contact a hand-added one would repeat: (key, how it matched), or None. A
+        profile URL decides; else the name, which several namesakes make ambiguous."""
         for ident in identities:
             digest = self.study.identity_hash(participant, platform, ident)
             found = self._identities.get((participant, platform, digest)) or self._find_identity(
                 participant, platform, digest
             )
-            if found is not None:
-                return found, "profile URL" if ident.startswith("http") else "name"
+            if found is not None and ident.startswith("http"):
+                return found, "profile URL"
         if name is None or not storable_text(str(name)) or not norm_person(str(name)):
             return None
         keys = self.contacts_named(str(name), participant=participant, platform=platform)
@@ -536,7 +539,13 @@ class Batch:
                 f"({', '.join(keys)}); use a key, or new=True (--new) for one more namesake",
                 "name",
             )
-        return (keys[0], "name") if keys else None
+        if keys:
+            return keys[0], "name"
+        digest = self.study.identity_hash(participant, platform, identities[-1])
+        found = self._identities.get((participant, platform, digest)) or self._find_identity(
+            participant, platform, digest
+        )
+        return (found, "name") if found is not None else None
 
     def contacts_named(
         self, name: str, *, participant: str, platform: str | None = None
@@ -762,14 +771,19 @@ class Batch:
         """Queue an already validated event after the stateful rules; False if a duplicate."""
         if self.ledger.is_duplicate(ev.source, ev.source_key):
             return self._present(ev)
-        self.ledger.check(ev, force=force)
-        if ev.supersedes is not None:
+        if ev.supersedes is not None:  # the rules see the log without the corrected event
             self.ledger.check_supersedes(ev)
-        if ev.kind == "metric" and self.ledger.check_metric(ev, force=force):
-            return self._present(ev)
-        if ev.supersedes is not None:
             self.flush()
             self.ledger.forget_superseded(ev)
+        try:
+            self.ledger.check(ev, force=force)
+            same = self.ledger.check_metric(ev, force=force) if ev.kind == "metric" else None
+        except ValidationError:
+            if ev.supersedes is not None:
+                self.ledger.forget_superseded(ev, undo=True)
+            raise
+        if same is not None:
+            return self._present(ev, same.id)
         self.ledger.accept(ev)
         self._events.append(
             {
@@ -790,10 +804,10 @@ class Batch:
             self.flush()
         return True
 
-    def _present(self, ev: Event) -> bool:
+    def _present(self, ev: Event, event_id: int | None = None) -> bool:
         self.summary.already_present += 1
         if len(self.summary.present) < 100 and ev.source_key is not None:
-            self.summary.present.append((ev.source, ev.source_key))
+            self.summary.present.append((ev.source, ev.source_key, event_id))
         return False
 
     def flush(self) -> None:
@@ -815,7 +829,7 @@ class Batch:
                 self.summary.added += 1
             else:  # another writer logged it meanwhile (the unique key caught it)
                 self.summary.already_present += 1
-                self.summary.present.append((rows[0]["source"], rows[0]["source_key"]))
+                self.summary.present.append((rows[0]["source"], rows[0]["source_key"], None))
             return
         if self.conn.dialect.name == "postgresql":
             # psycopg's executemany reports every row as inserted, even those ON CONFLICT

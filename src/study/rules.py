@@ -219,10 +219,14 @@ class Ledger:
                 "supersedes",
             )
 
-    def forget_superseded(self, ev: Event) -> None:
-        """After a correction: the caches drop what they knew (reloaded without the corrected
-        event when next asked; the batch flushed its queue first)."""
-        self.superseded().add(int(ev.supersedes))  # type: ignore[arg-type]
+    def forget_superseded(self, ev: Event, *, undo: bool = False) -> None:
+        """For a correction: the caches drop what they knew (reloaded without the corrected
+        event when next asked; the batch flushed its queue first). ``undo``: the correction
+        was refused, the corrected event counts again."""
+        if undo:
+            self.superseded().discard(int(ev.supersedes))  # type: ignore[arg-type]
+        else:
+            self.superseded().add(int(ev.supersedes))  # type: ignore[arg-type]
         self._membership.clear()
         self._leads.clear()
         self._metrics.pop(ev.participant, None)
@@ -277,9 +281,10 @@ class Ledger:
             self._metrics[participant] = found
         return self._metrics[participant]
 
-    def check_metric(self, ev: Event, *, force: bool = False) -> bool:
-        """The metric rule for ``ev`` (platform filled in already); True if it is a value
-        already logged (a duplicate), an error if it contradicts or overlaps one."""
+    def check_metric(self, ev: Event, *, force: bool = False) -> MetricEntry | None:
+        """The metric rule for ``ev`` (platform filled in already): the entry it repeats (a
+        duplicate: the same value already logged), None if it is new, an error if it
+        contradicts or overlaps one."""
         name = ev.attributes["name"]
         start, end = metric_span(name, ev.attributes, ev.occurred_at, self.tz)
         entries = self.metrics(ev.participant).get((ev.platform, name), [])
@@ -287,10 +292,10 @@ class Ledger:
             entries = [e for e in entries if e.id != ev.supersedes]
         found = metric_conflict(entries, start, end, ev.value, force)
         if found is None:
-            return False
+            return None
         how, entry = found
         if how == "same":
-            return True
+            return entry
         raise metric_error(how, entry, start, end, self.tz)
 
     # participants -------------------------------------------------------------------------
@@ -342,7 +347,7 @@ class Ledger:
         state = self.contact(key)
         if state is None:
             raise ValidationError(
-                f"unknown contact {key!r} (add it with `study contact add`)", field
+                f"unknown contact {key!r} (`study contacts --names` lists the contacts)", field
             )
         if state.participant != participant:
             raise ValidationError(
