@@ -575,7 +575,10 @@ class Batch:
         self, who: str, *, participant: str = DEFAULT_PARTICIPANT, field: str = "contact"
     ) -> str:
         """See :meth:`Study.resolve_contact`."""
-        text = str(who).strip()
+        text = check_text(str(who).strip(), field)
+        if not text or len(text) > 200:
+            raise ValidationError("missing or longer than 200 characters", field)
+        check_text(str(participant), "participant")
         state = self.ledger.contact(text)
         if state is not None:
             return text

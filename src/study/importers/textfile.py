@@ -122,6 +122,7 @@ def decode(data: bytes, file: str) -> tuple[str, str]:
         # Valid multi-byte UTF-8 before the bad byte: the file is UTF-8, and damaged.
         damaged = any(b >= 0x80 for b in data[:bad])
     if not damaged and len(encodings) > 1:
+        _mixed(data, bad, file)
         try:
             return _lines(data.decode(encodings[1])), encodings[1]
         except UnicodeDecodeError as exc:
@@ -135,6 +136,30 @@ def decode(data: bytes, file: str) -> tuple[str, str]:
     raise ImportFileError(file, f"byte 0x{data[bad]:02X} {why}", line, f"{col} (byte)")
 
 
+#: A multi-byte UTF-8 sequence (a lead byte and its continuation bytes).
+_UTF8_SEQUENCE = re.compile(
+    rb"[\xc2-\xdf][\x80-\xbf]|[\xe0-\xef][\x80-\xbf]{2}|[\xf0-\xf4][\x80-\xbf]{3}"
+)
+
+
+def _mixed(data: bytes, bad: int, file: str) -> None:
+    """A file not valid as UTF-8 (at ``bad``) is read as Windows-1252, unless it also holds
+    UTF-8: then it mixes two encodings (a spreadsheet saved over a UTF-8 export), and either
+    reading would turn half of its umlauts into mojibake."""
+    found = _UTF8_SEQUENCE.search(data)
+    if found is None:
+        return
+    line, col = _position(data, bad)
+    other, _ = _position(data, found.start())
+    raise ImportFileError(
+        file,
+        f"byte 0x{data[bad]:02X} is not UTF-8, but line {other} is UTF-8: the file mixes two "
+        "encodings (save it again as UTF-8)",
+        line,
+        f"{col} (byte)",
+    )
+
+
 def _lines(text: str) -> str:
     return text.replace("\r\n", "\n").replace("\r", "\n")
 
@@ -145,18 +170,34 @@ def sniff_delimiter(line: str) -> str:
     return max(DELIMITERS, key=lambda d: (counts[d], -DELIMITERS.index(d)))
 
 
-def _records(text: str, delimiter: str, first_line: int) -> Iterator[tuple[int, list[str] | None]]:
-    """Records of ``text`` with the line each starts on; None where csv itself failed."""
+def _records(text: str, delimiter: str, first_line: int) -> Iterator[tuple[int, list[str] | str]]:
+    """Records of ``text`` with the line each starts on; where the quoting is broken, the
+    reason instead of the record.
+
+    Read strictly: a quote that is never closed would otherwise swallow every following row
+    into one cell, and a quote closed in the middle of a cell would hide where that happened.
+    """
     lines = io.StringIO(text, newline="")
-    reader = csv.reader(lines, delimiter=delimiter, strict=False)
+    reader = csv.reader(lines, delimiter=delimiter, strict=True)
     start = first_line
     while True:
         try:
             rec = next(reader)
         except StopIteration:
             return
-        except csv.Error:
-            yield start, None
+        except csv.Error as exc:
+            end = first_line + reader.line_num - 1
+            if "unexpected end of data" in str(exc):
+                yield (
+                    start,
+                    (
+                        "a quote opened in this record is never closed (it would swallow the rows "
+                        "to the end of the file)"
+                    ),
+                )
+                return
+            span = f" (the record runs to line {end})" if end > start else ""
+            yield start, f"broken quoting: {exc}{span}"
             start = first_line + reader.line_num
             continue
         yield start, rec
@@ -215,24 +256,20 @@ def read_table(
             f"{HEADER_SEARCH_LINES} lines",
             first + 1,
         )
-    dup = next((c for c in header if c and header.count(c) > 1 and c in known), None)
-    if dup:
-        raise ImportFileError(
-            file, f"the column {dup!r} appears twice", header_idx + 1, str(header.index(dup) + 1)
-        )
+    _check_duplicates(header, known, file, header_idx + 1)
     columns = {c: f"{i + 1} ({c})" for i, c in enumerate(header) if c}
     width = len(header)
     body = "\n".join(lines[header_idx + 1 :])
     rows: list[Row] = []
     bad: list[ImportFileError] = []
 
-    def emit(line_no: int, rec: list[str] | None, raw: str | None) -> None:
-        if rec is not None and not any(c.strip() for c in rec):
+    def emit(line_no: int, rec: list[str] | str | None, raw: str | None) -> None:
+        if isinstance(rec, list) and not any(c.strip() for c in rec):
             return  # blank line
-        if (rec is None or len(rec) != width) and raw is not None:
+        if (not isinstance(rec, list) or len(rec) != width) and raw is not None:
             rec = _repair(raw, delimiter, width) or rec
-        if rec is None:
-            bad.append(ImportFileError(file, "unreadable quoting", line_no))
+        if not isinstance(rec, list):
+            bad.append(ImportFileError(file, rec or "unreadable quoting", line_no))
             return
         if len(rec) != width:
             extra = len(rec) > width
@@ -273,6 +310,34 @@ def read_table(
         if chunk:
             _emit_chunk(chunk, chunk_line, delimiter, emit)
     return Table(file, encoding, delimiter, header, header_idx + 1, rows, bad)
+
+
+def loose_name(name: str) -> str:
+    """A column name as a person reads it: ``source_key``, ``source-key`` and ``Source Key``
+    are one column."""
+    return re.sub(r"[\s_-]+", " ", norm_name(name)).strip()
+
+
+def _check_duplicates(header: list[str], known: set[str], file: str, line: int) -> None:
+    """Two columns that read as one (``source_key`` and ``source-key``) are an error: which of
+    them would count is a guess."""
+    wanted = {loose_name(k) for k in known}
+    seen: dict[str, int] = {}
+    for i, c in enumerate(header):
+        if not c:
+            continue
+        name = loose_name(c)
+        if name in seen and name in wanted:
+            first = header[seen[name]]
+            twice = (
+                f"the column {c!r} appears twice"
+                if first == c
+                else (
+                    f"the columns {first!r} (column {seen[name] + 1}) and {c!r} are the same column"
+                )
+            )
+            raise ImportFileError(file, twice, line, str(i + 1))
+        seen.setdefault(name, i)
 
 
 def _emit_chunk(chunk: list[str], line_no: int, delimiter: str, emit) -> None:  # type: ignore[no-untyped-def]
