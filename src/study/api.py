@@ -204,12 +204,21 @@ class Study:
         return key
 
     def resolve_contact(
-        self, who: str, *, participant: str = DEFAULT_PARTICIPANT, field: str = "contact"
+        self,
+        who: str,
+        *,
+        participant: str = DEFAULT_PARTICIPANT,
+        field: str = "contact",
+        missing_ok: bool = False,
     ) -> str:
         """A contact's key from its key or its name (when exactly one contact of the
-        participant has that normalized name); an error listing the keys of several."""
+        participant has that normalized name); an error listing the keys of several.
+        ``missing_ok``: a text that is neither comes back as it is (the write that uses it
+        then says "unknown contact", after its other checks)."""
         with self.batch() as b:
-            return b.resolve_contact(who, participant=participant, field=field)
+            return b.resolve_contact(
+                who, participant=participant, field=field, missing_ok=missing_ok
+            )
 
     def set_basis(self, key: str, basis: str, introducer: str | None = None) -> None:
         """Classify a contact under the acceptance rule (basis, and introducer for basis c)."""
@@ -572,7 +581,12 @@ class Batch:
         return found
 
     def resolve_contact(
-        self, who: str, *, participant: str = DEFAULT_PARTICIPANT, field: str = "contact"
+        self,
+        who: str,
+        *,
+        participant: str = DEFAULT_PARTICIPANT,
+        field: str = "contact",
+        missing_ok: bool = False,
     ) -> str:
         """See :meth:`Study.resolve_contact`."""
         text = check_text(str(who).strip(), field)
@@ -590,6 +604,8 @@ class Batch:
                 f"{len(keys)} contacts are called {text!r}: {', '.join(keys)} (give the key)",
                 field,
             )
+        if missing_ok:
+            return text
         raise ValidationError(
             f"no contact has the key or name {text!r} (`study contacts --names` lists them; "
             "`study contact add` adds one)",

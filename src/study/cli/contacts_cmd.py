@@ -97,7 +97,9 @@ def run_add(args: argparse.Namespace) -> int:
     s = open_study(args)
     introducer = args.introducer
     if introducer:
-        introducer = s.resolve_contact(introducer, participant=args.participant, field="introducer")
+        introducer = s.resolve_contact(
+            introducer, participant=args.participant, field="introducer", missing_ok=True
+        )
     with warnings.catch_warnings(record=True) as said:
         warnings.simplefilter("always", AlreadyLogged)
         key = s.add_contact(
@@ -121,8 +123,12 @@ def run_add(args: argparse.Namespace) -> int:
 
 def run_set_basis(args: argparse.Namespace) -> int:
     s = open_study(args)
-    key = s.resolve_contact(args.key)
-    introducer = s.resolve_contact(args.introducer, field="introducer") if args.introducer else None
+    key = s.resolve_contact(args.key, missing_ok=True)
+    introducer = (
+        s.resolve_contact(args.introducer, field="introducer", missing_ok=True)
+        if args.introducer
+        else None
+    )
     s.set_basis(key, args.basis, introducer)
     return 0
 

@@ -111,7 +111,9 @@ def run(args: argparse.Namespace) -> int:
     s = open_study(args)
     for name in ("contact", "introducer"):  # a key, or a name that only one contact has
         if fields.get(name):
-            fields[name] = s.resolve_contact(fields[name], participant=args.participant, field=name)
+            fields[name] = s.resolve_contact(
+                fields[name], participant=args.participant, field=name, missing_ok=True
+            )
     extra = {}
     if args.again:
         extra["again"] = True
