@@ -34,7 +34,7 @@ def outcome(s: study.Study) -> dict[str, object]:
     """What must not depend on the order: contacts (by name and URL, their first day), ties
     (by name and day), removals and re-additions (by name and interval)."""
     con = s.contacts(names=True)
-    name = dict(zip(con.key, con.display_name.fillna("(ghost)"), strict=True))
+    name = dict(zip(con.key, con.name.fillna("(ghost)"), strict=True))
     ev = s.events()
     acc = ev[ev.kind == "request_accepted"]
     removed = ev[ev.kind == "contact_removed"]
@@ -42,7 +42,7 @@ def outcome(s: study.Study) -> dict[str, object]:
         "contacts": sorted(
             (n, u, d.date().isoformat())
             for n, u, d in zip(
-                con.display_name.fillna("(ghost)"),
+                con.name.fillna("(ghost)"),
                 con.profile_url.fillna(""),
                 con.first_seen,
                 strict=True,
@@ -134,7 +134,7 @@ def test_an_invitation_to_a_contact_already_in_the_study_is_matched(tmp_path, ar
     assert not any("invitation" in reason for _f, reason in summary.skipped)
     sent = s.events(kind="request_sent")
     con = s.contacts(names=True).set_index("key")
-    assert [con.loc[k, "display_name"] for k in sent.contact] == ["Fritz Geist"]
+    assert [con.loc[k, "name"] for k in sent.contact] == ["Fritz Geist"]
 
 
 # a snapshot that loses most ties -----------------------------------------------------------

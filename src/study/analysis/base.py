@@ -20,6 +20,17 @@ class NotEnoughData(StudyError):
         super().__init__(f"not enough data for {what} (n = {n}, needs {needs})")
 
 
+#: An interval of a positive quantity (ratio, rate, duration) whose upper bound is more than this
+#: many times its lower bound says too little to be read as a finding (on the log scale: wider
+#: than ±1.15, a standard error above 0.59).
+MAX_RATIO_SPAN = 10.0
+#: A proportion's interval wider than this (in points of probability) says too little.
+MAX_PROPORTION_WIDTH = 0.5
+#: Scales of an estimate: ``ratio`` (positive, judged on the log scale: hazard, rate and odds
+#: ratios, rates, durations), ``proportion`` (0..1), ``difference`` (any sign: a trend).
+SCALES = ("ratio", "proportion", "difference")
+
+
 @dataclass(frozen=True)
 class Estimate:
     """A point estimate with its confidence interval, the n behind it, and how it was made."""
@@ -30,6 +41,21 @@ class Estimate:
     n: int
     method: str
     level: float = 0.95
+    scale: str = "ratio"
+
+    @property
+    def too_imprecise(self) -> bool:
+        """True where the interval is too wide to be read as a finding: a ratio's upper bound
+        more than :data:`MAX_RATIO_SPAN` times its lower, a proportion's interval wider than
+        :data:`MAX_PROPORTION_WIDTH`, or an interval that is not finite. The report then says
+        "too imprecise to interpret yet" instead of a sentence of effect."""
+        if not all(map(math.isfinite, (self.estimate, self.low, self.high))):
+            return True
+        if self.scale == "proportion":
+            return self.high - self.low > MAX_PROPORTION_WIDTH
+        if self.scale == "ratio":
+            return self.low <= 0 or self.high / self.low > MAX_RATIO_SPAN
+        return False
 
     def __str__(self) -> str:
         return f"{fmt(self.estimate)} ({int(self.level * 100)}% CI {fmt(self.low)}–{fmt(self.high)}, n = {self.n})"
@@ -54,4 +80,6 @@ def wilson(successes: int, n: int, level: float = 0.95) -> Estimate:
     if n <= 0:
         raise NotEnoughData("a proportion", n, 1)
     low, high = proportion_confint(successes, n, alpha=1 - level, method="wilson")
-    return Estimate(successes / n, float(low), float(high), int(n), "Wilson score interval", level)
+    return Estimate(
+        successes / n, float(low), float(high), int(n), "Wilson score interval", level, "proportion"
+    )

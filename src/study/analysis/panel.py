@@ -61,7 +61,7 @@ def pooled_share(
     if n_groups < MIN_CLUSTERS or k in (0, n):
         est = wilson(k, n, level)
         why = f"{n_groups} {by}s" if n_groups < MIN_CLUSTERS else "all rows alike"
-        return Estimate(est.estimate, est.low, est.high, n, f"Wilson ({why})", level)
+        return Estimate(est.estimate, est.low, est.high, n, f"Wilson ({why})", level, "proportion")
     fit = sm.GLM(y, np.ones((n, 1)), family=sm.families.Binomial()).fit(
         cov_type="cluster", cov_kwds={"groups": groups}
     )
@@ -75,6 +75,7 @@ def pooled_share(
         n,
         f"binomial GLM, cluster-robust by {by} ({n_groups} clusters), logit interval",
         level,
+        "proportion",
     )
 
 

@@ -411,7 +411,13 @@ def metric_trend(
     low, high = res.conf_int(alpha=1 - level).loc["week"] * WEEKS_PER_MONTH
     method = f"OLS trend per month, Newey–West HAC errors ({lags} lags)"
     slope = Estimate(
-        float(res.params["week"] * WEEKS_PER_MONTH), float(low), float(high), n, method, level
+        float(res.params["week"] * WEEKS_PER_MONTH),
+        float(low),
+        float(high),
+        n,
+        method,
+        level,
+        "difference",
     )
     summary = pd.DataFrame(
         [

@@ -9,9 +9,8 @@
 
 from __future__ import annotations
 
-import datetime as dt
 import os
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from functools import cached_property
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -19,18 +18,21 @@ from typing import TYPE_CHECKING, Any
 import pandas as pd
 
 from study.errors import ValidationError
-from study.periods import Period, last_complete_month, parse_period
+from study.periods import Period
 from study.report import sections
 from study.report.i18n import check_lang, date, period_label, t
+from study.tables.bundle import Tables, resolve_period
 
 if TYPE_CHECKING:
     from study.api import Study
+    from study.estimands import Results
 
 
 @dataclass
 class Context:
-    """One report's parameters and data: the participant's events up to the end of the period
-    (``history``) and contacts (with names only if ``names``)."""
+    """One report's parameters and data: the participant's analysis tables at the end of the
+    period (:class:`~study.tables.bundle.Tables`, events up to then and the contacts, with names
+    only if ``names``) and the report's results computed from them (:mod:`study.estimands`)."""
 
     study: Study
     participant: str
@@ -38,21 +40,35 @@ class Context:
     lang: str
     window: int
     names: bool
-    history: pd.DataFrame
-    contacts: pd.DataFrame
-    start: pd.Timestamp = field(init=False)
-    end: pd.Timestamp = field(init=False)
+    tables: Tables
 
-    def __post_init__(self) -> None:
-        tz = self.study.tz
-        self.start = pd.Timestamp(dt.datetime.combine(self.period.start, dt.time.min, tz))
-        self.end = pd.Timestamp(dt.datetime.combine(self.period.end, dt.time.max, tz))
-        self.start, self.end = self.start.tz_convert("UTC"), self.end.tz_convert("UTC")
+    @property
+    def history(self) -> pd.DataFrame:
+        return self.tables.history
+
+    @property
+    def contacts(self) -> pd.DataFrame:
+        return self.tables.contacts
+
+    @property
+    def start(self) -> pd.Timestamp:
+        return self.tables.start
+
+    @property
+    def end(self) -> pd.Timestamp:
+        return self.tables.cutoff
+
+    @cached_property
+    def results(self) -> Results:
+        """The report's result objects, each computed once (``ctx.results["part.name"]``)."""
+        from study.estimands import Results
+
+        return Results(self.tables)
 
     @property
     def period_events(self) -> pd.DataFrame:
         """The events that occurred in the period."""
-        return self.history[self.history["occurred_at"] >= self.start]
+        return self.tables.period_events
 
     @property
     def period_words(self) -> str:
@@ -61,8 +77,8 @@ class Context:
     def who(self, key: str) -> str:
         """A contact as the report shows them: the pseudonymous key, or the name if ``names``
         (falling back to the key for a contact without a recorded name)."""
-        if self.names and "display_name" in self.contacts:
-            match = self.contacts.loc[self.contacts["key"] == key, "display_name"].dropna()
+        if self.names and "name" in self.contacts:
+            match = self.contacts.loc[self.contacts["key"] == key, "name"].dropna()
             if len(match):
                 return str(match.iloc[0])
         return str(key)
@@ -71,56 +87,29 @@ class Context:
         """A moment as a date in the study's time zone, in words of the language."""
         return date(pd.Timestamp(moment).tz_convert(self.study.tz).date(), self.lang)
 
-    # The analysis tables, built once per notebook on first use, from the whole history up to
-    # the period's end (the analyses need history; the period's own figures are the overview's).
+    # The analysis tables (study.tables.bundle.Tables), built once on first use from the whole
+    # history up to the period's end (the analyses need history; the period's own figures are
+    # the overview's).
 
-    @cached_property
+    @property
     def ties(self) -> pd.DataFrame:
-        """One row per tie spell, cut off at the period's end, reliability window W."""
-        from study.tables.ties import ties
+        return self.tables.ties
 
-        return ties(self.history, self.contacts, cutoff=self.end, window_days=self.window)
-
-    @cached_property
+    @property
     def timeline(self) -> pd.DataFrame:
-        """Alive and reliable ties at each month's end up to the period's end (its last point is
-        the period's end itself)."""
-        from study.tables.ties import reliability_timeline
+        return self.tables.timeline
 
-        t = self.ties
-        if t.empty:
-            return pd.DataFrame(columns=["participant", "period_end", "alive", "reliable", "share"])
-        first = pd.Timestamp(t["start"].min()).tz_convert("UTC").normalize()
-        ends = pd.date_range(first, self.end, freq="MS", tz="UTC")
-        ends = [e for e in ends if e > first and e < self.end] + [self.end]
-        return reliability_timeline(self.history, t, freq=ends, window_days=self.window)
-
-    @cached_property
+    @property
     def introductions(self) -> pd.DataFrame:
-        """One row per introduced (second-degree) contact."""
-        from study.tables.introductions import introductions
+        return self.tables.introductions
 
-        return introductions(
-            self.history,
-            self.contacts,
-            cutoff=self.end,
-            window_days=self.window,
-            ties_table=self.ties,
-        )
-
-    @cached_property
+    @property
     def panel(self) -> pd.DataFrame:
-        """The weekly metrics panel (views, followers, rank, activity, profile updates)."""
-        from study.tables.metrics import weekly_metrics
+        return self.tables.panel
 
-        return weekly_metrics(self.history, participant=self.participant)
-
-    @cached_property
+    @property
     def leads(self) -> pd.DataFrame:
-        """One row per job lead, with the source tie's state when the lead came."""
-        from study.tables.leads import leads
-
-        return leads(self.history, self.contacts, ties=self.ties, window_days=self.window)
+        return self.tables.leads
 
 
 def resolve_db(db: str | os.PathLike[str]) -> str:
@@ -136,15 +125,6 @@ def resolve_db(db: str | os.PathLike[str]) -> str:
         if (parent / path).exists():
             return str(parent / path)
     return text
-
-
-def resolve_period(period: str | Period, today: dt.date | None = None) -> Period:
-    """A period from text; the empty text means the last complete month."""
-    if isinstance(period, Period):
-        return period
-    if not str(period).strip():
-        return last_complete_month(today or dt.date.today())
-    return parse_period(period)
 
 
 #: Set by ``study report`` in its kernel: parts with the same parameters share one Context
@@ -206,7 +186,6 @@ def _setup(
     names: bool,
 ) -> Context:
     from study.api import Study
-    from study.report.fingerprint import period_bounds
 
     check_lang(lang)
     p = resolve_period(period)
@@ -219,11 +198,9 @@ def _setup(
             f"(there are: {', '.join(study.participants()) or 'none'})",
             "participant",
         )
-    _, until = period_bounds(p)
-    history = study.events(participant=participant, until=until)
-    contacts = study.contacts(names=bool(names), participant=participant)
+    tables = Tables.from_study(study, participant, p, window=int(window), names=bool(names))
     _style_figures()
-    return Context(study, participant, p, lang, int(window), bool(names), history, contacts)
+    return Context(study, participant, p, lang, int(window), bool(names), tables)
 
 
 def _style_figures() -> None:

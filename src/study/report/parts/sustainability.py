@@ -29,16 +29,6 @@ if TYPE_CHECKING:
 MONTH = 365.25 / 12
 #: Ties a Kaplan–Meier group needs (smaller groups are left out of the curves).
 MIN_GROUP = 10
-#: Covariate sets tried in turn for the Cox model: the first that can be fitted is reported.
-COX_MODELS = (
-    ("basis", "platform", "with_message", "introducer_reliable"),
-    ("basis", "platform", "with_message"),
-    ("basis", "platform"),
-    ("basis",),
-    # When a basis has no ended tie yet: first-hand (a or b) against all others.
-    ("first_hand", "platform"),
-    ("first_hand",),
-)
 #: The at-risk list: its horizon (three months) and length.
 AT_RISK_DAYS = 91
 AT_RISK_TOP = 15
@@ -201,32 +191,14 @@ def sustainability_platform(ctx: Context, out: list[Item]) -> None:
 
 def model_ties(ctx: Context) -> pd.DataFrame:
     """The ties table with the model's derived covariate ``first_hand`` (basis a or b)."""
-    from study.vocabulary import FIRST_HAND_BASES
+    from study.estimands.sustainability import model_ties as make
 
-    return memo(
-        ctx,
-        "model_ties",
-        lambda: ctx.ties.assign(first_hand=ctx.ties["basis"].isin(FIRST_HAND_BASES)),
-    )  # type: ignore[return-value]
+    return memo(ctx, "model_ties", lambda: make(ctx.tables))  # type: ignore[return-value]
 
 
 def cox_fit(ctx: Context) -> CoxResult:
-    """The fullest Cox model of :data:`COX_MODELS` the data allow (computed once)."""
-    from study.analysis import sustainability as rq2
-    from study.analysis.base import NotEnoughData
-
-    def fit() -> CoxResult:
-        ties = model_ties(ctx)
-        last: NotEnoughData | None = None
-        for covariates in COX_MODELS:
-            try:
-                return rq2.cox(ties, covariates, min_n=MIN_GROUP)
-            except NotEnoughData as exc:
-                last = exc
-        assert last is not None
-        raise last
-
-    return memo(ctx, "cox", fit)  # type: ignore[return-value]
+    """The Cox model the report prints (:func:`study.estimands.sustainability.cox_model`)."""
+    return ctx.results["sustainability.cox"].fit
 
 
 def term_label(ctx: Context, term: str, fit: CoxResult) -> str:
@@ -245,11 +217,11 @@ def term_label(ctx: Context, term: str, fit: CoxResult) -> str:
 
 @section("sustainability.cox")
 def sustainability_cox(ctx: Context, out: list[Item]) -> None:
-    from study.analysis import sustainability as rq2
 
     key = "section.sustainability.cox"
     _ties(ctx, "sustainability.cox")
-    fit = cox_fit(ctx)
+    model = ctx.results["sustainability.cox"]
+    fit = model.fit
     s = fit.summary
     strongest = s["p"].idxmin()
     r = s.loc[strongest]
@@ -264,7 +236,7 @@ def sustainability_cox(ctx: Context, out: list[Item]) -> None:
             p=p_value(ctx, r["p"]),
         )
     ]
-    ph = rq2.ph_test(fit)
+    ph = model.ph
     g = ph.loc["GLOBAL"]
     if g["p"] >= 0.05:
         words.append(t(f"{key}.ph_holds", ctx.lang, p=p_value(ctx, g["p"])))

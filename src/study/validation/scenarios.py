@@ -1,0 +1,62 @@
+"""The simulated worlds the harness checks the report's estimands in.
+
+``default`` is the study the report is made for (one participant, 24 months); ``panel`` a
+research team's panel; ``null`` a world without effects (every hazard ratio, rate ratio and
+level change 1), where an interval excluding 1 is a false finding. Scenarios that break an
+estimator's assumption are added beside them, each with what it breaks in ``description``.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import datetime as dt
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+from study.simulate.params import Params
+
+#: The end of every simulated study (fixed, so a run does not depend on the day it runs).
+END = dt.date(2026, 10, 31)
+
+
+@dataclass(frozen=True)
+class Scenario:
+    """A simulated world: its settings, its size, and what it is for."""
+
+    name: str
+    description: str
+    params: Callable[[], Params] = Params
+    participants: int = 1
+    months: int = 24
+    end: dt.date = END
+    #: estimands (``section: name`` patterns, fnmatch) this scenario does not hold a truth for
+    skip: tuple[str, ...] = field(default=())
+
+
+def null_params() -> Params:
+    """Params with every effect the report estimates set to none."""
+    p = Params()
+    ties = dataclasses.replace(
+        p.ties,
+        hr_basis={k: 1.0 for k in p.ties.hr_basis},
+        hr_linkedin=1.0,
+        hr_with_message=1.0,
+    )
+    views = dataclasses.replace(p.views, level_rr=1.0, slope_change_per_year=0.0)
+    return dataclasses.replace(p, ties=ties, views=views)
+
+
+SCENARIOS: dict[str, Scenario] = {}
+
+
+def scenario(s: Scenario) -> Scenario:
+    """Register a scenario (its name must be new)."""
+    if s.name in SCENARIOS:
+        raise ValueError(f"scenario {s.name!r} is registered twice")
+    SCENARIOS[s.name] = s
+    return s
+
+
+scenario(Scenario("default", "the report's study: one participant, 24 months, default settings"))
+scenario(Scenario("panel", "a panel: 8 participants, 24 months each", participants=8))
+scenario(Scenario("null", "no effects: every ratio 1, no level or slope change", null_params))
