@@ -34,6 +34,15 @@ constant time. Rules (each error names its field):
   checked, not an error, so re-importing a file adds nothing. An event logged without a key
   gets one made from its content (:func:`study.vocabulary.content_key`), so logging the same
   thing twice is a no-op too; ``occurrence`` numbers true repeats.
+
+Checked on the single event, without the log (:mod:`study.vocabulary`, each with its reason
+there): an introducer belongs to basis ``introduced`` only (a contact known first-hand, or
+accepted without contact, was introduced by nobody); metric values are whole numbers (12.5
+profile views is a typing mistake); a level (followers, ...) takes a moment, not a period (a
+period claims it counted something happening); a local time that does not exist at the
+daylight-saving change is refused, one that exists twice is read as the first. A report's
+period must be over (:func:`study.periods.check_complete`: a running one would print rates of
+a part as if they were the whole).
 """
 
 from __future__ import annotations
