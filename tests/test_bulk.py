@@ -20,9 +20,9 @@ from sqlalchemy import func, select
 
 import study
 from study import store
-from study.bulk import log_frame_rows
 from study.errors import ValidationError
 from study.vocabulary import COUNT_METRICS, KINDS
+from study.write.frame import log_frame_rows
 
 NOW = dt.datetime(2026, 11, 21, 12, 0, tzinfo=dt.UTC)
 

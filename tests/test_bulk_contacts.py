@@ -23,8 +23,8 @@ from sqlalchemy import func, select
 
 import study
 from study import store
-from study.bulk_contacts import CONTACTS_COLUMNS, add_contacts_rows
 from study.errors import ValidationError
+from study.write.contacts import CONTACTS_COLUMNS, add_contacts_rows
 from tests.conftest import ENGINES
 
 NOW = dt.datetime(2026, 11, 21, 12, 0, tzinfo=dt.UTC)

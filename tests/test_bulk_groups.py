@@ -1,5 +1,5 @@
 """A large frame of several participants, checked group by group while a thread inserts
-(``study.bulk_groups``), writes what the per-event executor writes, or raises its first error.
+(``study.write.groups``), writes what the per-event executor writes, or raises its first error.
 
 The grouped path starts at 50,000 rows; here it is switched on for every frame, so the random
 frames of ``test_bulk`` (now for two participants) go through it.
@@ -20,9 +20,10 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 import study
-from study import bulk, bulk_groups
-from study.bulk import log_frame_rows
 from study.errors import ValidationError
+from study.write import groups as bulk_groups
+from study.write import insert as bulk_insert
+from study.write.frame import log_frame_rows
 from tests.test_bulk import NOW, random_frame, run_frame
 
 #: me's contact -> p2's contact in the same state
@@ -279,4 +280,4 @@ def test_statements_respect_the_librarys_parameter_limit(sqlite_study, monkeypat
         frame = _notes(["me"] * 500, [str(i) for i in range(500)], ["t"] * 500)
         assert b.log_frame(frame, source="f") == 500
     assert sqlite_study.count("note") == 500
-    assert bulk.SQLITE_PARAMETERS > 999
+    assert bulk_insert.SQLITE_PARAMETERS > 999

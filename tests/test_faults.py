@@ -340,7 +340,7 @@ def test_a_frame_row_committed_by_another_writer_meanwhile_is_not_counted(pg_ser
     check and before its insert; the summary counts the rows the database took."""
     import pandas as pd
 
-    from study import bulk
+    from study.write import events as bulk
 
     insert = bulk.BulkLog.insert
 

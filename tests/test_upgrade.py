@@ -157,7 +157,7 @@ def test_an_upgraded_study_has_the_schema_of_a_new_one(db_url, tmp_path, request
 
 
 def test_a_job_leads_steps_are_read_through_the_job_lead_index(tmp_path):
-    from study.rules import lead_steps_query
+    from study.write.rules import lead_steps_query
 
     s = study.init(tmp_path / "s.db")
     s.log("job_lead", lead="L1", stage="lead", channel="referral", at="2025-04-01")

@@ -1,7 +1,8 @@
 """In-place schema upgrades: one function per step, from the version before to the next.
 
-A database records its schema version in ``study_meta``; :func:`study.store.ensure_schema`
-calls :func:`upgrade` when it finds an older one. Each step runs in its own transaction, under
+A database records its schema version in ``study_meta``; :func:`ensure_schema` (run when a
+study is opened) creates the schema, refuses a newer one, and calls :func:`upgrade` for an
+older one. Each step runs in its own transaction, under
 the write lock (SQLite ``BEGIN IMMEDIATE``; a PostgreSQL table lock), and re-reads the version
 inside it, so two processes opening an old study at once upgrade it once.
 
@@ -21,11 +22,16 @@ Versions:
 
 from __future__ import annotations
 
+import datetime as dt
+import os
+import secrets
 from collections.abc import Callable
 
-from sqlalchemy import select, update
+from sqlalchemy import inspect, select, update
 from sqlalchemy.engine import Connection, Engine
+from sqlalchemy.exc import SQLAlchemyError
 
+from study import store
 from study.errors import DatabaseError
 
 
@@ -86,3 +92,60 @@ def upgrade(engine: Engine, version: int) -> None:
                 .values(value=str(version + 1))
             )
         version += 1
+
+
+def ensure_schema(
+    engine: Engine, url: str, *, create: bool, timezone: str | None = None
+) -> dict[str, str]:
+    """Check (or create) the schema; refuse a database written by a newer toolkit.
+
+    The check only reads (so a read-only copy of a study can be opened); creating takes the
+    write lock, and on PostgreSQL an advisory lock, so two ``study init`` at once are safe.
+    """
+    try:
+        with engine.connect().execution_options(sqlite_begin="DEFERRED") as conn:
+            meta = store.read_meta(conn) if inspect(conn).has_table("study_meta") else None
+        if meta is None:
+            if not create:
+                raise DatabaseError(f"no study at {store.describe(url)} (run `study init` first)")
+            with engine.begin() as conn:
+                if conn.dialect.name == "postgresql":
+                    conn.exec_driver_sql("SELECT pg_advisory_xact_lock(727271)")
+                if not inspect(conn).has_table("study_meta"):
+                    store.metadata.create_all(conn)
+                    now = dt.datetime.now(dt.UTC)
+                    conn.execute(
+                        store.study_meta.insert(),
+                        [
+                            {"key": "schema_version", "value": str(store.SCHEMA_VERSION)},
+                            {"key": "pseudonym_key", "value": secrets.token_hex(32)},
+                            {"key": "created_at", "value": now.isoformat()},
+                            {
+                                "key": "timezone",
+                                "value": timezone or os.environ.get("STUDY_TZ") or "Europe/Berlin",
+                            },
+                        ],
+                    )
+                meta = store.read_meta(conn)
+    except DatabaseError:
+        raise
+    except SQLAlchemyError as exc:
+        raise DatabaseError(f"cannot open {store.describe(url)}: {store._short(exc)}") from None
+    try:
+        version = int(meta.get("schema_version", "0"))
+    except ValueError:
+        raise DatabaseError(f"{store.describe(url)} has an unreadable schema version") from None
+    if version > store.SCHEMA_VERSION:
+        raise DatabaseError(
+            f"{store.describe(url)} has schema version {version}, newer than this toolkit knows "
+            f"({store.SCHEMA_VERSION}); upgrade the study package"
+        )
+    if version < store.SCHEMA_VERSION:
+        try:
+            upgrade(engine, version)
+        except SQLAlchemyError as exc:
+            raise DatabaseError(
+                f"cannot upgrade {store.describe(url)} from schema version {version}: {store._short(exc)}"
+            ) from None
+        meta["schema_version"] = str(store.SCHEMA_VERSION)
+    return meta

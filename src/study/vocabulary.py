@@ -21,7 +21,7 @@ Rules enforced on a single event (stateless, :func:`validate`):
   hour repeated when summer time ends) is read as the *first* of the two (summer time, Python's
   ``fold=0``); give an offset (``+01:00``) for the second.
 
-Rules that need the log's state live in :mod:`study.rules` (an unknown contact, an event about a
+Rules that need the log's state live in :mod:`study.write.rules` (an unknown contact, an event about a
 removed contact before they are re-added, a lead stage going backwards, introductions).
 """
 

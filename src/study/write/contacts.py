@@ -1,7 +1,7 @@
 """Many contacts at once: ``Batch.add_contacts(frame)``, the rules of ``add_contact`` per column.
 
-Like :mod:`study.bulk` for events, there is one specification and two executors: the per-row
-one (:meth:`study.api.Batch.add_contact`, called row by row in the frame's order) and this
+Like :mod:`study.write.events` for events, there is one specification and two executors: the per-row
+one (:meth:`study.write.batch.Batch.add_contact`, called row by row in the frame's order) and this
 per-column one. This module only decides *which* rows break a rule, column by column, as if
 every earlier row had been added (an introducer or a key may be on an earlier row of the same
 frame); the first such row is then replayed through ``add_contact`` itself, on a copy of the
@@ -33,19 +33,7 @@ import pandas as pd
 from sqlalchemy import select
 
 from study import store
-from study.bulk import (
-    _NAT,
-    CHUNK_KEYS,
-    INSERT_CHUNK,
-    _is_na,
-    _label_error,
-    _plain,
-    _Text,
-    _time_cells,
-    _us,
-)
 from study.errors import ValidationError
-from study.rules import ContactState, Ledger
 from study.vocabulary import (
     BASES,
     DEFAULT_PARTICIPANT,
@@ -55,9 +43,22 @@ from study.vocabulary import (
     parse_bool,
     storable_text,
 )
+from study.write.cells import (
+    _NAT,
+    CHUNK_KEYS,
+    _is_na,
+    _label_error,
+    _plain,
+    _Text,
+    _time_cells,
+    _us,
+)
+from study.write.insert import INSERT_CHUNK
+from study.write.rules import ContactState, Ledger
+from study.write.summary import WriteSummary
 
 if TYPE_CHECKING:
-    from study.api import Batch
+    from study.write.batch import Batch
 
 #: The columns of a contacts frame: the keyword arguments of ``add_contact``.
 KEYWORD_COLUMNS = (
@@ -443,8 +444,6 @@ class BulkContacts:
     def raise_first(self, pos: int) -> None:
         """Replay row ``pos`` through ``add_contact`` on a copy of the batch's state that knows
         the frame's earlier rows; it raises the row-by-row call's error."""
-        from study.api import Batch, WriteSummary
-
         batch = self.batch
         shadow = copy.copy(batch)
         ledger = copy.copy(batch.ledger)
@@ -465,7 +464,7 @@ class BulkContacts:
                 shadow._identities[ident] = self.key[q]
         name, kwargs = row_arguments(self.frame, pos)
         try:
-            Batch.add_contact(shadow, name, **kwargs)
+            type(batch).add_contact(shadow, name, **kwargs)
         except ValidationError as err:
             raise _label_error(err, self.frame.index[pos]) from None
         raise _Disagreement(pos)

@@ -2,7 +2,7 @@
 thread inserts the groups already checked (SQLite).
 
 Most of a bulk import into SQLite is SQLite itself building the table and its indexes inside
-``sqlite3_step``, which runs without Python's global lock; the checks of :mod:`study.bulk` are
+``sqlite3_step``, which runs without Python's global lock; the checks of :mod:`study.write.checks` are
 NumPy and pandas work that holds it. Done one after the other, their times add up; done side by
 side, on two cores, the slower one sets the pace.
 
@@ -16,7 +16,7 @@ participant; a participant's rows come in one block of ids.
 
 Everything happens inside a savepoint of the batch's transaction. When a group has a row that
 breaks a rule, the groups already inserted are rolled back to it and the whole frame goes
-through :func:`study.bulk._log_frame`'s single pass, which names the first problem exactly as
+through :func:`study.write.events.log_frame_one_pass`'s single pass, which names the first problem exactly as
 ``log`` would.
 """
 
@@ -32,11 +32,13 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 import pandas as pd
 
-from study.bulk import BulkLog, _Text, insert_sqlite
 from study.vocabulary import DEFAULT_PARTICIPANT
+from study.write.cells import _Text
+from study.write.events import BulkLog
+from study.write.insert import insert_sqlite
 
 if TYPE_CHECKING:
-    from study.api import Batch
+    from study.write.batch import Batch
 
 #: Frames at least this long are cut into groups of participants (shorter ones gain nothing
 #: from a second thread).
@@ -70,7 +72,7 @@ class FrameKeys:
 
 
 class FramePart:
-    """Rows ``rows`` of a frame, as one :class:`~study.bulk.BulkLog` checks them."""
+    """Rows ``rows`` of a frame, as one :class:`~study.write.events.BulkLog` checks them."""
 
     def __init__(self, keys: FrameKeys, rows: np.ndarray, reading: Any):
         self.frame_keys = keys

@@ -77,9 +77,9 @@ ALLOWED_WHILE_REMOVED = frozenset(
 #: Kinds without a contact whose platform must be given (the figure belongs to one platform).
 PLATFORM_REQUIRED = frozenset({"metric", "profile_updated"})
 
-_RANK = {stage: i for i, stage in enumerate(("lead", "applied", "interview", "offer", "accepted"))}
-_RANK.update({"rejected": 5, "withdrawn": 5})
-assert set(_RANK) == set(LEAD_STAGES)
+RANK = {stage: i for i, stage in enumerate(("lead", "applied", "interview", "offer", "accepted"))}
+RANK.update({"rejected": 5, "withdrawn": 5})
+assert set(RANK) == set(LEAD_STAGES)
 
 
 def lead_steps_query(participant: str, lead: str) -> Select:
@@ -177,7 +177,7 @@ class ContactState:
 
 
 @dataclass(order=True)
-class _LeadStep:
+class LeadStep:
     at: dt.datetime
     rank: int
     stage: str
@@ -194,7 +194,7 @@ class Ledger:
         self._participants: set[str] = set()
         self._contacts: dict[str, ContactState | None] = {}
         self._membership: dict[str, list[tuple[dt.datetime, bool]]] = {}
-        self._leads: dict[tuple[str, str], list[_LeadStep]] = {}
+        self._leads: dict[tuple[str, str], list[LeadStep]] = {}
         self._source_keys: dict[str, set[str]] = {}
         self._metrics: dict[str, dict[tuple[str, str], list[MetricEntry]]] = {}
         self._superseded: set[int] | None = None
@@ -404,7 +404,7 @@ class Ledger:
         return source_key in keys
 
     # leads --------------------------------------------------------------------------------
-    def _lead_steps(self, participant: str, lead: str) -> list[_LeadStep]:
+    def _lead_steps(self, participant: str, lead: str) -> list[LeadStep]:
         ident = (participant, lead)
         if ident not in self._leads:
             gone = self.superseded()
@@ -414,9 +414,9 @@ class Ledger:
                 if r.id not in gone
             ]
             self._leads[ident] = sorted(
-                _LeadStep(
+                LeadStep(
                     r.occurred_at,
-                    _RANK[r.attributes["stage"]],
+                    RANK[r.attributes["stage"]],
                     r.attributes["stage"],
                     r.attributes.get("channel"),
                     r.contact,
@@ -484,7 +484,7 @@ class Ledger:
     def _check_lead(self, ev: Event, force: bool) -> None:
         lead, stage = ev.attributes["lead"], ev.attributes["stage"]
         steps = self._lead_steps(ev.participant, lead)
-        rank = _RANK[stage]
+        rank = RANK[stage]
         first = steps[0] if steps else None
         if first is None or ev.occurred_at < first.at:
             if not ev.attributes.get("channel"):
@@ -551,7 +551,7 @@ class Ledger:
             a: dict[str, Any] = ev.attributes
             bisect.insort(
                 self._lead_steps(ev.participant, a["lead"]),
-                _LeadStep(
-                    ev.occurred_at, _RANK[a["stage"]], a["stage"], a.get("channel"), ev.contact
+                LeadStep(
+                    ev.occurred_at, RANK[a["stage"]], a["stage"], a.get("channel"), ev.contact
                 ),
             )
