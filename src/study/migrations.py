@@ -58,7 +58,7 @@ def _v3_to_v4(conn: Connection) -> None:
 
     kind = "BIGINT" if conn.dialect.name == "postgresql" else "INTEGER"
     conn.exec_driver_sql(f"ALTER TABLE events ADD COLUMN supersedes {kind}")
-    conn.exec_driver_sql("CREATE UNIQUE INDEX ux_events_supersedes ON events (supersedes)")
+    conn.execute(store.SUPERSEDES_INDEX)
     conn.execute(METRICS_INDEX)
 
 

@@ -155,7 +155,6 @@ events = Table(
     UniqueConstraint("source", "source_key", name="uq_events_source_key"),
     Index("ix_events_participant_time", "participant", "occurred_at"),
     Index("ix_events_contact", "contact"),
-    Index("ux_events_supersedes", "supersedes", unique=True),
 )
 
 #: A job lead's earlier steps are looked up by participant and lead whenever a step is logged
@@ -175,6 +174,14 @@ METRICS_INDEX = DDL(
     "CREATE INDEX IF NOT EXISTS ix_events_metrics ON events (participant) WHERE kind = 'metric'"
 )
 event.listen(events, "after_create", METRICS_INDEX)
+
+#: One correction per event (schema version 4). Partial: the rows that correct nothing (nearly
+#: all) are not in it, so an insert pays for it only when it is a correction.
+SUPERSEDES_INDEX = DDL(
+    "CREATE UNIQUE INDEX IF NOT EXISTS ux_events_supersedes ON events (supersedes) "
+    "WHERE supersedes IS NOT NULL"
+)
+event.listen(events, "after_create", SUPERSEDES_INDEX)
 
 # Schema version 2 (study/privacy.py, docs/privacy.md): that a contact was forgotten, under the
 # pseudonymous key they had (never a name), so a restore can apply the erasure again; and the
