@@ -104,3 +104,40 @@ def run_study(
         cwd=cwd,
         timeout=120,
     )
+
+
+# progress a person can see -------------------------------------------------------------------
+#: The slow tests of this run, by node id: what each does (its docstring's first sentence).
+_SLOW: dict[str, str] = {}
+_CONFIG: list[pytest.Config] = []
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    _CONFIG[:] = [config]
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    for item in items:
+        if item.get_closest_marker("slow") is not None:
+            doc = " ".join((getattr(item, "obj", None).__doc__ or "").split())
+            first = doc.split(". ")[0].rstrip(".")
+            _SLOW[item.nodeid] = first if len(first) <= 100 else first[:99] + "…"
+
+
+@pytest.hookimpl(tryfirst=True)
+def pytest_runtest_logstart(nodeid: str, location: tuple) -> None:
+    """A slow test names itself (and what it does) on its own line as it starts, so minutes
+    without a dot read as work, not as a hang; with -v pytest names every test anyway."""
+    if nodeid not in _SLOW or not _CONFIG or _CONFIG[0].get_verbosity() > 0:
+        return
+    reporter = _CONFIG[0].pluginmanager.get_plugin("terminalreporter")
+    if reporter is None:
+        return
+    what = _SLOW[nodeid]
+    text = f"slow: {nodeid}" + (f": {what}" if what else "")
+    if reporter.showfspath:  # lines of dots start with their file: end this one, start anew
+        reporter.ensure_newline()
+        reporter.write(text)
+        reporter.currentfspath = None
+    else:  # -q: dots only
+        reporter.write(f"\n{text}\n")

@@ -6,10 +6,13 @@ import re
 import subprocess
 import sys
 
+import pytest
 from conftest import ROOT
 
 
+@pytest.mark.slow
 def test_bench_small_prints_every_row():
+    """Runs every benchmark of `bench/run` on small data (a minute quiet, five busy)."""
     done = subprocess.run(
         [sys.executable, str(ROOT / "bench" / "run"), "--small"],
         capture_output=True,

@@ -115,7 +115,7 @@ def test_forget_clears_every_place_on_both_engines(cli, db_url, tmp_path):
     assert code == 0, err
     assert traces(all_text(db_url).encode()) == []
     s = study.open(db_url)
-    bernd = s.contacts(names=True).dropna(subset=["display_name"]).iloc[0]
+    bernd = s.contacts(names=True).dropna(subset=["name"]).iloc[0]
     assert bernd.position == "Assistent von [forgotten]"  # another person's details, redacted
     from sqlalchemy import select
 

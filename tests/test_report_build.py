@@ -398,6 +398,7 @@ def test_demo_if_empty(db: Path, tmp_path: Path) -> None:
     )
     if "demo" in sub.choices:
         assert proc.returncode == 0, proc.stderr
+        assert "holds no events yet: building the demo study first" in proc.stderr
         with study.open(empty) as s:
             assert s.count() > 0
     else:

@@ -128,41 +128,24 @@ def test_every_figure_is_labelled_and_readable(shown_en: dict[str, list]) -> Non
             plt.close(fig)
 
 
-def inside(box, canvas, slack: float = 0.01) -> bool:
-    return (
-        box.x0 >= canvas.x0 - slack
-        and box.y0 >= canvas.y0 - slack
-        and box.x1 <= canvas.x1 + slack
-        and box.y1 <= canvas.y1 + slack
-    )
-
-
 def test_every_figure_saves_whole(shown_en: dict[str, list], tmp_path: Path) -> None:
-    """A figure saved with plain savefig (no bbox_inches="tight") keeps every label, tick label,
-    title and legend entry inside the picture: none is clipped at the canvas's edge."""
+    """A figure saved with plain savefig (whatever the report's style sets) keeps every label,
+    tick label, title and legend inside the picture: a margin of background all round, where a
+    label cut off at the picture's edge would leave its ink on the border."""
     import matplotlib
-    from matplotlib.backends.backend_agg import FigureCanvasAgg
+    import matplotlib.image
 
     saved = 0
     for name, items in shown_en.items():
         for fig in charts(items):
-            agg = FigureCanvasAgg(fig)
-            with matplotlib.rc_context({"savefig.bbox": None}):  # not the report's style
-                fig.savefig(tmp_path / "figure.png")
-            agg.draw()  # as saved: the layout is done at drawing
-            renderer = agg.get_renderer()
-            canvas = fig.bbox  # the saved picture, in pixels
-            labels = [
-                text
-                for ax in fig.axes
-                for text in (ax.xaxis.label, ax.yaxis.label, ax.title)
-                if text.get_visible() and text.get_text()
-            ]
-            for text in labels:
-                assert inside(text.get_window_extent(renderer), canvas), (name, text.get_text())
-            # everything drawn (tick labels, legends, titles) within the picture, in inches
-            drawn = fig.get_tightbbox(renderer)
-            assert inside(drawn, fig.bbox_inches), (name, drawn.bounds, fig.bbox_inches.bounds)
+            path = tmp_path / f"{saved}.png"
+            with matplotlib.rc_context({"savefig.bbox": None}):  # matplotlib's default
+                fig.savefig(path, dpi=60)
+            pixels = matplotlib.image.imread(path)[:, :, :3]
+            assert pixels.shape[0] > 60 and pixels.shape[1] > 200, name  # a picture, not a crop
+            border = [pixels[:2], pixels[-2:], pixels[:, :2], pixels[:, -2:]]
+            ink = max(float((1 - b).max()) for b in border)
+            assert ink < 0.05, (name, "something drawn is cut off at the edge")
             plt.close(fig)
             saved += 1
     assert saved >= 10  # every figure of the report

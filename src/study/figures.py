@@ -2,8 +2,8 @@
 
 Each function takes a DataFrame (or result object) and the language, and returns a matplotlib
 Figure; labels and axis titles come from :mod:`study.report.i18n`. Notebooks show them as SVG
-(vector, sharp in the PDF). Figures use constrained layout: ``fig.savefig(path)`` keeps every
-label inside the picture.
+(vector, sharp in the PDF). ``fig.savefig(path)`` saves a figure whole, every label inside the
+picture (:class:`WholeFigure`).
 """
 
 from __future__ import annotations
@@ -41,10 +41,20 @@ def use_report_style() -> None:
     )
 
 
+class WholeFigure(Figure):
+    """A matplotlib Figure whose ``savefig`` keeps every label: it crops to what is drawn
+    (``bbox_inches="tight"``, as Jupyter shows figures) unless told otherwise, so an axis label
+    near the edge is not cut off. (Constrained layout does the same at every drawing, but
+    makes the report's figures markedly slower: docs/performance.md.)"""
+
+    def savefig(self, fname: Any, *args: Any, **kwargs: Any) -> None:
+        kwargs.setdefault("bbox_inches", "tight")
+        super().savefig(fname, *args, **kwargs)
+
+
 def _subplots(*args: Any, **kwargs: Any) -> tuple[Figure, Any]:
-    """``plt.subplots`` with constrained layout: labels, titles and legends are fitted inside
-    the canvas when the figure is drawn, so a figure saved with plain ``savefig`` is whole."""
-    return plt.subplots(*args, layout="constrained", **kwargs)
+    """``plt.subplots`` making a :class:`WholeFigure`."""
+    return plt.subplots(*args, FigureClass=WholeFigure, **kwargs)
 
 
 def _decimal_axis(ax: plt.Axes, lang: str, axis: str = "x", integer: bool = False) -> None:
@@ -218,6 +228,7 @@ def metric_trends(trends: list, lang: str) -> Figure:
             ax.invert_yaxis()  # rank 1 on top: up is better
         _decimal_axis(ax, lang, "y")
     _date_axis(axes[-1, 0], lang)
+    fig.tight_layout()
     return fig
 
 
@@ -260,6 +271,7 @@ def introducer_rates(summary: pd.DataFrame, labels: dict[str, str], lang: str) -
         ax.xaxis.set_major_formatter(FuncFormatter(lambda v, _pos: number(100 * v, lang)))
         ax.set_xticks([0, 0.5, 1])
         ax.set_xlabel("%")
+    fig.tight_layout()
     return fig
 
 

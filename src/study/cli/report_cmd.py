@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import sys
 from pathlib import Path
 from typing import Any
 
@@ -111,9 +112,9 @@ def run_report(args: argparse.Namespace) -> int:
     if not periods:
         print(f"no complete {args.every} since {args.since} yet")
     for p in periods:
-        target = report_path(args.out, args.participant, p, args.lang)
+        target = report_path(args.out, args.participant, p, lang=args.lang)
         there = all(
-            report_path(args.out, args.participant, p, args.lang, f).exists() for f in formats
+            report_path(args.out, args.participant, p, f, lang=args.lang).exists() for f in formats
         )
         if there and not args.force:
             print(f"{target} (already there)")
@@ -140,6 +141,12 @@ def _demo_if_empty(db: Any) -> None:
             "the study is empty and this version has no `study demo` to fill it; "
             "log events first (see `study log --help`)"
         )
+    print(
+        f"{s.name} holds no events yet: building the demo study first (`study demo`; "
+        "your own data: README.md, 'Logging by hand')",
+        file=sys.stderr,
+        flush=True,
+    )
     code = main(["demo", *(["--db", str(db)] if db else [])])
     if code:
         raise StudyError(f"`study demo` failed (exit {code})")

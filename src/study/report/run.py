@@ -100,14 +100,21 @@ def ensure_kernel(name: str = KERNEL_NAME) -> str:
 
 
 def report_path(
-    out_root: str | os.PathLike[str], participant: str, period: Period, lang: str, fmt: str = "pdf"
+    out_root: str | os.PathLike[str],
+    participant: str,
+    period: Period,
+    fmt: str = "pdf",
+    *,
+    lang: str,
 ) -> Path:
     """Where the report of a participant, period and language goes."""
     name = f"study-report-{participant}-{period.label}-{lang}.{fmt}"
     return Path(out_root) / period.label / name
 
 
-def executed_dir(out_root: str | os.PathLike[str], participant: str, period: Period, lang: str):
+def executed_dir(
+    out_root: str | os.PathLike[str], participant: str, period: Period, *, lang: str
+) -> Path:
     """Where the executed part notebooks of that report are kept."""
     return Path(out_root) / period.label / "executed" / f"{participant}-{lang}"
 
@@ -296,7 +303,7 @@ def build_report(
             "participant",
         )
     p = check_complete(resolve_period(period, today), today)
-    targets = {f: report_path(out_root, participant, p, lang, f) for f in ("pdf", *formats)}
+    targets = {f: report_path(out_root, participant, p, f, lang=lang) for f in ("pdf", *formats)}
     if not force and all(path.exists() for path in targets.values()):
         return targets["pdf"]
     study = Study(db)
@@ -312,7 +319,7 @@ def build_report(
         _private_dir(Path(out_root))
     _private_dir(Path(out_root) / p.label)
     _private_dir(Path(out_root) / p.label / "executed")
-    exec_dir = _private_dir(executed_dir(out_root, participant, p, lang))
+    exec_dir = _private_dir(executed_dir(out_root, participant, p, lang=lang))
     params = {
         "db": study.url,
         "participant": participant,
