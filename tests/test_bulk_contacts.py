@@ -218,7 +218,7 @@ def test_add_contacts_and_add_contact_agree(world, monkeypatch):
 
 
 def test_agreement_on_a_large_frame_with_many_distinct_names(world, monkeypatch):
-    """Over 1,000 distinct names take _Text's Arrow path; introducers chain down the frame."""
+    """Over 1,000 distinct names take TextColumn's Arrow path; introducers chain down the frame."""
     n = 1500
     names = [f"Person {i}" for i in range(n)]
     names[10] = "  Padded Name\t"

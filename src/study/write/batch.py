@@ -435,7 +435,7 @@ class Batch:
             n = int(value)
         except (TypeError, ValueError):
             n = 0
-        if isinstance(value, bool) or n != value or n < 1:
+        if isinstance(value, bool) or n != value or not 1 <= n < 10**6:
             raise ValidationError(f"{value!r} is not a count of 1 or more", "occurrence")
         return n
 
@@ -445,7 +445,7 @@ class Batch:
             n = int(str(value).strip())
         except ValueError:
             n = 0
-        if isinstance(value, bool) or n < 1:
+        if isinstance(value, bool) or not 1 <= n < 2**63:
             raise ValidationError(f"{value!r} is not an event id", "supersedes")
         return n
 

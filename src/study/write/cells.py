@@ -1,8 +1,8 @@
 """A frame of events, column by column: the vocabulary's stateless rules per column.
 
 The first step of ``Batch.log_frame`` (:mod:`study.write.frame`): cells are read once per
-distinct value (``_Text``), typed as :func:`study.vocabulary.validate` types one event (numbers,
-dates, times, choices, yes/no), and each row that breaks a rule is marked in ``_Parsed.bad``;
+distinct value (``TextColumn``), typed as :func:`study.vocabulary.validate` types one event (numbers,
+dates, times, choices, yes/no), and each row that breaks a rule is marked in ``ParsedCells.bad``;
 rows logged without a source key get the key of their content, made by the very function
 ``validate`` uses. Nothing here reads the log.
 """
@@ -46,28 +46,28 @@ RESERVED_COLUMNS = ("at", "source", "force", "occurrence", "again", "supersedes"
 CHUNK_KEYS = 5_000
 _US = dt.timedelta(microseconds=1)
 _EPOCH = dt.datetime(1970, 1, 1, tzinfo=dt.UTC)
-_NAT = np.iinfo(np.int64).min
+NAT = np.iinfo(np.int64).min
 
 
 # helpers --------------------------------------------------------------------------------------
-def _isin(values: np.ndarray, allowed: Any) -> np.ndarray:
+def member_of(values: np.ndarray, allowed: Any) -> np.ndarray:
     """Membership by hashing (object arrays may mix None and text, which cannot be sorted)."""
     return pd.Series(values, dtype=object).isin(list(allowed)).to_numpy(bool)
 
 
-def _present(values: np.ndarray) -> np.ndarray:
+def not_none(values: np.ndarray) -> np.ndarray:
     return np.asarray(values != None, dtype=bool)  # noqa: E711
 
 
-def _us(moment: dt.datetime) -> int:
+def to_us(moment: dt.datetime) -> int:
     return (moment - _EPOCH) // _US
 
 
-def _from_us(us: int) -> dt.datetime:
+def from_us(us: int) -> dt.datetime:
     return _EPOCH + dt.timedelta(microseconds=int(us))
 
 
-def _label_error(err: ValidationError, label: Any) -> ValidationError:
+def label_error(err: ValidationError, label: Any) -> ValidationError:
     """The same error, saying which row of the frame it is about."""
     new = ValidationError(err.reason, err.field, forceable=err.forceable)
     new.args = (f"row {label}: {err}",)
@@ -89,13 +89,13 @@ def check_columns(frame: pd.DataFrame) -> None:
         raise ValidationError("the frame has duplicate column names", "columns")
 
 
-def _is_na(v: Any) -> bool:
+def is_na(v: Any) -> bool:
     if isinstance(v, (list, tuple, dict)):
         return False
     return v is None or bool(pd.isna(v))
 
 
-def _plain(v: Any) -> Any:
+def plain(v: Any) -> Any:
     """NumPy scalars as the Python values a row of records holds."""
     return v.item() if isinstance(v, (np.bool_, np.integer, np.floating)) else v
 
@@ -108,13 +108,13 @@ def row_arguments(
     The one definition of how a frame's cells map to ``log``: an empty cell (None, NaN, NaT,
     NA) is "not given"; a missing participant is the default participant.
     """
-    r = {c: _plain(frame[c].iat[pos]) for c in frame.columns}
-    fields = {c: v for c, v in r.items() if c not in META_COLUMNS and not _is_na(v)}
+    r = {c: plain(frame[c].iat[pos]) for c in frame.columns}
+    fields = {c: v for c, v in r.items() if c not in META_COLUMNS and not is_na(v)}
     participant = r.get("participant")
-    if _is_na(participant) or participant == "":
+    if is_na(participant) or participant == "":
         participant = DEFAULT_PARTICIPANT
     at = r["occurred_at"]
-    if _is_na(at):
+    if is_na(at):
         at = None
     elif isinstance(at, pd.Timestamp):
         with warnings.catch_warnings():
@@ -124,10 +124,10 @@ def row_arguments(
     source_key = r.get("source_key")
     kwargs = {
         "participant": participant,
-        "platform": None if _is_na(platform) else platform,
+        "platform": None if is_na(platform) else platform,
         "at": at,
         "source": source,
-        "source_key": None if _is_na(source_key) else str(source_key),
+        "source_key": None if is_na(source_key) else str(source_key),
     }
     return r["kind"], kwargs, fields
 
@@ -172,19 +172,19 @@ def _factorize_text(values: pd.Series, infer: bool = False) -> Any:
     return codes, np.asarray(encoded.dictionary.to_pylist(), dtype=object)
 
 
-def _text_column(values: pd.Series) -> _Text | None:
-    """A column as ``_Text`` if it holds strings (and empty cells), else None."""
+def _text_column(values: pd.Series) -> TextColumn | None:
+    """A column as ``TextColumn`` if it holds strings (and empty cells), else None."""
     if values.dtype.kind == "O" and not isinstance(values.dtype, pd.CategoricalDtype):
         found = _factorize_text(values, infer=True)
         if found is _NOT_TEXT:
             return None
         if found is not None:
-            return _Text(values, factorized=found)
+            return TextColumn(values, factorized=found)
     # categoricals, and columns Arrow cannot read (lone surrogates): pandas decides
-    return _Text(values, text=True) if _is_text(values) else None
+    return TextColumn(values, text=True) if _is_text(values) else None
 
 
-class _Text:
+class TextColumn:
     """``str(cell)`` and ``str(cell).strip()`` of a column, computed once per distinct value.
 
     Only columns of strings (or categoricals) are factorized: in a column of mixed Python
@@ -251,9 +251,9 @@ class _Text:
         self._lens = {True: raw_lens, False: lens}
         return True
 
-    def subset(self, idx: np.ndarray) -> _Text:
+    def subset(self, idx: np.ndarray) -> TextColumn:
         """The same column's rows ``idx``; the work per distinct value is shared."""
-        part = object.__new__(_Text)
+        part = object.__new__(TextColumn)
         part.__dict__.update(self.__dict__)
         part.codes = self.codes[idx]
         return part
@@ -301,11 +301,11 @@ def _bool_numbers(values: pd.Series, unread: np.ndarray, yes: np.ndarray, no: np
             (yes if v == 1 else no)[i] = True
 
 
-def _blank(values: pd.Series, given: np.ndarray, txt: _Text | None = None) -> np.ndarray:
+def _blank(values: pd.Series, given: np.ndarray, txt: TextColumn | None = None) -> np.ndarray:
     """Given cells that are strings of only white space (numbers and dates given as text)."""
     if values.dtype.kind in "biufcmM":
         return np.zeros(len(values), bool)
-    return given & (txt if txt is not None else _Text(values)).blank()
+    return given & (txt if txt is not None else TextColumn(values)).blank()
 
 
 def _number_cells(values: pd.Series, given: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -372,16 +372,16 @@ def _date_cells(values: pd.Series, given: np.ndarray) -> tuple[np.ndarray, np.nd
     return days, bad
 
 
-def _time_cells(values: pd.Series, tz: dt.tzinfo) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+def time_cells(values: pd.Series, tz: dt.tzinfo) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """``parse_datetime`` per column: (µs since the epoch, UTC; given cells; unreadable cells)."""
     n = len(values)
     if isinstance(values.dtype, pd.DatetimeTZDtype):
         ns = pd.DatetimeIndex(values).as_unit("ns").asi8
-        given = ns != _NAT
-        return np.where(given, ns // 1000, _NAT), given, np.zeros(n, bool)
+        given = ns != NAT
+        return np.where(given, ns // 1000, NAT), given, np.zeros(n, bool)
     raw = values.to_numpy(dtype=object)
     given = ~pd.isna(values).to_numpy(bool)
-    us = np.full(n, _NAT, dtype=np.int64)
+    us = np.full(n, NAT, dtype=np.int64)
     bad = np.zeros(n, bool)
     for i in np.flatnonzero(given):
         v = raw[i]
@@ -394,13 +394,13 @@ def _time_cells(values: pd.Series, tz: dt.tzinfo) -> tuple[np.ndarray, np.ndarra
                 warnings.simplefilter("ignore", UserWarning)
                 v = pd.Timestamp(v).to_pydatetime()
         try:
-            us[i] = _us(parse_datetime(v, tz, "at"))
+            us[i] = to_us(parse_datetime(v, tz, "at"))
         except (ValidationError, OverflowError, ValueError):
             bad[i] = True
     return us, given, bad
 
 
-class _Parsed:
+class ParsedCells:
     """The frame after the stateless rules: typed columns, and which rows broke a rule."""
 
     def __init__(self, n: int):
@@ -427,16 +427,16 @@ def _parse_field(
     f: Field,
     values: pd.Series,
     given: np.ndarray,
-    out: _Parsed,
+    out: ParsedCells,
     idx: np.ndarray,
     kind: str,
-    column: _Text | None = None,
+    column: TextColumn | None = None,
 ) -> None:
     """One field of one kind over the rows ``idx`` (``values`` and ``given`` are those rows;
     ``column``: the strings of those rows, if the frame's column holds strings)."""
     txt = None
     if f.type not in ("number", "int", "date"):
-        txt = column if column is not None else _Text(values)
+        txt = column if column is not None else TextColumn(values)
     missing = ~given
     if f.type != "text" and txt is not None:
         missing = missing | (given & txt.blank())
@@ -500,25 +500,25 @@ def _parse_field(
 
 class ParsedColumns:
     """The parsing step of :class:`study.write.events.BulkLog`: ``parse()`` fills ``out``
-    (a ``_Parsed``), ``participant``, ``platform``, ``source_key``, ``at`` and ``kind``."""
+    (a ``ParsedCells``), ``participant``, ``platform``, ``source_key``, ``at`` and ``kind``."""
 
     frame: pd.DataFrame
     n: int
     tz: dt.tzinfo
     now: dt.datetime
     part: FramePart | None
-    _texts: dict[str, _Text | None]
+    _texts: dict[str, TextColumn | None]
 
     # stateless ------------------------------------------------------------------------------
-    def _text(self, column: str) -> _Text | None:
+    def _text(self, column: str) -> TextColumn | None:
         """The frame's column of strings, read once per distinct value (None: not strings)."""
         if column not in self._texts:
             self._texts[column] = _text_column(self.frame[column])
         return self._texts[column]
 
-    def _text_or_cells(self, column: str) -> _Text:
+    def _text_or_cells(self, column: str) -> TextColumn:
         txt = self._text(column)
-        return txt if txt is not None else _Text(self.frame[column])
+        return txt if txt is not None else TextColumn(self.frame[column])
 
     def _given(self, column: str) -> np.ndarray:
         """Cells that are not empty (None, NaN, NaT, NA)."""
@@ -529,7 +529,7 @@ class ParsedColumns:
 
     def parse(self) -> None:
         fr, n = self.frame, self.n
-        out = self.out = _Parsed(n)
+        out = self.out = ParsedCells(n)
         given = {c: self._given(c) for c in fr.columns if c not in META_COLUMNS}
         kinds = pd.Categorical(fr["kind"], categories=list(KINDS))
         codes = np.asarray(kinds.codes)
@@ -559,7 +559,7 @@ class ParsedColumns:
             txt = (
                 self.part.source_keys()
                 if self.part is not None
-                else _Text(fr["source_key"], distinct=True)
+                else TextColumn(fr["source_key"], distinct=True)
             )
             sg = txt.codes >= 0
             lens = txt.lens()
@@ -567,9 +567,9 @@ class ParsedColumns:
             self.source_key[sg] = txt.values()[sg]
 
         # when
-        at_us, at_given, at_bad = _time_cells(fr["occurred_at"], self.tz)
+        at_us, at_given, at_bad = time_cells(fr["occurred_at"], self.tz)
         out.bad |= at_bad
-        now_us = _us(self.now)
+        now_us = to_us(self.now)
         out.bad |= at_given & (at_us > now_us + FUTURE_TOLERANCE // _US)
         self.at = np.where(at_given, at_us, now_us)
         self.at_given = at_given
@@ -603,7 +603,7 @@ class ParsedColumns:
     def _content_keys(self) -> None:
         """Rows without a source key get the key of their content, as ``validate`` makes it
         (:func:`~study.vocabulary.content_key`): row by row, with the very function."""
-        rows = np.flatnonzero(~_present(self.source_key) & ~self.out.bad)
+        rows = np.flatnonzero(~not_none(self.source_key) & ~self.out.bad)
         if not len(rows):
             return
         out = self.out
@@ -611,9 +611,9 @@ class ParsedColumns:
         attrs = list(out.attrs.items())
         for i in rows:
             kind = self.kind[i]
-            a = {name: _plain(col[i]) for name, col in attrs if col[i] is not None}
+            a = {name: plain(col[i]) for name, col in attrs if col[i] is not None}
             value = None if math.isnan(out.value[i]) else float(out.value[i])
-            at = _from_us(self.at[i]) if self.at_given[i] else None
+            at = from_us(self.at[i]) if self.at_given[i] else None
             contact = out.contact[i]
             self.source_key[i] = content_key(
                 kind,
@@ -636,7 +636,7 @@ class ParsedColumns:
         has_s, has_e = ~np.isnat(start), ~np.isnat(end)
         with np.errstate(invalid="ignore"):
             bad = (name == "googlability_rank") & ~np.isnan(value) & (value < 1)
-        counted = _isin(name.astype(str), COUNT_METRICS)
+        counted = member_of(name.astype(str), COUNT_METRICS)
         bad |= counted & ~(has_s & has_e)
         bad |= ~counted & (has_s | has_e)  # a level takes a moment, not a period
         bad |= has_s != has_e
@@ -652,7 +652,7 @@ class ParsedColumns:
             noon = pd.DatetimeIndex(days.astype("datetime64[ns]")) + pd.Timedelta(hours=12)
             noon = noon.tz_localize(self.tz, ambiguous=True, nonexistent="shift_forward")
             us = (noon.as_unit("ns").asi8 // 1000)[codes]
-            self.at[idx[fill]] = np.minimum(us, _us(self.now))
+            self.at[idx[fill]] = np.minimum(us, to_us(self.now))
         for col, days in (("period_start", start), ("period_end", end)):
             iso = np.full(len(idx), None, dtype=object)
             iso[both] = np.datetime_as_string(days[both], unit="D").astype(object)

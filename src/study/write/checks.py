@@ -24,12 +24,12 @@ from study.vocabulary import (
 )
 from study.write.cells import (
     CHUNK_KEYS,
-    _from_us,
-    _isin,
-    _label_error,
-    _present,
-    _us,
+    from_us,
+    label_error,
+    member_of,
+    not_none,
     row_arguments,
+    to_us,
 )
 from study.write.rules import (
     ALLOWED_WHILE_REMOVED,
@@ -44,11 +44,11 @@ from study.write.rules import (
 )
 
 if TYPE_CHECKING:
-    from study.write.cells import _Parsed
+    from study.write.cells import ParsedCells
     from study.write.groups import FramePart
 
 
-class _Disagreement(Exception):
+class Disagreement(Exception):
     """The per-column executor flagged a row the per-event one accepts (a bug; never silent)."""
 
 
@@ -56,7 +56,7 @@ class RuleChecks:
     """The checking step of :class:`study.write.events.BulkLog` (after ``parse``): fills
     ``dup`` (in the log already) and ``state_bad`` (breaks a rule of the log)."""
 
-    out: _Parsed
+    out: ParsedCells
     n: int
     part: FramePart | None
 
@@ -89,7 +89,7 @@ class RuleChecks:
     def duplicate_keys(self, sk: np.ndarray) -> np.ndarray:
         """Per row of ``sk`` (source keys, None for none): the key is in the log already or
         in an earlier row."""
-        has = _present(sk)
+        has = not_none(sk)
         dup = np.zeros(len(sk), bool)
         if not has.any():
             return dup
@@ -146,7 +146,7 @@ class RuleChecks:
         known_parts = {
             r[0] for r in self._keys_in("SELECT id FROM participants WHERE id IN", parts)
         }
-        bad |= live & ~_isin(self.participant, list(known_parts))
+        bad |= live & ~member_of(self.participant, list(known_parts))
 
         # contacts: one query per chunk of keys
         intro_given = out.attr("introducer")
@@ -353,7 +353,7 @@ class RuleChecks:
         return pd.DataFrame(
             {
                 "contact": [r[0] for r in rows],
-                "t": np.array([_us(r[1]) for r in rows], dtype=np.int64),
+                "t": np.array([to_us(r[1]) for r in rows], dtype=np.int64),
                 "removed": np.array([r[2] == "contact_removed" for r in rows], dtype=bool),
                 "pos": np.full(len(rows), -1, dtype=np.int64),
             }
@@ -485,7 +485,7 @@ class RuleChecks:
             ev = Event(
                 participant=self.participant[i],
                 platform=self.platform[i],
-                occurred_at=_from_us(self.at[i]),
+                occurred_at=from_us(self.at[i]),
                 kind="job_lead",
                 contact=out.contact[i],
                 attributes=attrs,
@@ -510,11 +510,11 @@ class RuleChecks:
         try:
             ev = validate(kind, fields, tz=self.tz, now=self.now, **kwargs)
         except ValidationError as err:
-            raise _label_error(err, label) from None
+            raise label_error(err, label) from None
         ledger = getattr(self, "lead_ledger", None) or Ledger(self.conn, self.tz)
         if ev.contact is not None:
             db = self._db_membership([ev.contact])
-            steps = [(_from_us(t), bool(r)) for t, r in zip(db.t, db.removed, strict=True)]
+            steps = [(from_us(t), bool(r)) for t, r in zip(db.t, db.removed, strict=True)]
             out = self.out
             for q in range(pos):
                 if (
@@ -523,7 +523,7 @@ class RuleChecks:
                     and not self.dup[q]
                     and self.kind[q] in ("contact_removed", *READDING_KINDS)
                 ):
-                    steps.append((_from_us(self.at[q]), self.kind[q] == "contact_removed"))
+                    steps.append((from_us(self.at[q]), self.kind[q] == "contact_removed"))
             ledger._membership[ev.contact] = sorted(steps)
         try:
             ledger.check(ev, force=self.force)
@@ -531,8 +531,8 @@ class RuleChecks:
                 self._earlier_metrics(ledger, ev.participant, pos)
                 ledger.check_metric(ev, force=self.force)
         except ValidationError as err:
-            raise _label_error(err, label) from None
-        raise _Disagreement(pos)
+            raise label_error(err, label) from None
+        raise Disagreement(pos)
 
     def _earlier_metrics(self, ledger: Ledger, participant: str, pos: int) -> None:
         """The ledger's metric entries of ``participant``, with the frame's metric rows before
@@ -553,7 +553,7 @@ class RuleChecks:
                 "period_start": out.attr("period_start")[q],
                 "period_end": out.attr("period_end")[q],
             }
-            a, b = metric_span(name, attrs, _from_us(self.at[q]), self.tz)
+            a, b = metric_span(name, attrs, from_us(self.at[q]), self.tz)
             entries.setdefault((self.platform[q], name), []).append(
                 MetricEntry(None, self.platform[q], name, a, b, float(out.value[q]))
             )

@@ -44,14 +44,14 @@ from study.vocabulary import (
     storable_text,
 )
 from study.write.cells import (
-    _NAT,
     CHUNK_KEYS,
-    _is_na,
-    _label_error,
-    _plain,
-    _Text,
-    _time_cells,
-    _us,
+    NAT,
+    TextColumn,
+    is_na,
+    label_error,
+    plain,
+    time_cells,
+    to_us,
 )
 from study.write.insert import INSERT_CHUNK
 from study.write.rules import ContactState, Ledger
@@ -96,7 +96,7 @@ def check_columns(frame: pd.DataFrame) -> None:
 
 def _empty(v: Any) -> bool:
     """An empty cell: None, NaN, NaT, NA, or the empty string ("not given")."""
-    return _is_na(v) or (isinstance(v, str) and v == "")
+    return is_na(v) or (isinstance(v, str) and v == "")
 
 
 def row_arguments(frame: pd.DataFrame, pos: int) -> tuple[Any, dict[str, Any]]:
@@ -106,7 +106,7 @@ def row_arguments(frame: pd.DataFrame, pos: int) -> tuple[Any, dict[str, Any]]:
     given" (the keyword's default; the platform, which has none, is then missing); keys,
     introducers, participants and identities are taken as text; pandas times as datetimes.
     """
-    r = {c: _plain(frame[c].iat[pos]) for c in frame.columns}
+    r = {c: plain(frame[c].iat[pos]) for c in frame.columns}
     kwargs: dict[str, Any] = {"platform": None}
     for col, v in r.items():
         if col == "name" or _empty(v):
@@ -139,7 +139,7 @@ def add_contacts_rows(batch: Batch, frame: pd.DataFrame) -> list[str]:
         try:
             keys.append(batch.add_contact(name, **kwargs))
         except ValidationError as err:
-            raise _label_error(err, frame.index[pos]) from None
+            raise label_error(err, frame.index[pos]) from None
     return keys
 
 
@@ -232,7 +232,7 @@ def _added_by_hand(frame: pd.DataFrame) -> np.ndarray:
     return wanted & named
 
 
-class _Disagreement(Exception):
+class Disagreement(Exception):
     """The per-column checks flagged a row ``add_contact`` accepts (a bug; never silent)."""
 
 
@@ -246,7 +246,7 @@ class BulkContacts:
         self.ledger = batch.ledger
         self.n = n = len(frame)
         self.bad = np.zeros(n, bool)
-        self.now_us = _us(batch.now)
+        self.now_us = to_us(batch.now)
 
     def _column(self, name: str) -> tuple[pd.Series | None, np.ndarray]:
         if name not in self.frame.columns:
@@ -259,7 +259,7 @@ class BulkContacts:
         values, given = self._column(name)
         if values is None:
             return np.full(self.n, None, dtype=object), given
-        text = _Text(values).values(raw=raw)
+        text = TextColumn(values).values(raw=raw)
         return np.where(given, text, None), given
 
     def check(self) -> None:
@@ -269,7 +269,7 @@ class BulkContacts:
         values, given = self._column("platform")
         self.platform = np.full(n, None, dtype=object)
         if values is not None:
-            txt = _Text(values)
+            txt = TextColumn(values)
             ok = given & txt.isin(PLATFORMS)
             self.platform[ok] = txt.values()[ok]
         else:
@@ -278,7 +278,7 @@ class BulkContacts:
         values, given = self._column("basis")
         self.basis = np.full(n, "unknown", dtype=object)
         if values is not None:
-            txt = _Text(values)
+            txt = TextColumn(values)
             ok = txt.isin(BASES)
             bad |= given & ~ok
             self.basis[given & ok] = txt.values()[given & ok]
@@ -349,9 +349,9 @@ class BulkContacts:
             return
         if not isinstance(values.dtype, pd.DatetimeTZDtype):  # empty text is "not given"
             values = pd.Series(np.where(given, values.to_numpy(dtype=object), None), dtype=object)
-        us, _, unreadable = _time_cells(values, self.batch.study.tz)
+        us, _, unreadable = time_cells(values, self.batch.study.tz)
         self.bad |= unreadable
-        ok = given & ~unreadable & (us != _NAT)
+        ok = given & ~unreadable & (us != NAT)
         self.first_seen[ok] = us[ok]
         self.bad |= self.first_seen > self.now_us + _FUTURE_US
 
@@ -427,7 +427,7 @@ class BulkContacts:
             values, given = self._column(col)
             if values is None or not given.any():
                 continue
-            txt = _Text(values)
+            txt = TextColumn(values)
             valid = np.array(
                 [storable_text(t) and len(t) <= MAX_DETAIL for t in txt.text], dtype=bool
             )
@@ -466,8 +466,8 @@ class BulkContacts:
         try:
             type(batch).add_contact(shadow, name, **kwargs)
         except ValidationError as err:
-            raise _label_error(err, self.frame.index[pos]) from None
-        raise _Disagreement(pos)
+            raise label_error(err, self.frame.index[pos]) from None
+        raise Disagreement(pos)
 
     # insert ----------------------------------------------------------------------------------
     def generate_keys(self) -> None:
@@ -573,7 +573,7 @@ def add_contacts(batch: Batch, frame: pd.DataFrame) -> list[str]:
         if len(first):
             try:
                 bulk.raise_first(int(first[0]))
-            except _Disagreement:
+            except Disagreement:
                 warnings.warn(
                     f"add_contacts: the per-column checks disagree with add_contact() on row "
                     f"{frame.index[int(first[0])]}; falling back to row by row",

@@ -24,8 +24,8 @@ from typing import TYPE_CHECKING
 import numpy as np
 import pandas as pd
 
-from study.write.cells import ParsedColumns, _Text
-from study.write.checks import RuleChecks, _Disagreement
+from study.write.cells import ParsedColumns, TextColumn
+from study.write.checks import Disagreement, RuleChecks
 from study.write.insert import InsertRows
 
 if TYPE_CHECKING:
@@ -60,7 +60,7 @@ class BulkLog(ParsedColumns, RuleChecks, InsertRows):
         self.tz = batch.study.tz
         self.now = batch.now
         self.n = len(frame)
-        self._texts: dict[str, _Text | None] = {}
+        self._texts: dict[str, TextColumn | None] = {}
         #: the driver's parameter mark (raw SQL for the lookups of many keys)
         self.mark = "?" if self.conn.dialect.name == "sqlite" else "%s"
 
@@ -79,7 +79,7 @@ def log_frame_one_pass(
     if limit < bulk.n:
         try:
             bulk.raise_first(limit)
-        except _Disagreement:
+        except Disagreement:
             warnings.warn(
                 f"log_frame: the per-column checks disagree with log() on row "
                 f"{frame.index[limit]}; falling back to row by row",

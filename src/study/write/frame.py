@@ -16,7 +16,7 @@ import pandas as pd
 from study.errors import ValidationError
 from study.vocabulary import check_source
 from study.write import groups
-from study.write.cells import _label_error, check_columns, row_arguments
+from study.write.cells import check_columns, label_error, row_arguments
 from study.write.events import log_frame_one_pass
 
 if TYPE_CHECKING:
@@ -32,7 +32,7 @@ def log_frame_rows(batch: Batch, frame: pd.DataFrame, *, source: str, force: boo
         try:
             batch.log(kind, force=force, **kwargs, **fields)
         except ValidationError as err:
-            raise _label_error(err, frame.index[pos]) from None
+            raise label_error(err, frame.index[pos]) from None
     return batch.summary.added + len(batch._events) - before
 
 

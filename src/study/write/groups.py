@@ -33,7 +33,7 @@ import numpy as np
 import pandas as pd
 
 from study.vocabulary import DEFAULT_PARTICIPANT
-from study.write.cells import _Text
+from study.write.cells import TextColumn
 from study.write.events import BulkLog
 from study.write.insert import insert_sqlite
 
@@ -60,10 +60,10 @@ class FrameKeys:
     earlier row: settled before any group goes in."""
 
     def __init__(self, batch: Batch, frame: pd.DataFrame, *, source: str, force: bool):
-        self.keys: _Text | None = None
+        self.keys: TextColumn | None = None
         self.duplicates = np.zeros(len(frame), bool)
         if "source_key" in frame:
-            self.keys = _Text(frame["source_key"], distinct=True)
+            self.keys = TextColumn(frame["source_key"], distinct=True)
             given = self.keys.codes >= 0
             values = np.full(len(frame), None, dtype=object)
             values[given] = self.keys.values()[given]
@@ -80,7 +80,7 @@ class FramePart:
         #: a context manager around each of the checks' queries
         self.reading = reading
 
-    def source_keys(self) -> _Text:
+    def source_keys(self) -> TextColumn:
         assert self.frame_keys.keys is not None
         return self.frame_keys.keys.subset(self.rows)
 

@@ -22,7 +22,7 @@ from study import store
 from study.vocabulary import (
     KINDS,
 )
-from study.write.cells import _from_us, _isin, _Parsed, _present
+from study.write.cells import ParsedCells, from_us, member_of, not_none
 from study.write.rules import READDING_KINDS
 
 #: Rows per ``executemany`` call (bounds the memory of the Python tuples).
@@ -44,7 +44,7 @@ _KINDS_WITH = {
 class InsertRows:
     """The inserting step of :class:`study.write.events.BulkLog` (after the checks)."""
 
-    out: _Parsed
+    out: ParsedCells
     n: int
 
     # insert --------------------------------------------------------------------------------
@@ -65,7 +65,7 @@ class InsertRows:
             if not len(sub):
                 continue
             vals = col[sub] if whole else col[rows[sub]]
-            has = _present(vals)
+            has = not_none(vals)
             if not has.any():
                 continue
             codes = pd.factorize(vals[has])[0]
@@ -111,7 +111,7 @@ class InsertRows:
                 now.astimezone(dt.UTC).replace(tzinfo=None).strftime("%Y-%m-%d %H:%M:%S.%f")
             )
         else:
-            occurred = np.array([_from_us(t) for t in at], dtype=object)
+            occurred = np.array([from_us(t) for t in at], dtype=object)
             recorded = now
         value = out.value[rows].astype(object)
         value[np.isnan(out.value[rows])] = None
@@ -177,7 +177,7 @@ class InsertRows:
         kind = self.kind[rows]
         for pid in set(pd.unique(self.participant[rows][kind == "metric"])):
             ledger._metrics.pop(pid, None)
-        member = _isin(kind, ["contact_removed", *READDING_KINDS])
+        member = member_of(kind, ["contact_removed", *READDING_KINDS])
         for key in set(pd.unique(self.out.contact[rows][member])) & set(ledger._membership):
             del ledger._membership[key]
         leads = kind == "job_lead"
