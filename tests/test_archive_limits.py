@@ -41,11 +41,14 @@ def one_line(res: subprocess.CompletedProcess, *needles: str) -> None:
         assert needle in res.stderr, res.stderr
 
 
+#: The command in a child that prints its own peak memory (KiB). VmHWM, not ru_maxrss: Linux
+#: carries ru_maxrss over an exec, so a child of a big test process would report its parent.
 PEAK = (
-    "import resource, sys\n"
+    "import re, sys\n"
     "from study.cli.main import main\n"
     "code = main(sys.argv[1:])\n"
-    "sys.stderr.write(f'peak {resource.getrusage(resource.RUSAGE_SELF).ru_maxrss}\\n')\n"
+    "status = open('/proc/self/status').read()\n"
+    "sys.stderr.write('peak ' + re.search(r'VmHWM:\\s+(\\d+)', status).group(1) + '\\n')\n"
     "raise SystemExit(code)\n"
 )
 

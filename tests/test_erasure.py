@@ -4,10 +4,13 @@ reports), not after a restore; checked byte for byte (issue 18, defects 1 and 2)
 
 from __future__ import annotations
 
+import json
 import re
 from pathlib import Path
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 import study
 from study.backup import backup, restore
@@ -198,3 +201,21 @@ def test_transliterations_and_short_names():
     short = Person.of("Li Wu")
     assert short.redact("Oliwurst with Li Wu") == "Oliwurst with [forgotten]"
     assert Person.of("", None, None).redact("anything") == "anything"
+
+
+@given(
+    before=st.text(max_size=20),
+    spelling=st.sampled_from(
+        ["Zebulon Quargelmeier", "quargelmeier,\nzebulon", "ZEBULON_QUARGELMEIER", "Jürgen Müller"]
+        + ["juergen-mueller", "MÜLLER JÜRGEN", "z.quargelmeier@example.org"]
+    ),
+    after=st.text(max_size=20),
+)
+def test_the_quick_test_never_misses_what_the_pattern_finds(before, spelling, after):
+    """forget parses only the events whose raw JSON passes ``may_be_in``: it must hold every
+    text the full pattern would redact, in SQLite's ASCII JSON and PostgreSQL's."""
+    for person in (Person.of(NAME, EMAIL, URL), Person.of("Jürgen Müller")):
+        text = before + spelling + after
+        if person.found_in(text):
+            assert person.may_be_in(json.dumps({"text": text}))
+            assert person.may_be_in(json.dumps({"text": text}, ensure_ascii=False))

@@ -81,9 +81,13 @@ def test_render_and_a_failed_render(tmp_path: Path) -> None:
     assert [p.name for p in out.parent.iterdir()] == ["report.pdf"]
 
 
-def test_parts_converted_ahead_render_the_same_pdf(tmp_path: Path) -> None:
+def test_parts_converted_ahead_render_the_same_pdf(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     """``study report`` converts each part while the kernel runs the next: the PDF is the one
-    converting at the end gives; a part that cannot be converted fails the render."""
+    converting at the end gives; a part that cannot be converted fails the render. (The PDFs'
+    creation time is fixed by SOURCE_DATE_EPOCH: two renders a second apart differed in it.)"""
+    monkeypatch.setenv("SOURCE_DATE_EPOCH", "1790000000")
     paths = []
     for i in (1, 2):
         nb = executed_notebook()

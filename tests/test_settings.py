@@ -3,6 +3,7 @@ long, and a damaged or hostile setting is one line (issue 18, defects 7, 8, 9 an
 
 from __future__ import annotations
 
+import os
 import sqlite3
 import time
 
@@ -12,6 +13,7 @@ from sqlalchemy import text
 import study
 from study.errors import DatabaseError, StudyError, ValidationError
 from tests.conftest import run_study
+from tests.export_fixtures import vcard
 from tests.test_faults import assert_one_error_line
 
 
@@ -85,6 +87,10 @@ def test_a_study_without_its_pseudonym_key_is_one_line(tmp_path):
         "export", "--anonymized", "--format", "csv", str(tmp_path / "x"), "--db", str(db)
     )
     assert res.returncode == 0, res.stderr
+    card = tmp_path / "anna.vcf"  # an import recognizes people by a keyed hash
+    card.write_bytes(vcard("Anna", "Beispiel", url="https://www.xing.com/profile/Anna_B"))
+    res = run_study("import", "xing", str(card), "--db", str(db))
+    assert_one_error_line(res, "no valid pseudonym key", "restore the study from a backup")
     with pytest.raises(DatabaseError, match="no valid pseudonym key"):
         study.open(db).find_contact("https://x", platform="xing")
 
@@ -171,3 +177,38 @@ def test_a_cell_over_a_million_characters_is_named_as_such(cli, tmp_path):
     f.write_text("at,text\n2026-01-01," + "x" * 1_000_001 + "\n2026-01-02,fine\n")
     code, _, err = cli("import", "csv", str(f), "--kind", "note")
     assert code == 2 and err == "error: long.csv line 2: a cell longer than a million characters\n"
+
+
+def test_a_full_disk_is_named_as_such(tmp_path):
+    """Defect 10: a full disk was reported as "disk I/O error". A 400 KiB tmpfs in a private
+    mount namespace (`unshare -m`, gone when the shell ends), filled, then `study log`."""
+    import shutil
+    import subprocess
+    import sys
+
+    if shutil.which("unshare") is None:
+        pytest.fail("this test needs util-linux's unshare (a private mount namespace)")
+    disk = tmp_path / "disk"
+    disk.mkdir()
+    study_cmd = f"{sys.executable} -m study.cli.main"
+    script = f"""
+set -e
+mount -t tmpfs -o size=400k tmpfs {disk}
+{study_cmd} init --db {disk}/s.db > /dev/null
+{study_cmd} log note --text before --db {disk}/s.db > /dev/null
+head -c 1000000 /dev/zero > {disk}/filler 2>/dev/null || true
+set +e
+{study_cmd} log note --text during --db {disk}/s.db 2> {tmp_path}/err.txt
+echo $? > {tmp_path}/code.txt
+rm {disk}/filler
+{study_cmd} events --format csv --db {disk}/s.db > {tmp_path}/events.csv
+"""
+    flags = ["-m"] if os.geteuid() == 0 else ["-r", "-m"]
+    res = subprocess.run(["unshare", *flags, "sh", "-c", script], capture_output=True, text=True)
+    assert res.returncode == 0, f"could not run in a private tmpfs: {res.stderr}"
+    err = (tmp_path / "err.txt").read_text()
+    assert (tmp_path / "code.txt").read_text().strip() == "2"
+    assert err.startswith("error: ") and err.count("\n") == 1 and "Traceback" not in err, err
+    assert f"the disk holding {disk} is full" in err, err
+    events = (tmp_path / "events.csv").read_text()
+    assert "before" in events and "during" not in events

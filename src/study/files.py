@@ -128,3 +128,12 @@ def private_file(
     except BaseException:
         tmp.unlink(missing_ok=True)
         raise
+
+
+def private_placeholder(path: str | os.PathLike[str]) -> None:
+    """An empty owner-only file at ``path``, made afresh through :func:`private_path`, for a
+    writer that opens the path itself (papermill): it writes into this file and keeps its
+    mode, so what it writes is private from the first byte."""
+    Path(path).unlink(missing_ok=True)
+    with private_path(path):
+        pass

@@ -19,6 +19,11 @@ _QUARTER = re.compile(r"^(\d{4})-?Q([1-4])$", re.IGNORECASE)
 _MONTH = re.compile(r"^(\d{4})-(\d{2})$")
 _YEAR = re.compile(r"^(\d{4})$")
 _HINT = "use 2026-Q3, 2026-11, 2026 or 2026-01-01..2026-03-31"
+#: Dates the log holds: analysis tables are pandas datetimes (years 1677 to 2262), and a date
+#: outside them, once stored, would break every later read of the log. A time (``at``,
+#: ``first_seen``) is also refused when it lies in the future; a date field by this range.
+FIRST_DAY, END_DAY = dt.date(1900, 1, 1), dt.date(2200, 1, 1)
+OUTSIDE = f"is outside the dates the log holds ({FIRST_DAY} to {END_DAY.year - 1}-12-31)"
 
 
 class Period(NamedTuple):
@@ -62,6 +67,15 @@ def parse_period(text: str) -> Period:
     raw = str(text).strip() if text is not None else ""
     if not raw:
         raise ValidationError(f"missing ({_HINT})", FIELD)
+    found = _parsed(raw)
+    if found is None:
+        raise ValidationError(f"{raw!r} is not a period ({_HINT})", FIELD)
+    if found.start < FIRST_DAY or found.end >= END_DAY:  # refused before a report starts
+        raise ValidationError(f"{raw!r} {OUTSIDE}", FIELD)
+    return found
+
+
+def _parsed(raw: str) -> Period | None:
     try:
         if m := _QUARTER.match(raw):
             return quarter(int(m[1]), int(m[2]))
@@ -78,7 +92,7 @@ def parse_period(text: str) -> Period:
             return Period(start, end, f"{start.isoformat()}..{end.isoformat()}")
     except ValueError:
         pass
-    raise ValidationError(f"{raw!r} is not a period ({_HINT})", FIELD)
+    return None
 
 
 def check_complete(period: Period, today: dt.date | dt.datetime | None = None) -> Period:

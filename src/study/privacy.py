@@ -249,27 +249,37 @@ def _rewrite_events(
 ) -> int:
     """Introducer references to the person, and their name in every string any event holds
     (attributes of every kind, lead ids included; source and source key). Reads every event
-    once: forgetting is rare, and no kind's free text may be left out."""
+    once, as raw JSON: no kind's free text may be left out, and only the few rows that may
+    hold the person (``Person.may_be_in``) are parsed."""
+    import json
+
+    from sqlalchemy import Text, cast, type_coerce
+    from sqlalchemy.types import NullType
+
     e = store.events
-    q = select(e.c.id, e.c.attributes, e.c.source, e.c.source_key).order_by(e.c.id)
+    raw_attributes = type_coerce(cast(e.c.attributes, Text), NullType())  # parsed only if need be
+    q = select(e.c.id, raw_attributes, e.c.source, e.c.source_key).order_by(e.c.id)
     attribute_changes, source_changes = [], []
     rewritten = 0
     rows = conn.execute(q.execution_options(yield_per=5000))  # the statement's, not conn's
-    for ev_id, attrs, source, source_key in rows:
-        attrs = dict(attrs or {})
+    for ev_id, raw, source, source_key in rows:
+        if any(person.may_be_in(text) for text in (source, source_key) if text):
+            cleaned_source = _source_cleaned(source, source_key, person, meta)
+            if cleaned_source != (source, source_key):
+                source_changes.append({"i": ev_id, "s": cleaned_source[0], "k": cleaned_source[1]})
+        raw = raw or "{}"
+        if old not in raw and not person.may_be_in(raw):
+            continue  # nearly every event: no JSON parsed
+        attrs = json.loads(raw)
         changed = dict(attrs)
         if changed.get("introducer") == old:
             changed["introducer"] = new
             rewritten += 1
-        if person.pattern is not None:
-            for k, v in attrs.items():
-                cleaned = _cleaned(v, person, meta, k)
-                if cleaned != v:
-                    changed[k] = cleaned
-                    result.texts_redacted += 1
-            cleaned_source = _source_cleaned(source, source_key, person, meta)
-            if cleaned_source != (source, source_key):
-                source_changes.append({"i": ev_id, "s": cleaned_source[0], "k": cleaned_source[1]})
+        for k, v in attrs.items():
+            cleaned = _cleaned(v, person, meta, k)
+            if cleaned != v:
+                changed[k] = cleaned
+                result.texts_redacted += 1
         if changed != attrs:
             attribute_changes.append({"i": ev_id, "a": changed})
     if attribute_changes:

@@ -49,15 +49,19 @@ def _url_needles(url: str) -> list[str]:
 
 @dataclass(frozen=True)
 class Person:
-    """The spellings of one person's name, e-mail address and profile URL as a pattern."""
+    """The spellings of one person's name, e-mail address and profile URL as a pattern, and
+    ``anchors``: the longest word of each spelling, which any match must contain (a quick
+    first test over millions of rows)."""
 
     pattern: re.Pattern[str] | None
+    anchors: re.Pattern[str] | None = None
 
     @classmethod
     def of(
         cls, name: str | None = None, email: str | None = None, url: str | None = None
     ) -> Person:
         alternatives: list[str] = []
+        anchors: set[str] = set()
         for needle, flexible in [
             (name, True),
             (email, False),
@@ -70,6 +74,7 @@ class Person:
                 words = _words(spelling)
                 if not words:
                     continue
+                anchors.add(max(words, key=len))
                 orders = [words]
                 if flexible and 2 <= len(words) <= 3:
                     orders.append(words[::-1])
@@ -81,10 +86,20 @@ class Person:
         alternatives = sorted(set(alternatives), key=len, reverse=True)  # longest first
         if not alternatives:
             return cls(None)
-        return cls(re.compile("|".join(alternatives), re.IGNORECASE))
+        return cls(
+            re.compile("|".join(alternatives), re.IGNORECASE),
+            re.compile("|".join(map(re.escape, sorted(anchors))), re.IGNORECASE),
+        )
 
     def found_in(self, text: str) -> bool:
         return self.pattern is not None and self.pattern.search(text) is not None
+
+    def may_be_in(self, raw: str) -> bool:
+        """A quick test that never misses: False only if ``raw`` (text, or JSON of text)
+        cannot hold the person; JSON with ``\\u`` escapes always may."""
+        if self.anchors is None:
+            return False
+        return "\\u" in raw or self.anchors.search(raw) is not None
 
     def redact(self, text: str) -> str:
         """``text`` with every spelling of the person replaced by ``[forgotten]``."""

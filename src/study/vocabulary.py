@@ -37,6 +37,7 @@ from zoneinfo import ZoneInfo
 
 from study import periods
 from study.errors import ValidationError
+from study.periods import END_DAY, FIRST_DAY, OUTSIDE
 
 VOCABULARY_VERSION = 1
 
@@ -498,15 +499,8 @@ def parse_datetime(value: Any, tz: dt.tzinfo, name: str = "at") -> dt.datetime:
     except OverflowError:  # 0001-01-01T00:00 east of UTC, 9999-12-31T23:59 west of it
         utc = None
     if utc is None or utc.date() < FIRST_DAY:  # later ones: stored times may not be future
-        raise ValidationError(f"{str(value).strip()!r} {_OUTSIDE}", name)
+        raise ValidationError(f"{str(value).strip()!r} {OUTSIDE}", name)
     return utc
-
-
-#: Dates the log holds: analysis tables are pandas datetimes (years 1677 to 2262), and a date
-#: outside them, once stored, would break every later read of the log. A time (``at``,
-#: ``first_seen``) is also refused when it lies in the future; a date field by this range.
-FIRST_DAY, END_DAY = dt.date(1900, 1, 1), dt.date(2200, 1, 1)
-_OUTSIDE = f"is outside the dates the log holds ({FIRST_DAY} to {END_DAY.year - 1}-12-31)"
 
 
 def parse_date(value: Any, name: str) -> dt.date:
@@ -520,7 +514,7 @@ def parse_date(value: Any, name: str) -> dt.date:
         except ValueError:
             raise ValidationError(f"{value!r} is not a date (use 2026-11-21)", name) from None
     if not FIRST_DAY <= day < END_DAY:
-        raise ValidationError(f"{str(value).strip()!r} {_OUTSIDE}", name)
+        raise ValidationError(f"{str(value).strip()!r} {OUTSIDE}", name)
     return day
 
 

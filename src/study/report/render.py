@@ -255,6 +255,13 @@ class TypstParts:
         self._tmp.cleanup()
 
 
+def creation_timestamp() -> int | None:
+    """The PDF's creation time from ``SOURCE_DATE_EPOCH`` (the reproducible-builds convention:
+    the same notebooks then give the same bytes), else None: Typst takes the present moment."""
+    value = os.environ.get("SOURCE_DATE_EPOCH", "").strip()
+    return int(value) if value.isdigit() else None
+
+
 def render_pdf(
     notebooks: Sequence[os.PathLike[str] | str],
     output: os.PathLike[str] | str,
@@ -296,7 +303,12 @@ def render_pdf(
     if keep_build_dir is not None:
         shutil.copytree(build, keep_build_dir, dirs_exist_ok=True)
     try:
-        pdf = typst.compile(str(build / "main.typ"), root=str(build), ignore_system_fonts=True)
+        pdf = typst.compile(
+            str(build / "main.typ"),
+            root=str(build),
+            ignore_system_fonts=True,
+            timestamp=creation_timestamp(),
+        )
     except typst.TypstError as exc:
         detail = getattr(exc, "diagnostic", "") or str(exc)
         raise RenderError(f"typst failed: {detail}") from None
@@ -366,16 +378,10 @@ def _appendix_html(meta: ReportMeta) -> str:
 
 
 def atomic_write(target: Path, data: bytes) -> None:
-    """Write ``data`` to ``target`` (mode 0600: reports may hold names) via a temporary file in
-    the same directory, renamed into place only when complete."""
-    target.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
-    fd, tmp_name = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".tmp", dir=target.parent)
-    try:
-        with os.fdopen(fd, "wb") as fh:  # mkstemp creates the file 0600
-            fh.write(data)
-            fh.flush()
-            os.fsync(fh.fileno())
-        os.replace(tmp_name, target)
-    except BaseException:
-        Path(tmp_name).unlink(missing_ok=True)
-        raise
+    """Write ``data`` to ``target`` (reports may hold names) through :mod:`study.files`: a
+    private temporary file in the same directory, renamed into place only when complete."""
+    from study.files import private_dir, private_file
+
+    private_dir(target.parent)
+    with private_file(target) as fh:
+        fh.write(data)

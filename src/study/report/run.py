@@ -26,6 +26,7 @@ from pathlib import Path
 
 from study import store
 from study.errors import StudyError, ValidationError
+from study.files import private_dir, private_placeholder
 from study.periods import Period
 
 KERNEL_NAME = "study"
@@ -142,8 +143,6 @@ def package_versions(names: Sequence[str] = KEY_PACKAGES) -> list[tuple[str, str
 
 
 def _private_dir(path: Path) -> Path:
-    from study.files import private_dir
-
     private_dir(path).chmod(0o700)  # a file in the way is one line (study.files)
     return path
 
@@ -339,6 +338,7 @@ def build_report(
         for nb_path in parts:
             bar.part(nb_path)
             out = exec_dir / nb_path.name
+            private_placeholder(out)  # papermill writes into it: 0600 from the first byte
             try:
                 _fresh_namespace(km)
                 pm.execute_notebook(
