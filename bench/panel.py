@@ -98,20 +98,27 @@ def events_frame(events: int, seed: int = 0) -> pd.DataFrame:
             }
         )
     )
-    # weekly metrics per participant and platform
+    # weekly metrics per participant and platform: a week's views (a count over the week) or
+    # the followers at its end (a level); each metric's weeks distinct (one value per period)
     pids = participants(sizes(events)[0])
+    weeks = DAYS // 7 - 2
     n_m = max(events - sum(len(p) for p in parts) - 20 * len(pids), 0)
-    pm = rng.integers(0, len(pids), n_m)
-    week = rng.integers(1, DAYS // 7 - 1, n_m)
-    counted = rng.random(n_m) < 0.5
+    n_m = min(n_m, len(pids) * 2 * 2 * weeks)
+    cell = rng.choice(len(pids) * 2 * 2 * weeks, n_m, replace=False)
+    pm, rest = np.divmod(cell, 2 * 2 * weeks)
+    on_xing, rest = np.divmod(rest, 2 * weeks)
+    counted_code, week = np.divmod(rest, weeks)
+    week = week + 1
+    counted = counted_code == 1
     end = pd.Series((START + pd.to_timedelta(week * 7, unit="D")).tz_localize(None))
+    level_at = START + pd.to_timedelta(week * 7, unit="D") + pd.Timedelta(hours=12)
     parts.append(
         pd.DataFrame(
             {
                 "kind": "metric",
-                "occurred_at": pd.Series(pd.NaT, index=range(n_m), dtype="datetime64[ns, UTC]"),
+                "occurred_at": pd.Series(level_at).where(~counted),
                 "participant": np.array(pids)[pm],
-                "platform": rng.choice(["xing", "linkedin"], n_m),
+                "platform": np.where(on_xing == 1, "xing", "linkedin"),
                 "name": np.where(counted, "profile_views", "followers"),
                 "value": rng.integers(0, 500, n_m).astype(float),
                 "period_start": (end - pd.Timedelta(days=6)).where(counted),

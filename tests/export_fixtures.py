@@ -164,3 +164,87 @@ def vcard(
         lines.append(b"URL;TYPE=WORK:" + url.encode())
     lines.append(b"END:VCARD")
     return b"\r\n".join(lines) + b"\r\n"
+
+
+# five eras of LinkedIn's Connections.csv, for the "archives in any order" test ------------------
+#: name, URL slug, connection day, the export years the person is among the connections in
+ERA_PEOPLE = [
+    ("Ingrid", "Treu", "ingrid-treu", "2015-09-09", (2018, 2021, 2023, 2024, 2026)),
+    ("Anna", "Beispiel", "anna-beispiel", "2016-03-01", (2018, 2021, 2023, 2024, 2026)),
+    ("Otto", "Alt", "otto-alt", "2017-03-02", (2018, 2021)),
+    ("Bernd", "Muster", "bernd-muster", "2018-02-10", (2018, 2021, 2024, 2026)),  # back again
+    ("Carla", "Probe", "carla-probe", "2019-05-05", (2021, 2023, 2024, 2026)),
+    ("Dieter", "Test", "dieter-test", "2020-07-07", (2021, 2023)),
+    ("Erik", "Weg", "erik-weg", "2022-01-20", (2023, 2024, 2026)),
+    ("Fritz", "Geist", "fritz-geist", "2023-08-08", (2024, 2026)),
+    ("Gisela", "Neu", "gisela-neu", "2025-02-02", (2026,)),
+]
+#: each era's export day
+ERA_EXPORTS = {
+    2018: "2018-06-01",
+    2021: "2021-03-15",
+    2023: "2023-05-10",
+    2024: "2024-04-02",
+    2026: "2026-11-01",
+}
+
+
+def _era_day(day: str, era: int) -> str:
+    import datetime as dt
+
+    d = dt.date.fromisoformat(day)
+    if era == 2018:  # "10/11/18, 11:47 PM": with a time of day
+        return f"{d.month:02d}/{d.day:02d}/{d.year % 100:02d}, 11:47 PM"
+    if era == 2024:
+        return d.strftime("%d-%b-%y")
+    return d.strftime("%d %b %Y")
+
+
+def linkedin_era(era: int) -> dict[str, bytes]:
+    """The files of one era's archive, in that era's format:
+
+    * 2018: UTF-16 with BOM, tab-separated, no URL column, times of day;
+    * 2021: UTF-8, no preamble, no URL column;
+    * 2023: UTF-8 with BOM, the ``Notes:`` preamble, URLs; an invitation sent to Fritz, who
+      accepted it only after this export;
+    * 2024: split tables (``Connections.csv``, ``Connections_1.csv``), ``11-Mar-24`` dates, a
+      ghost row;
+    * 2026: today's format (preamble, URLs), the same ghost row.
+    """
+    people = [p for p in ERA_PEOPLE if era in p[4]]
+    with_url = era >= 2023
+    header = ["First Name", "Last Name", *(["URL"] if with_url else []), "Email Address",
+              "Company", "Position", "Connected On"]  # fmt: skip
+    rows = []
+    for first, last, slug, day, _eras in people:
+        url = [f"https://www.linkedin.com/in/{slug}"] if with_url else []
+        rows.append([first, last, *url, "", f"{last} GmbH", "Beratung", _era_day(day, era)])
+    if era >= 2024:
+        rows.append(["", "", "", "", "", "", _era_day("2021-06-06", era)])  # a ghost row
+    if era == 2018:
+        text = "\r\n".join("\t".join(r) for r in [header, *rows]) + "\r\n"
+        return {"Connections.csv": b"\xff\xfe" + text.encode("utf-16-le")}
+    lines = [",".join(header), *(",".join(r) for r in rows)]
+    if era == 2021:
+        return {"Connections.csv": ("\n".join(lines) + "\n").encode()}
+    if era == 2024:
+        half = 1 + len(rows) // 2
+        return {
+            "Connections.csv": (PREAMBLE + "\n".join(lines[:half]) + "\n").encode(),
+            "Connections_1.csv": ("\n".join([lines[0], *lines[half:]]) + "\n").encode(),
+        }
+    files = {"Connections.csv": (PREAMBLE + "\n".join(lines) + "\n").encode()}
+    if era == 2023:
+        files["Connections.csv"] = b"\xef\xbb\xbf" + files["Connections.csv"]
+        files["Invitations.csv"] = (
+            b"From,To,Sent At,Message,Direction,inviterProfileUrl,inviteeProfileUrl\n"
+            b'Max Mustermann,Fritz Geist,"5/1/23, 9:04 PM",,OUTGOING,,\n'
+        )
+    return files
+
+
+def write_era(folder: Path, era: int) -> Path:
+    """One era's archive as LinkedIn names it (the export date in the zip's name)."""
+    month, day, year = ERA_EXPORTS[era][5:7], ERA_EXPORTS[era][8:10], ERA_EXPORTS[era][:4]
+    name = f"Basic_LinkedInDataExport_{month}-{day}-{year}.zip"
+    return write_zip(folder / name, linkedin_era(era))

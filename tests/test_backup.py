@@ -3,6 +3,7 @@ engines and across them, including a backup taken while another process writes."
 
 from __future__ import annotations
 
+import datetime as dt
 import multiprocessing
 import shutil
 import sqlite3
@@ -77,7 +78,7 @@ def populate(s: study.Study) -> None:
                 name="followers",
                 value=i,
                 platform="linkedin",
-                at=f"2024-{1 + i % 12:02d}-{1 + i % 28:02d}T{i % 24:02d}:00",
+                at=f"{dt.date(2024, 1, 1) + dt.timedelta(days=i)}T{i % 24:02d}:00",  # a day each
                 source="Followers.csv",
                 source_key=str(i),
             )

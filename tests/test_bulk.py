@@ -20,9 +20,9 @@ from sqlalchemy import func, select
 
 import study
 from study import store
-from study.bulk import log_frame_rows
 from study.errors import ValidationError
-from study.vocabulary import KINDS
+from study.vocabulary import COUNT_METRICS, KINDS
+from study.write.frame import log_frame_rows
 
 NOW = dt.datetime(2026, 11, 21, 12, 0, tzinfo=dt.UTC)
 
@@ -87,7 +87,7 @@ def _value(rng: random.Random, col: str, keys: dict[str, str], bad_rate: float) 
         "channel": (["call", "message", "recruiter", "referral"], ["fax", "   "]),
         "with_message": ([True, False, "yes", "nein", 1, 1.0, 0.0], ["maybe", 2, 0.5]),
         "name": (["followers", "profile_views", "googlability_rank", "connections"], ["likes"]),
-        "value": ([0, 3, 12.5, "7"], [-1, 0.5, "x", float("inf"), True]),
+        "value": ([0, 3, 12, "7"], [-1, 0.5, 12.5, "x", float("inf"), True]),
         "period_start": (["2025-01-01", dt.date(2025, 1, 5), "2025-02-01"], ["20250101", None]),
         "period_end": (["2025-01-07"], ["2025-01-01", dt.date(2027, 1, 1), "soon", None]),
         "completeness": ([10, 100, "80"], [101, -3]),
@@ -98,7 +98,7 @@ def _value(rng: random.Random, col: str, keys: dict[str, str], bad_rate: float) 
         "type": (["talk", "article"], ["party"]),
         "topic": (["networking", 'say "hi"'], [3]),
         "section": (["about", "photo"], ["footer"]),
-        "introducer_connections": ([740, 12], [-5, "many"]),
+        "introducer_connections": ([740, 12], [-5, "many", 12.5]),
         "removed_after": (["2025-01-01", dt.date(2025, 3, 1)], ["someday", "  "]),
         "removed_before": (["2025-06-01", "2025-02-01"], ["soon", 20250601]),
     }[col]
@@ -142,6 +142,12 @@ def random_frame(seed: int, keys: dict[str, str]) -> tuple[pd.DataFrame, bool]:
                 row[col] = _value(rng, col, keys, bad_rate) if rng.random() < bad_rate / 4 else None
         if kind in ("metric", "profile_updated") and rng.random() > bad_rate:
             row["platform"] = "linkedin"
+        if kind == "metric" and rng.random() > bad_rate:  # a count has a period, a level not
+            if row["name"] in COUNT_METRICS:
+                row["period_start"] = row["period_start"] or "2025-01-01"
+                row["period_end"] = row["period_end"] or "2025-01-07"
+            else:
+                row["period_start"] = row["period_end"] = None
         rows.append(row)
     frame = pd.DataFrame(rows, index=[f"line {i + 2}" for i in range(n)])
     if rng.random() < 0.3:  # times as text, read one by one

@@ -1,5 +1,5 @@
 """A large frame of several participants, checked group by group while a thread inserts
-(``study.bulk_groups``), writes what the per-event executor writes, or raises its first error.
+(``study.write.groups``), writes what the per-event executor writes, or raises its first error.
 
 The grouped path starts at 50,000 rows; here it is switched on for every frame, so the random
 frames of ``test_bulk`` (now for two participants) go through it.
@@ -20,9 +20,10 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 import study
-from study import bulk, bulk_groups
-from study.bulk import log_frame_rows
 from study.errors import ValidationError
+from study.write import groups as bulk_groups
+from study.write import insert as bulk_insert
+from study.write.frame import log_frame_rows
 from tests.test_bulk import NOW, random_frame, run_frame
 
 #: me's contact -> p2's contact in the same state
@@ -85,7 +86,8 @@ def world() -> tuple[study.Study, dict[str, str]]:
 
 def two_participant_frame(seed: int) -> tuple[pd.DataFrame, bool]:
     """test_bulk's random frame, with about half of its rows moved to p2 (and their contacts
-    to p2's contacts in the same state)."""
+    to p2's contacts in the same state), mostly with a source key in every row (rows keyed by
+    their content go through the single pass)."""
     _, k = world()
     frame, force = random_frame(seed, k)
     rng = random.Random(seed ^ 0x5EED)
@@ -100,6 +102,10 @@ def two_participant_frame(seed: int) -> tuple[pd.DataFrame, bool]:
         for col in ("contact", "introducer"):
             if col in frame and frame[col].iloc[i] in back:
                 frame.loc[label, col] = back[frame[col].iloc[i]]
+    if rng.random() < 0.7:  # every row keyed: the grouped path takes it (else one pass)
+        keys = frame["source_key"].astype(object)
+        fill = pd.Series([f"g{i}" for i in range(len(frame))], index=frame.index, dtype=object)
+        frame["source_key"] = keys.where(keys.notna(), fill)
     return frame, force
 
 
@@ -274,4 +280,4 @@ def test_statements_respect_the_librarys_parameter_limit(sqlite_study, monkeypat
         frame = _notes(["me"] * 500, [str(i) for i in range(500)], ["t"] * 500)
         assert b.log_frame(frame, source="f") == 500
     assert sqlite_study.count("note") == 500
-    assert bulk.SQLITE_PARAMETERS > 999
+    assert bulk_insert.SQLITE_PARAMETERS > 999

@@ -12,7 +12,9 @@ from study import frames
 
 def _fill(s: study.Study) -> None:
     anna = s.add_contact("Anna", platform="xing", basis="met_in_person", first_seen="2025-01-10")
-    bert = s.add_contact("Bert", platform="linkedin", basis="none", first_seen="2025-01-12")
+    bert = s.add_contact(
+        "Bert", platform="linkedin", basis="introduced", introducer=anna, first_seen="2025-01-12"
+    )
     # logged out of time order, so the read has to sort across chunks
     for day in range(28, 0, -1):
         at = f"2025-02-{day:02d}T10:00"

@@ -217,3 +217,64 @@ def test_annotate_needs_one_of_in_or_out(inited, tmp_path):
     assert code == 2 and "either --out FILE or --in FILE" in err
     code, _, err = inited("contacts", "--out", "x.csv")
     assert code == 2 and "belong to `study contacts annotate`" in err
+
+
+# read strictly (issue 17: each of these passed silently before) ------------------------------
+def test_an_unterminated_quote_in_the_last_column_is_an_error_not_swallowed_rows(inited, tmp_path):
+    path = _write(
+        tmp_path,
+        "calls.csv",
+        'at,text\n2026-10-03,"first note\n2026-10-05,second note\n2026-10-06,third note\n',
+    )
+    code, _, err = inited("import", "csv", path, "--kind", "note")
+    assert code == 2 and err.count("\n") == 1
+    assert err.startswith("error: calls.csv line 2: a quote opened in this record is never closed")
+    with study.open(inited.db) as s:
+        assert s.count() == 0
+
+
+def test_a_quote_closed_inside_a_later_row_names_the_line(inited, tmp_path):
+    path = _write(
+        tmp_path,
+        "notes.csv",
+        'at,text\n2026-10-03,"first\n2026-10-05,second\n2026-10-06,"third"\n',
+    )
+    code, _, err = inited("import", "csv", path, "--kind", "note")
+    assert code == 2 and err.startswith("error: notes.csv line 2: broken quoting")
+    assert "runs to line 4" in err
+
+
+def test_a_quoted_cell_over_several_lines_is_still_one_cell(inited, tmp_path):
+    path = _write(tmp_path, "notes.csv", 'at,text\n2026-10-03,"two\nlines"\n2026-10-04,x\n')
+    code, out, err = inited("import", "csv", path, "--kind", "note")
+    assert code == 0, err
+    with study.open(inited.db) as s:
+        assert s.events(kind="note").text.tolist() == ["two\nlines", "x"]
+
+
+@pytest.mark.parametrize("second", ["source-key", "Source Key", "source_key"])
+def test_two_columns_that_read_as_one_are_an_error(inited, tmp_path, second):
+    path = _write(tmp_path, "f.csv", f"at,text,source_key,{second}\n2026-10-03,x,a,b\n")
+    code, _, err = inited("import", "csv", path, "--kind", "note")
+    assert code == 2 and err.startswith("error: f.csv line 1 column 4")
+    assert "source_key" in err and second.lower() in err
+
+
+def test_a_file_mixing_windows_1252_and_utf8_is_refused_naming_the_line(inited, tmp_path):
+    p = tmp_path / "mixed.csv"
+    p.write_bytes(
+        b"at,text\n"
+        + "2026-10-03,M\xfcller\n".encode("cp1252")  # a spreadsheet's line
+        + "2026-10-04,Müller\n".encode()  # an export's line
+    )
+    code, _, err = inited("import", "csv", str(p), "--kind", "note")
+    assert code == 2 and err.count("\n") == 1
+    assert err.startswith("error: mixed.csv line 2 column 13 (byte): byte 0xFC is not UTF-8")
+    assert "line 3 is UTF-8" in err
+    with study.open(inited.db) as s:
+        assert s.count() == 0
+    p.write_bytes(b"at,text\n" + "2026-10-03,M\xfcller\n".encode("cp1252"))  # one encoding
+    code, _, err = inited("import", "csv", str(p), "--kind", "note")
+    assert code == 0, err
+    with study.open(inited.db) as s:
+        assert s.events(kind="note").text.tolist() == ["Müller"]

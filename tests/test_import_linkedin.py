@@ -9,6 +9,7 @@ import pytest
 from sqlalchemy import select
 
 import study
+from study.errors import StudyError
 from study.importers import import_path, provenance
 from study.importers.linkedin import norm_url
 from tests.export_fixtures import (
@@ -134,7 +135,10 @@ def test_eras_utf16_tab_no_url_and_spreadsheet_copy(s, tmp_path):
     # here the only sender is Anna, so her message counts as the participant's own: documented
     assert any("most frequent sender" in n for n in summary.notes)
     sheet = write_folder(tmp_path / "resaved", {"Connections.csv": SPREADSHEET.encode("cp1252")})
-    import_path(s, "linkedin", sheet, export_date=dt.date(2024, 4, 1))
+    # a spreadsheet kept of one connection: it would remove both others (issue 17's guard)
+    with pytest.raises(StudyError, match="would remove 2 of the 2 live ones"):
+        import_path(s, "linkedin", sheet, export_date=dt.date(2024, 4, 1))
+    import_path(s, "linkedin", sheet, export_date=dt.date(2024, 4, 1), allow_mass_removal=True)
     c = s.contacts(names=True).set_index("name")
     assert c.loc["Jürgen Größe", "company"] == "Straße AG"
     assert c.loc["Jürgen Größe", "first_seen"].date() == dt.date(2024, 3, 11)

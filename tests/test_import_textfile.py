@@ -125,3 +125,21 @@ def test_neither_utf8_nor_windows_1252():
 def test_broken_utf16():
     with pytest.raises(ImportFileError, match="x.csv: cannot decode the bytes as UTF-16-LE"):
         read_table(b"\xff\xfe\x00\xd8a\x00", "x.csv", required=["date"])
+
+
+def test_an_unterminated_quote_is_a_bad_row_naming_where_it_opened():
+    t = read_table(b'a,b\n1,2\n3,"x\n5,6\n7,8\n', "x.csv", required=["a"])
+    assert [r.get("a") for r in t.rows] == ["1"]
+    assert [(e.line, e.reason) for e in t.bad_rows] == [
+        (3, "a quote opened in this record is never closed (it would swallow the rows to the "
+            "end of the file)")
+    ]  # fmt: skip
+
+
+def test_columns_equal_but_for_dashes_and_spaces_are_one_column():
+    with pytest.raises(ImportFileError, match="'source_key' .*and 'source-key' are the same"):
+        read_table(b"a,source_key,source-key\n1,2,3\n", "x.csv", required=["a"],
+                   optional=["source_key"])  # fmt: skip
+    # columns nobody reads may repeat (LinkedIn's files are what they are)
+    t = read_table(b"a,x y,x-y\n1,2,3\n", "x.csv", required=["a"])
+    assert [r.get("a") for r in t.rows] == ["1"]

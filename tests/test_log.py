@@ -154,7 +154,10 @@ def test_introduction_and_vouch_check_need_a_known_introducer(s):
 def test_lead_stages_never_go_backwards(s):
     s.log("job_lead", lead="L1", channel="recruiter", stage="lead", at="2026-01-01")
     s.log("job_lead", lead="L1", stage="interview", at="2026-02-01")
-    s.log("job_lead", lead="L1", stage="interview", at="2026-02-10")  # a second interview
+    with pytest.raises(ValidationError, match="reached 'interview' already") as err:
+        s.log("job_lead", lead="L1", stage="interview", at="2026-02-10")
+    assert err.value.forceable
+    s.log("job_lead", lead="L1", stage="interview", at="2026-02-10", force=True)  # a 2nd round
     with pytest.raises(ValidationError, match="goes backwards") as err:
         s.log("job_lead", lead="L1", stage="applied", at="2026-03-01")
     assert err.value.field == "stage"

@@ -87,3 +87,27 @@ def test_period_days_and_contains() -> None:
     p = parse_period("2026-Q1")
     assert p.days == 90
     assert p.contains(D(2026, 3, 31)) and not p.contains(D(2026, 4, 1))
+
+
+def test_a_report_period_must_be_over():
+    """Measured: a report for a period that had not happened yet was accepted."""
+    from study.periods import check_complete
+
+    today = dt.date(2026, 12, 4)
+    assert check_complete(parse_period("2026-11"), today).label == "2026-11"
+    assert check_complete(parse_period("2026-Q3"), today).label == "2026-Q3"
+    with pytest.raises(ValidationError, match="2027-01 has not begun yet") as err:
+        check_complete(parse_period("2027-01"), today)
+    assert err.value.field == "period"
+    with pytest.raises(ValidationError, match=r"2026-Q4 is not over yet .* e.g. 2026-11"):
+        check_complete(parse_period("2026-Q4"), today)
+    with pytest.raises(ValidationError, match="not over yet"):
+        check_complete(parse_period("2026-12-01..2026-12-04"), today)
+
+
+def test_study_report_refuses_a_future_period_before_doing_anything(tmp_path):
+    from study.report.run import build_report
+
+    with pytest.raises(ValidationError, match="has not begun yet"):
+        build_report(tmp_path / "none.db", period="2099-01", out_root=tmp_path / "out")
+    assert not (tmp_path / "out").exists()

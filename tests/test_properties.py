@@ -189,7 +189,7 @@ def test_exported_notes_are_escaped_and_round_trip(texts):
     with s.batch() as b:
         for t in texts:
             try:
-                b.log("note", text=t, at="2026-01-01", source="prop")
+                b.log("note", text=t, at="2026-01-01", source="prop", again=True)
             except StudyError:
                 return  # an empty note is refused, and that is tested elsewhere
     out = Path(db).parent / "out"

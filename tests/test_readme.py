@@ -103,9 +103,9 @@ def _xing_vcards(path: Path) -> None:
 def _profile_views(path: Path) -> None:
     path.write_text(
         "name,value,period,platform\n"
-        "profile_views,41,2026-11-01..2026-11-07,xing\n"
-        "profile_views,38,2026-11-08..2026-11-14,xing\n"
-        "profile_views,160,2026-10,linkedin\n",
+        "profile_views,41,2024-11-11..2024-11-17,xing\n"
+        "profile_views,38,2024-11-18..2024-11-24,xing\n"
+        "profile_views,160,2024-10,linkedin\n",
         encoding="utf-8",
     )
 

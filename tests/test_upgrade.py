@@ -75,7 +75,7 @@ def make_v1(url: str) -> None:
 def test_a_version_1_study_is_upgraded_in_place_with_its_data(db_url):
     make_v1(db_url)
     s = study.open(db_url)
-    assert s.meta["schema_version"] == str(store.SCHEMA_VERSION) == "3"
+    assert s.meta["schema_version"] == str(store.SCHEMA_VERSION) == "4"
     with s.engine.connect() as conn:
         assert conn.execute(
             select(store.study_meta.c.value).where(store.study_meta.c.key == "schema_version")
@@ -107,7 +107,7 @@ def test_a_version_1_study_is_upgraded_in_place_with_its_data(db_url):
     assert b.summary.already_present == 1
     s.close()
     # opening again finds nothing to do
-    assert study.open(db_url).meta["schema_version"] == "3"
+    assert study.open(db_url).meta["schema_version"] == "4"
 
 
 def _open(url: str) -> None:
@@ -124,7 +124,7 @@ def test_two_processes_upgrading_at_once_upgrade_once(db_url):
         p.join(120)
     assert [p.exitcode for p in procs] == [0, 0, 0]
     s = study.open(db_url)
-    assert s.meta["schema_version"] == "3" and s.count() == 50
+    assert s.meta["schema_version"] == "4" and s.count() == 50
 
 
 def _schema(url: str) -> dict[str, list]:
@@ -157,7 +157,7 @@ def test_an_upgraded_study_has_the_schema_of_a_new_one(db_url, tmp_path, request
 
 
 def test_a_job_leads_steps_are_read_through_the_job_lead_index(tmp_path):
-    from study.rules import lead_steps_query
+    from study.write.rules import lead_steps_query
 
     s = study.init(tmp_path / "s.db")
     s.log("job_lead", lead="L1", stage="lead", channel="referral", at="2025-04-01")

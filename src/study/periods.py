@@ -95,6 +95,25 @@ def _parsed(raw: str) -> Period | None:
     return None
 
 
+def check_complete(period: Period, today: dt.date | dt.datetime | None = None) -> Period:
+    """A report's period must be over: one that has not begun has no data, and one still
+    running would print rates and shares of a part of it as if they were the whole."""
+    day = _as_date(today or dt.date.today())
+    if period.start > day:
+        raise ValidationError(
+            f"{period.label} has not begun yet (today is {day}); {_HINT} for a past period",
+            FIELD,
+        )
+    if period.end >= day:
+        last = last_complete_month(day)
+        raise ValidationError(
+            f"{period.label} is not over yet (it ends {period.end}); a report covers a "
+            f"complete period, e.g. {last.label}",
+            FIELD,
+        )
+    return period
+
+
 def last_complete_month(today: dt.date | dt.datetime | None = None) -> Period:
     """The last calendar month that ended before ``today`` (default: today)."""
     day = _as_date(today or dt.date.today())

@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import datetime as dt
 import os
-import secrets
 from pathlib import Path
 from typing import Any
 
@@ -34,7 +33,6 @@ from sqlalchemy import (
     UniqueConstraint,
     create_engine,
     event,
-    inspect,
     select,
 )
 from sqlalchemy.engine import Connection, Engine
@@ -43,7 +41,7 @@ from sqlalchemy.types import TypeDecorator
 
 from study.errors import DatabaseError
 
-SCHEMA_VERSION = 3
+SCHEMA_VERSION = 4
 DEFAULT_DB = Path("data") / "study.db"
 
 
@@ -150,13 +148,17 @@ events = Table(
     Column("attributes", _ATTRIBUTES, nullable=False, default=dict),
     Column("source", String(200), nullable=False, default="manual"),
     Column("source_key", String(200), nullable=True),
+    # Schema version 4: a correction is a new event that names the one it replaces here (the
+    # log stays append-only; reads show the newest of a chain). Unique: an event is corrected
+    # once; a second correction corrects the first correction.
+    Column("supersedes", _ID, nullable=True),
     UniqueConstraint("source", "source_key", name="uq_events_source_key"),
     Index("ix_events_participant_time", "participant", "occurred_at"),
     Index("ix_events_contact", "contact"),
 )
 
 #: A job lead's earlier steps are looked up by participant and lead whenever a step is logged
-#: (study.rules); this index holds the job-lead rows only. A whole index on ``kind`` (schema
+#: (study.write.rules); this index holds the job-lead rows only. A whole index on ``kind`` (schema
 #: versions 1 and 2) made every insert pay for an index of a few distinct values that only
 #: this lookup used: about a sixth of a bulk import's time (docs/performance.md). Plain DDL,
 #: the same on SQLite and PostgreSQL: SQLAlchemy's ``postgresql_where`` would import the
@@ -165,6 +167,21 @@ JOB_LEADS_INDEX = DDL(
     "CREATE INDEX IF NOT EXISTS ix_events_job_leads ON events (participant) WHERE kind = 'job_lead'"
 )
 event.listen(events, "after_create", JOB_LEADS_INDEX)
+
+#: The metric rows by participant (schema version 4): the rule "one value per metric, platform
+#: and period" (study.write.rules) reads a participant's metrics before each new one is accepted.
+METRICS_INDEX = DDL(
+    "CREATE INDEX IF NOT EXISTS ix_events_metrics ON events (participant) WHERE kind = 'metric'"
+)
+event.listen(events, "after_create", METRICS_INDEX)
+
+#: One correction per event (schema version 4). Partial: the rows that correct nothing (nearly
+#: all) are not in it, so an insert pays for it only when it is a correction.
+SUPERSEDES_INDEX = DDL(
+    "CREATE UNIQUE INDEX IF NOT EXISTS ux_events_supersedes ON events (supersedes) "
+    "WHERE supersedes IS NOT NULL"
+)
+event.listen(events, "after_create", SUPERSEDES_INDEX)
 
 # Schema version 2 (study/privacy.py, docs/privacy.md): that a contact was forgotten, under the
 # pseudonymous key they had (never a name), so a restore can apply the erasure again; and the
@@ -352,65 +369,6 @@ def pseudonym_key(meta: dict[str, str], name: str) -> bytes:
             "from a backup: a new key would change every pseudonym and identity hash"
         )
     return key
-
-
-def ensure_schema(
-    engine: Engine, url: str, *, create: bool, timezone: str | None = None
-) -> dict[str, str]:
-    """Check (or create) the schema; refuse a database written by a newer toolkit.
-
-    The check only reads (so a read-only copy of a study can be opened); creating takes the
-    write lock, and on PostgreSQL an advisory lock, so two ``study init`` at once are safe.
-    """
-    try:
-        with engine.connect().execution_options(sqlite_begin="DEFERRED") as conn:
-            meta = read_meta(conn) if inspect(conn).has_table("study_meta") else None
-        if meta is None:
-            if not create:
-                raise DatabaseError(f"no study at {describe(url)} (run `study init` first)")
-            with engine.begin() as conn:
-                if conn.dialect.name == "postgresql":
-                    conn.exec_driver_sql("SELECT pg_advisory_xact_lock(727271)")
-                if not inspect(conn).has_table("study_meta"):
-                    metadata.create_all(conn)
-                    now = dt.datetime.now(dt.UTC)
-                    conn.execute(
-                        study_meta.insert(),
-                        [
-                            {"key": "schema_version", "value": str(SCHEMA_VERSION)},
-                            {"key": "pseudonym_key", "value": secrets.token_hex(32)},
-                            {"key": "created_at", "value": now.isoformat()},
-                            {
-                                "key": "timezone",
-                                "value": timezone or os.environ.get("STUDY_TZ") or "Europe/Berlin",
-                            },
-                        ],
-                    )
-                meta = read_meta(conn)
-    except DatabaseError:
-        raise
-    except SQLAlchemyError as exc:
-        raise DatabaseError(f"cannot open {describe(url)}: {_short(exc)}") from None
-    try:
-        version = int(meta.get("schema_version", "0"))
-    except ValueError:
-        raise DatabaseError(f"{describe(url)} has an unreadable schema version") from None
-    if version > SCHEMA_VERSION:
-        raise DatabaseError(
-            f"{describe(url)} has schema version {version}, newer than this toolkit knows "
-            f"({SCHEMA_VERSION}); upgrade the study package"
-        )
-    if version < SCHEMA_VERSION:
-        from study.migrations import upgrade
-
-        try:
-            upgrade(engine, version)
-        except SQLAlchemyError as exc:
-            raise DatabaseError(
-                f"cannot upgrade {describe(url)} from schema version {version}: {_short(exc)}"
-            ) from None
-        meta["schema_version"] = str(SCHEMA_VERSION)
-    return meta
 
 
 def _short(exc: BaseException) -> str:

@@ -7,18 +7,29 @@ Rules enforced on a single event (stateless, :func:`validate`):
 
 * every field has a type and, where it is a choice, a closed set of values;
 * a metric value and every count are >= 0; ``googlability_rank`` is a rank, >= 1;
+* every metric counts things (views, appearances, followers, connections, impressions) or
+  ranks them, so its value is a whole number (a field of type ``int``): 12.5 profile views are
+  a typing mistake, not a measurement;
 * ``completeness`` lies in 0..100;
 * a count metric (``profile_views``, ``search_appearances``, ``post_impressions``) covers a
   period: period start and end are required, and the end may not precede the start;
-* ``occurred_at`` (and a period's end) may not lie in the future.
+* a level (``followers``, ``connections``, ``googlability_rank``) is read at a moment and
+  takes ``--at``, never a period: a period would claim it counted something happening;
+* ``occurred_at`` (and a period's end) may not lie in the future;
+* a local time that does not exist (the hour skipped when summer time begins) is refused: it
+  is a mistake, and any reading of it would be a guess. A local time that exists twice (the
+  hour repeated when summer time ends) is read as the *first* of the two (summer time, Python's
+  ``fold=0``); give an offset (``+01:00``) for the second.
 
-Rules that need the log's state live in :mod:`study.rules` (an unknown contact, an event about a
+Rules that need the log's state live in :mod:`study.write.rules` (an unknown contact, an event about a
 removed contact before they are re-added, a lead stage going backwards, introductions).
 """
 
 from __future__ import annotations
 
 import datetime as dt
+import hashlib
+import json
 import numbers
 from dataclasses import dataclass, field
 from typing import Any
@@ -155,7 +166,7 @@ KINDS: dict[str, Kind] = {
             "A figure read off the platform: a count over a period, or a level at a moment.",
             (
                 Field("name", "choice", "which metric", choices=METRICS),
-                Field("value", "number", "the figure (>= 0; a rank >= 1)", minimum=0),
+                Field("value", "int", "the figure, a whole number (>= 0; a rank >= 1)", minimum=0),
                 Field(
                     "period_start",
                     "date",
@@ -226,7 +237,7 @@ KINDS: dict[str, Kind] = {
                 ),
                 Field(
                     "introducer_connections",
-                    "number",
+                    "int",
                     f"the introducer's number of connections, if known ({COLLECTOR_CONNECTIONS}+ marks a "
                     "contact collector)",
                     required=False,
@@ -372,6 +383,62 @@ class Event:
     attributes: dict[str, Any] = field(default_factory=dict)
     source: str = "manual"
     source_key: str | None = None
+    #: the id of the event this one corrects (see :meth:`study.api.Batch.log`)
+    supersedes: int | None = None
+
+
+#: Source keys made from an event's content start with this (see :func:`content_key`).
+CONTENT_KEY_PREFIX = "auto:"
+
+
+def content_key(
+    kind: str,
+    participant: str,
+    contact: str | None,
+    platform: str | None,
+    value: float | None,
+    attributes: dict[str, Any],
+    when: str,
+) -> str:
+    """The source key of an event logged without one: a hash of what it says.
+
+    Logging the same thing again (the same kind, participant, contact, fields and time or
+    period) gives the same key, so the log's unique (source, source_key) makes the second a
+    no-op, also between two processes at once. ``platform`` is the one given (None when not
+    given: a contact's, or ``other``); ``when`` is :func:`moment_key`.
+    """
+    doc = json.dumps(
+        [
+            kind,
+            participant,
+            contact,
+            platform,
+            value,
+            attributes,
+            when,
+        ],
+        sort_keys=True,
+        separators=(",", ":"),
+        ensure_ascii=False,
+    )
+    digest = hashlib.sha256(doc.encode("utf-8", "surrogatepass")).hexdigest()[:32]
+    return CONTENT_KEY_PREFIX + digest
+
+
+def moment_key(
+    kind: str,
+    attributes: dict[str, Any],
+    occurred_at: dt.datetime | None,
+    day: dt.date,
+) -> str:
+    """When an event happened, as its content key reads it: a count over a period by its
+    period alone; an event logged without a time by its day (``day``, the study's local date),
+    so that a notebook cell run twice on one day logs once; else the exact moment."""
+    if kind == "metric" and attributes.get("period_start") is not None:
+        return ""
+    if occurred_at is None:
+        return "day:" + day.isoformat()
+    return occurred_at.astimezone(dt.UTC).isoformat()
 
 
 def choices_text(values: tuple[str, ...]) -> str:
@@ -415,7 +482,18 @@ def parse_datetime(value: Any, tz: dt.tzinfo, name: str = "at") -> dt.datetime:
     else:
         raise ValidationError(f"{value!r} is not a date or time", name)
     if moment.tzinfo is None:
-        moment = moment.replace(tzinfo=tz)
+        local = moment.replace(tzinfo=tz)
+        try:
+            exists = local.astimezone(dt.UTC).astimezone(tz).replace(tzinfo=None) == moment
+        except OverflowError:  # the ends of the calendar: refused below
+            exists = True
+        if not exists:
+            raise ValidationError(
+                f"{moment.isoformat(sep=' ', timespec='minutes')} does not exist in {tz} (the "
+                "clocks skipped that hour; give the time with its offset, e.g. +02:00)",
+                name,
+            )
+        moment = local
     try:
         utc = moment.astimezone(dt.UTC)
     except OverflowError:  # 0001-01-01T00:00 east of UTC, 9999-12-31T23:59 west of it
@@ -476,6 +554,8 @@ def parse_number(value: Any, spec: Field) -> float:
         raise ValidationError(f"{value!r} is below the minimum {spec.minimum:g}", spec.name)
     if spec.maximum is not None and number > spec.maximum:
         raise ValidationError(f"{value!r} is above the maximum {spec.maximum:g}", spec.name)
+    if spec.type == "int" and not number.is_integer():
+        raise ValidationError(f"{value!r} is not a whole number", spec.name)
     return number
 
 
@@ -613,6 +693,12 @@ def validate(
                 f"a count metric ({name}) covers a period: give --period (e.g. 2026-11-01..2026-11-07 or 2026-11)",
                 "period",
             )
+        if name not in COUNT_METRICS and (start is not None or end is not None):
+            raise ValidationError(
+                f"{name} is a level read at a moment, not a count over a period: give --at, "
+                "not --period",
+                "period",
+            )
         if (start is None) != (end is None):
             raise ValidationError("give both the start and the end of the period", "period")
         if start is not None and end is not None:
@@ -632,6 +718,13 @@ def validate(
     if after is not None and before is not None and before < after:
         raise ValidationError(f"{before} precedes removed_after {after}", "removed_before")
 
+    if source_key is None:
+        when = moment_key(
+            kind, attributes, occurred_at if at is not None else None, now.astimezone(tz).date()
+        )
+        key = content_key(kind, participant, contact, platform, value, attributes, when)
+    else:
+        key = _clean_key(source_key, "source_key")
     return Event(
         participant=participant,
         platform=platform,
@@ -641,7 +734,7 @@ def validate(
         value=value,
         attributes=attributes,
         source=check_source(source),
-        source_key=None if source_key is None else _clean_key(source_key, "source_key"),
+        source_key=key,
     )
 
 
@@ -657,10 +750,17 @@ def check_source(source: Any) -> str:
 
 
 def check_basis(basis: Any, introducer: str | None) -> str:
-    """A contact's basis, and the rule that basis (c) names its introducer."""
+    """A contact's basis, and the rule that basis (c), and only basis (c), names its
+    introducer."""
     basis = check_choice(basis, BASES, "basis")
     if basis == "introduced" and not introducer:
         raise ValidationError(
             "basis introduced requires the introducer (--introducer KEY)", "introducer"
+        )
+    if introducer and basis != "introduced":
+        raise ValidationError(
+            f"an introducer belongs to basis introduced only, not {basis} (a contact known "
+            "first-hand or accepted without contact was introduced by nobody)",
+            "introducer",
         )
     return basis

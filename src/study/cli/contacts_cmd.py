@@ -46,6 +46,12 @@ def register(sub: Any) -> None:
     add.add_argument("--url", help="profile URL")
     add.add_argument("--company", help="the contact's company (a personal detail)")
     add.add_argument("--position", help="the contact's position (a personal detail)")
+    add.add_argument(
+        "--new",
+        action="store_true",
+        help="add a namesake: a second person of the same name (without it, a contact of the "
+        "same name or profile URL on the platform is found, not added again)",
+    )
     add.set_defaults(func=run_add)
 
     sb = add_command(
@@ -54,10 +60,12 @@ def register(sub: Any) -> None:
         help="set a contact's basis (and introducer)",
         examples="  study contact set-basis c-1a2b3c4d5e knows_personally",
     )
-    sb.add_argument("key", help="the contact's key (c-...)")
+    sb.add_argument("key", help="the contact's key (c-...), or its name if one contact has it")
     sb.add_argument("basis", choices=BASES, help="how the contact meets the acceptance rule")
     sb.add_argument(
-        "--introducer", metavar="KEY", help="the introducing contact (needed for introduced)"
+        "--introducer",
+        metavar="KEY",
+        help="the introducing contact (needed for introduced): its key, or its name",
     )
     sb.set_defaults(func=run_set_basis)
 
@@ -94,24 +102,47 @@ def register(sub: Any) -> None:
 
 
 def run_add(args: argparse.Namespace) -> int:
+    import sys
+    import warnings
+
+    from study.api import AlreadyLogged
+
     s = open_study(args)
-    key = s.add_contact(
-        args.name,
-        platform=args.platform,
-        basis=args.basis,
-        introducer=args.introducer,
-        participant=args.participant,
-        first_seen=args.first_seen,
-        profile_url=args.url,
-        company=args.company,
-        position=args.position,
-    )
+    introducer = args.introducer
+    if introducer:
+        introducer = s.resolve_contact(
+            introducer, participant=args.participant, field="introducer", missing_ok=True
+        )
+    with warnings.catch_warnings(record=True) as said:
+        warnings.simplefilter("always", AlreadyLogged)
+        key = s.add_contact(
+            args.name,
+            platform=args.platform,
+            basis=args.basis,
+            introducer=introducer,
+            participant=args.participant,
+            first_seen=args.first_seen,
+            profile_url=args.url,
+            company=args.company,
+            position=args.position,
+            new=args.new,
+        )
+    for w in said:
+        if w.category is AlreadyLogged:
+            print(str(w.message).replace("new=True", "--new"), file=sys.stderr)
     print(key)
     return 0
 
 
 def run_set_basis(args: argparse.Namespace) -> int:
-    open_study(args).set_basis(args.key, args.basis, args.introducer)
+    s = open_study(args)
+    key = s.resolve_contact(args.key, missing_ok=True)
+    introducer = (
+        s.resolve_contact(args.introducer, field="introducer", missing_ok=True)
+        if args.introducer
+        else None
+    )
+    s.set_basis(key, args.basis, introducer)
     return 0
 
 

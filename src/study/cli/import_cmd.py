@@ -39,6 +39,15 @@ def _common(p: Any) -> None:
     )
 
 
+def _mass_removal(p: Any) -> None:
+    p.add_argument(
+        "--allow-mass-removal",
+        action="store_true",
+        help="import an export that holds no ties, or would remove more than half of the "
+        "live ones (without it, such an export stops the import: usually a broken export)",
+    )
+
+
 def register(sub: Any) -> None:
     p = add_command(
         sub,
@@ -71,6 +80,7 @@ def register(sub: Any) -> None:
         action="store_true",
         help="also log each incoming message with a subject (an InMail) as a recruiter job lead",
     )
+    _mass_removal(li)
     _common(li)
     li.set_defaults(func=run_import)
 
@@ -88,6 +98,7 @@ def register(sub: Any) -> None:
         help="the day the vCards were downloaded (default: today); new contacts are first "
         "seen then (estimated)",
     )
+    _mass_removal(xi)
     _common(xi)
     xi.set_defaults(func=run_import)
 
@@ -121,6 +132,8 @@ def run_import(args: argparse.Namespace) -> int:
         options["export_date"] = args.export_date
     if getattr(args, "inmail_as_leads", False):
         options["inmail_as_leads"] = True
+    if getattr(args, "allow_mass_removal", False):
+        options["allow_mass_removal"] = True
     if args.source == "csv":
         options["kind"] = args.kind
     summary = import_path(

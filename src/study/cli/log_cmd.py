@@ -69,7 +69,29 @@ def register(sub: Any) -> None:
             "--participant", default=DEFAULT_PARTICIPANT, help="whose event (default: me)"
         )
         kp.add_argument("--source", default="manual", help=argparse.SUPPRESS)
-        kp.add_argument("--source-key", help="a key that makes re-logging the same thing a no-op")
+        kp.add_argument(
+            "--source-key",
+            help="your own key of the event (default: made from its content, so logging the "
+            "same event again is a no-op)",
+        )
+        repeat = kp.add_mutually_exclusive_group()
+        repeat.add_argument(
+            "--again",
+            action="store_true",
+            help="log it although the same event is in the log already (a second call that day)",
+        )
+        repeat.add_argument(
+            "--occurrence",
+            type=int,
+            metavar="N",
+            help="the N-th such event (a script logging a day's second call: still a no-op "
+            "when run again)",
+        )
+        kp.add_argument(
+            "--supersedes",
+            metavar="ID",
+            help="correct event ID: this event replaces it in every read (both stay in the log)",
+        )
         kp.add_argument(
             "--force",
             action="store_true",
@@ -79,23 +101,43 @@ def register(sub: Any) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
+    import warnings
+
+    from study.api import AlreadyLogged
+
     kind = KINDS[args.kind]
     fields = {f.name: getattr(args, f.name, None) for f in kind.fields}
     if kind.name == "metric":
         fields["period"] = args.period
     s = open_study(args)
-    event_id = s.log(
-        kind.name,
-        participant=args.participant,
-        platform=args.platform,
-        at=args.at,
-        source=args.source,
-        source_key=args.source_key,
-        force=args.force,
-        **fields,
-    )
+    for name in ("contact", "introducer"):  # a key, or a name that only one contact has
+        if fields.get(name):
+            fields[name] = s.resolve_contact(
+                fields[name], participant=args.participant, field=name, missing_ok=True
+            )
+    extra = {}
+    if args.again:
+        extra["again"] = True
+    if args.occurrence is not None:
+        extra["occurrence"] = args.occurrence
+    if args.supersedes is not None:
+        extra["supersedes"] = args.supersedes
+    with warnings.catch_warnings(record=True) as said:
+        warnings.simplefilter("always", AlreadyLogged)
+        event_id = s.log(
+            kind.name,
+            participant=args.participant,
+            platform=args.platform,
+            at=args.at,
+            source=args.source,
+            source_key=args.source_key,
+            force=args.force,
+            **extra,
+            **fields,
+        )
     if event_id is None:
-        print("already in the log (same source key); nothing added")
+        why = next((str(w.message) for w in said if w.category is AlreadyLogged), "")
+        print(why.replace("again=True", "--again") or "already in the log; nothing added")
     else:
         print(f"logged {kind.name} as event {event_id}")
     return 0

@@ -49,6 +49,8 @@ class Summary:
     contacts_added: int = 0
     details_updated: int = 0
     notes: list[str] = field(default_factory=list)
+    #: files of the export the importer did not read (relative to the archive or folder)
+    unused: list[str] = field(default_factory=list)
 
     @property
     def total_added(self) -> int:
@@ -66,6 +68,8 @@ class Summary:
         ]
         for note in self.notes:
             lines.append(f"  {note}")
+        if self.unused:
+            lines.append(f"  not used: {', '.join(sorted(self.unused))}")
         keys = sorted(set(self.added) | set(self.present))
         files = {f for f, _ in keys} | {f for f, _ in self.skipped}
         prefix = _common_prefix(files)

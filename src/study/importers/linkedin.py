@@ -27,7 +27,8 @@ from collections import Counter, defaultdict
 from typing import Any
 
 from study.errors import StudyError
-from study.importers import provenance
+from study.identity import is_profile_url, name_identity, norm_person, norm_url
+from study.importers import provenance, snapshots
 from study.importers.archive import Archive
 from study.importers.base import ImportContext, SourceFile, digest
 from study.importers.dates import DateFormatError, day_of, parse_when
@@ -39,30 +40,6 @@ _EXPORT_NAME = re.compile(r"LinkedInDataExport_(\d{2})-(\d{2})-(\d{4})", re.IGNO
 _TRUE = {"yes", "true", "1", "y"}
 #: Used for request_accepted when Invitations.csv does not cover the connection (documented).
 DEFAULT_DIRECTION = "in"
-
-
-def norm_url(url: str) -> str:
-    """A profile URL as a stable key: lower-case, https:// added, no query, no trailing slash."""
-    u = url.strip().strip('"').strip().lower()
-    if not u:
-        return ""
-    u = re.sub(r"^https?://", "", u)
-    u = u.split("?", 1)[0].split("#", 1)[0].rstrip("/")
-    if u.startswith("linkedin.com/"):
-        u = "www." + u
-    return "https://" + u
-
-
-def is_profile_url(url: str) -> bool:
-    return "/in/" in url or "/pub/" in url or "xing.com/profile" in url
-
-
-def norm_person(name: str) -> str:
-    return " ".join(name.split()).lower()
-
-
-def name_identity(name: str) -> str:
-    return "name:" + norm_person(name)
 
 
 def export_date_from_name(name: str) -> dt.date | None:
@@ -95,6 +72,9 @@ class LinkedInImport:
                     break
         self._misses: set[tuple[str, str]] = set()
         self._identities: dict[str, str] | None = None
+        self._name_day: dict[tuple[str, dt.date], str] | None = None
+        #: the archive's files some table was read from
+        self.used: set[str] = set()
         self.me_names: set[str] = set()
         self.me_urls: set[str] = set()
 
@@ -104,6 +84,7 @@ class LinkedInImport:
     ) -> list[Table]:
         out = []
         for sf in self.archive.table(pattern):
+            self.used.add(sf.name)
             t = read_table(sf.data, sf.name, required=required, optional=optional, **kw)
             self.ctx.register(sf, self.export_date)
             out.append(t)
@@ -148,8 +129,80 @@ class LinkedInImport:
                 return key
         n = norm_person(name)
         if n:
-            return self.by_name.get(n) or self.known(name_identity(n))
+            return self.by_name.get(n) or self.known(name_identity(n)) or self.named(n)
         return None
+
+    def named(self, name: str) -> str | None:
+        """The study's one LinkedIn contact of this name, whatever its identity (a contact
+        first imported from a newer archive, with a URL, is found by an older one's
+        invitations and messages); None for none or several."""
+        keys = self.b.contacts_named(name, participant=self.ctx.participant, platform=PLATFORM)
+        return keys[0] if len(keys) == 1 else None
+
+    def connection(self, url: str, name: str, day: dt.date) -> str | None:
+        """The contact a row of Connections.csv is: by profile URL, else by name and
+        connection day (an older export without URLs finds the contact a newer one made,
+        and the other way round), else a contact whose identity is this name."""
+        norm = norm_url(url) if url else ""
+        n = norm_person(name)
+        key = (self.by_url.get(norm) or self.known(norm)) if norm else None
+        if key is None and n:
+            key = self.by_name_and_day().get((n, day))
+        if key is None and n:  # a contact first made without a URL (identity: the name)
+            key = self.by_name.get(n) or self.known(name_identity(n))
+        return key
+
+    def by_name_and_day(self) -> dict[tuple[str, dt.date], str]:
+        """The study's LinkedIn contacts by (normalized name, day of their connection)."""
+        if self._name_day is None:
+            from sqlalchemy import and_, select
+
+            from study import store
+
+            self.b.flush()
+            c, d, e = store.contacts.c, store.contact_details.c, store.events.c
+            names = dict(
+                self.ctx.conn.execute(
+                    select(c.key, d.display_name)
+                    .select_from(store.contacts.join(store.contact_details, c.key == d.key))
+                    .where(and_(c.participant == self.ctx.participant, c.platform == PLATFORM))
+                ).all()
+            )
+            self._name_day = {}
+            for key, source_key in self.ctx.conn.execute(
+                select(e.contact, e.source_key).where(
+                    and_(
+                        e.participant == self.ctx.participant,
+                        e.source == "linkedin:connections",
+                    )
+                )
+            ):
+                day = (source_key or "").rsplit(":", 1)[-1]
+                if names.get(key) and len(day) == 10:
+                    ident = (norm_person(names[key]), dt.date.fromisoformat(day))
+                    self._name_day.setdefault(ident, key)
+        return self._name_day
+
+    def adopt_url(self, key: str, url: str) -> None:
+        """A contact made from an export without URLs, found again with one: it keeps the
+        URL (details and identity), so later archives find it by URL."""
+        from sqlalchemy import select, update
+
+        from study import store
+
+        self.b.flush()
+        d, c = store.contact_details.c, store.contacts.c
+        have = self.ctx.conn.execute(select(d.profile_url).where(d.key == key)).scalar()
+        if have:
+            return
+        self.b.set_details(key, profile_url=url)
+        digest_ = self.ctx.study.identity_hash(self.ctx.participant, PLATFORM, url)
+        if self.known(url) is None:
+            self.ctx.conn.execute(
+                update(store.contacts).where(c.key == key).values(identity=digest_)
+            )
+            assert self._identities is not None
+            self._identities[digest_] = key
 
     def known(self, identity: str) -> str | None:
         """The study's contact with this identity (all loaded in one query, once)."""
@@ -206,6 +259,7 @@ def run(ctx: ImportContext, path: str) -> None:
     _follows(imp)
     _positions(imp)
     _snapshot_diff(imp)
+    ctx.summary.unused = [rel for rel, sf in archive.files.items() if sf.name not in imp.used]
 
 
 # --------------------------------------------------------------------------------------------
@@ -294,7 +348,9 @@ def _connections(imp: LinkedInImport, invitations: list[tuple[Table, Row, dict[s
                     ctx.skip(t.file, "the same connection twice in the export")
                     continue
                 seen.add(identity)
-                key = imp.find(url, name) if url else imp.find("", name)
+                key = imp.connection(url, name, connected)
+                if key is not None and url:
+                    imp.adopt_url(key, url)
                 company, position = row.get("company").strip(), row.get("position").strip()
                 if key is None:
                     key = ctx.add_contact(
@@ -725,28 +781,7 @@ def _snapshot_diff(imp: LinkedInImport) -> None:
             )
             present.add(key)
             imp.members.append({"contact": key, "connected_on": day, "slot": mark})
-    if prev and not later:
-        prev_at = prev[1]
-        mid = prev_at + (snap_at - prev_at) / 2
-        after_day = prev_at.astimezone(ctx.study.tz).date()
-        for contact, _on, _slot in prev_members:
-            if contact in present:
-                continue
-            if b.ledger.removed_at(contact, mid + dt.timedelta(seconds=1)) is not None:
-                continue
-            ctx.log(
-                None,
-                "contact_removed",
-                file=file0,
-                source="linkedin:snapshots",
-                source_key=f"removed:{contact}:{after_day}:{export_day}",
-                at=mid,
-                contact=contact,
-                removed_after=after_day,
-                removed_before=export_day,
-            )
-    if prev and not later:
-        _readded(imp, prev, snap_at, prev_members, export_day)
+    snapshots.check_mass_removal(ctx, PLATFORM, present, snap_at, imp.archive.name)
     if not later:
         _job_changes(imp, export_day)
     provenance.save_snapshot(
@@ -757,41 +792,21 @@ def _snapshot_diff(imp: LinkedInImport) -> None:
         now=ctx.now,
         rows=imp.members,
     )
+    snapshots.reconcile(
+        ctx,
+        PLATFORM,
+        source="linkedin:snapshots",
+        file=file0,
+        source_key=lambda d, _a, _b: (
+            f"{'removed' if d.kind == 'contact_removed' else 'readded'}:{d.contact}:"
+            f"{d.after}:{d.before}"
+        ),
+        direction=DEFAULT_DIRECTION,
+    )
     if prev:
         ctx.summary.notes.append(
             f"compared with the snapshot of {prev[1].astimezone(ctx.study.tz).date()}; "
             f"this export: {export_day}"
-        )
-
-
-def _readded(
-    imp: LinkedInImport,
-    prev: tuple[int, dt.datetime],
-    snap_at: dt.datetime,
-    prev_members: list[tuple[str, dt.date | None, str | None]],
-    export_day: dt.date,
-) -> None:
-    """A connection that was removed and is back in this export, under its old connection
-    date: the tie starts again between the two exports (at the midpoint, like removals)."""
-    ctx, b = imp.ctx, imp.b
-    before = {c for c, _on, _slot in prev_members}
-    mid = prev[1] + (snap_at - prev[1]) / 2
-    after_day = prev[1].astimezone(ctx.study.tz).date()
-    for m in imp.members:
-        key = m["contact"]
-        if key in before or m["slot"] is not None:
-            continue
-        if b.ledger.removed_at(key, mid) is None:
-            continue
-        ctx.log(
-            None,
-            "request_accepted",
-            file=imp.connection_files[0].file,
-            source="linkedin:snapshots",
-            source_key=f"readded:{key}:{after_day}:{export_day}",
-            at=mid,
-            contact=key,
-            direction=DEFAULT_DIRECTION,
         )
 
 

@@ -122,6 +122,7 @@ def decode(data: bytes, file: str) -> tuple[str, str]:
         # Valid multi-byte UTF-8 before the bad byte: the file is UTF-8, and damaged.
         damaged = any(b >= 0x80 for b in data[:bad])
     if not damaged and len(encodings) > 1:
+        _mixed(data, bad, file)
         try:
             return _lines(data.decode(encodings[1])), encodings[1]
         except UnicodeDecodeError as exc:
@@ -133,6 +134,30 @@ def decode(data: bytes, file: str) -> tuple[str, str]:
         else "cannot be decoded (neither UTF-8 nor Windows-1252)"
     )
     raise ImportFileError(file, f"byte 0x{data[bad]:02X} {why}", line, f"{col} (byte)")
+
+
+#: A multi-byte UTF-8 sequence (a lead byte and its continuation bytes).
+_UTF8_SEQUENCE = re.compile(
+    rb"[\xc2-\xdf][\x80-\xbf]|[\xe0-\xef][\x80-\xbf]{2}|[\xf0-\xf4][\x80-\xbf]{3}"
+)
+
+
+def _mixed(data: bytes, bad: int, file: str) -> None:
+    """A file not valid as UTF-8 (at ``bad``) is read as Windows-1252, unless it also holds
+    UTF-8: then it mixes two encodings (a spreadsheet saved over a UTF-8 export), and either
+    reading would turn half of its umlauts into mojibake."""
+    found = _UTF8_SEQUENCE.search(data)
+    if found is None:
+        return
+    line, col = _position(data, bad)
+    other, _ = _position(data, found.start())
+    raise ImportFileError(
+        file,
+        f"byte 0x{data[bad]:02X} is not UTF-8, but line {other} is UTF-8: the file mixes two "
+        "encodings (save it again as UTF-8)",
+        line,
+        f"{col} (byte)",
+    )
 
 
 def _lines(text: str) -> str:
@@ -149,15 +174,19 @@ def _failure(exc: csv.Error) -> str:
     """What went wrong in a record csv could not read, for the error line."""
     if "field larger than field limit" in str(exc):
         return "a cell longer than a million characters"
-    return "unreadable quoting"
+    return f"broken quoting: {exc}"
 
 
 def _records(
     text: str, delimiter: str, first_line: int
 ) -> Iterator[tuple[int, list[str] | None, str]]:
-    """Records of ``text`` with the line each starts on; None (and why) where csv failed."""
+    """Records of ``text`` with the line each starts on; None (and why) where csv failed.
+
+    Read strictly: a quote that is never closed would otherwise swallow every following row
+    into one cell, and a quote closed in the middle of a cell would hide where that happened.
+    """
     lines = io.StringIO(text, newline="")
-    reader = csv.reader(lines, delimiter=delimiter, strict=False)
+    reader = csv.reader(lines, delimiter=delimiter, strict=True)
     start = first_line
     while True:
         try:
@@ -165,7 +194,19 @@ def _records(
         except StopIteration:
             return
         except csv.Error as exc:
-            yield start, None, _failure(exc)
+            end = first_line + reader.line_num - 1
+            if "unexpected end of data" in str(exc):
+                yield (
+                    start,
+                    None,
+                    (
+                        "a quote opened in this record is never closed (it would swallow the rows "
+                        "to the end of the file)"
+                    ),
+                )
+                return
+            span = f" (the record runs to line {end})" if end > start else ""
+            yield start, None, _failure(exc) + span
             start = first_line + reader.line_num
             continue
         yield start, rec, ""
@@ -227,11 +268,7 @@ def read_table(
             f"{HEADER_SEARCH_LINES} lines",
             first + 1,
         )
-    dup = next((c for c in header if c and header.count(c) > 1 and c in known), None)
-    if dup:
-        raise ImportFileError(
-            file, f"the column {dup!r} appears twice", header_idx + 1, str(header.index(dup) + 1)
-        )
+    _check_duplicates(header, known, file, header_idx + 1)
     columns = {c: f"{i + 1} ({c})" for i, c in enumerate(header) if c}
     width = len(header)
     body = "\n".join(lines[header_idx + 1 :])
@@ -287,6 +324,34 @@ def read_table(
         if chunk:
             _emit_chunk(chunk, chunk_line, delimiter, emit)
     return Table(file, encoding, delimiter, header, header_idx + 1, rows, bad)
+
+
+def loose_name(name: str) -> str:
+    """A column name as a person reads it: ``source_key``, ``source-key`` and ``Source Key``
+    are one column."""
+    return re.sub(r"[\s_-]+", " ", norm_name(name)).strip()
+
+
+def _check_duplicates(header: list[str], known: set[str], file: str, line: int) -> None:
+    """Two columns that read as one (``source_key`` and ``source-key``) are an error: which of
+    them would count is a guess."""
+    wanted = {loose_name(k) for k in known}
+    seen: dict[str, int] = {}
+    for i, c in enumerate(header):
+        if not c:
+            continue
+        name = loose_name(c)
+        if name in seen and name in wanted:
+            first = header[seen[name]]
+            twice = (
+                f"the column {c!r} appears twice"
+                if first == c
+                else (
+                    f"the columns {first!r} (column {seen[name] + 1}) and {c!r} are the same column"
+                )
+            )
+            raise ImportFileError(file, twice, line, str(i + 1))
+        seen.setdefault(name, i)
 
 
 def _emit_chunk(chunk: list[str], line_no: int, delimiter: str, emit) -> None:  # type: ignore[no-untyped-def]

@@ -21,7 +21,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from study.errors import StudyError
-from study.importers import provenance
+from study.importers import provenance, snapshots
 from study.importers.base import ImportContext, SourceFile
 from study.importers.linkedin import name_identity, norm_url, taken_at
 from study.importers.textfile import ImportFileError
@@ -180,6 +180,18 @@ def _xing_url(card: Card) -> str:
     return ""
 
 
+def _others(path: str) -> list[str]:
+    """The folder's files that are not vCards (the summary names them: not used)."""
+    p = Path(path)
+    if not p.is_dir():
+        return []
+    return sorted(
+        q.relative_to(p).as_posix()
+        for q in p.rglob("*")
+        if q.is_file() and q.suffix.lower() != ".vcf" and not q.name.startswith(".")
+    )
+
+
 def _files(path: str) -> list[SourceFile]:
     p = Path(path)
     if not p.exists():
@@ -249,27 +261,7 @@ def run(ctx: ImportContext, path: str) -> None:
                 _maybe_update(ctx, sf.name, key, org, title, export_day, snap_at)
             present.append(key)
     prev = provenance.snapshot_before(ctx.conn, ctx.participant, PLATFORM, snap_at)
-    later = provenance.snapshot_after_exists(ctx.conn, ctx.participant, PLATFORM, snap_at)
-    if prev and not later:
-        prev_at = prev[1]
-        mid = prev_at + (snap_at - prev_at) / 2
-        after_day = prev_at.astimezone(ctx.study.tz).date()
-        now_set = set(present)
-        for contact, _on, _slot in provenance.members(ctx.conn, prev[0]):
-            if contact in now_set or b.ledger.removed_at(contact, mid + dt.timedelta(seconds=1)):
-                continue
-            ctx.log(
-                None,
-                "contact_removed",
-                file=first_file or path,
-                source="xing:snapshots",
-                source_key=f"removed:{contact}:{prev_at.isoformat()}:{snap_at.isoformat()}",
-                at=mid,
-                contact=contact,
-                removed_after=after_day,
-                removed_before=export_day,
-            )
-        ctx.summary.notes.append(f"compared with the vCards of {after_day}")
+    snapshots.check_mass_removal(ctx, PLATFORM, set(present), snap_at, path)
     provenance.save_snapshot(
         ctx.conn,
         participant=ctx.participant,
@@ -278,6 +270,21 @@ def run(ctx: ImportContext, path: str) -> None:
         now=ctx.now,
         rows=[{"contact": k, "connected_on": None, "slot": None} for k in present],
     )
+    snapshots.reconcile(
+        ctx,
+        PLATFORM,
+        source="xing:snapshots",
+        file=first_file or path,
+        source_key=lambda d, a, b: (
+            f"{'removed' if d.kind == 'contact_removed' else 'readded'}:{d.contact}:"
+            f"{a.isoformat()}:{b.isoformat()}"
+        ),
+    )
+    if prev:
+        ctx.summary.notes.append(
+            f"compared with the vCards of {prev[1].astimezone(ctx.study.tz).date()}"
+        )
+    ctx.summary.unused = _others(path)
     ctx.summary.notes.append(
         f"{len(present)} XING contacts in this folder; new ones first seen {export_day} (estimated)"
     )

@@ -285,6 +285,7 @@ def build_report(
     import papermill as pm
 
     from study.api import Study
+    from study.periods import check_complete
     from study.report.fingerprint import data_fingerprint
     from study.report.i18n import check_lang, date, period_label, t
     from study.report.notebook import resolve_period
@@ -300,7 +301,7 @@ def build_report(
             f"{participant!r} cannot be used in a file name (letters, digits, _ . -)",
             "participant",
         )
-    p = resolve_period(period, today)
+    p = check_complete(resolve_period(period, today), today)
     targets = {f: report_path(out_root, participant, p, f, lang=lang) for f in ("pdf", *formats)}
     if not force and all(path.exists() for path in targets.values()):
         return targets["pdf"]

@@ -211,7 +211,7 @@ def _write(s: Any, datas: list[Any], result: SimulationResult, doc: Any) -> None
     import numpy as np
     import pandas as pd
 
-    from study.bulk_contacts import preload_contacts
+    from study.write.contacts import preload_contacts
 
     with s.batch() as b:
         contacts = pd.concat([d.contacts for d in datas], ignore_index=True)

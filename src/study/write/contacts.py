@@ -1,7 +1,7 @@
 """Many contacts at once: ``Batch.add_contacts(frame)``, the rules of ``add_contact`` per column.
 
-Like :mod:`study.bulk` for events, there is one specification and two executors: the per-row
-one (:meth:`study.api.Batch.add_contact`, called row by row in the frame's order) and this
+Like :mod:`study.write.events` for events, there is one specification and two executors: the per-row
+one (:meth:`study.write.batch.Batch.add_contact`, called row by row in the frame's order) and this
 per-column one. This module only decides *which* rows break a rule, column by column, as if
 every earlier row had been added (an introducer or a key may be on an earlier row of the same
 frame); the first such row is then replayed through ``add_contact`` itself, on a copy of the
@@ -33,19 +33,7 @@ import pandas as pd
 from sqlalchemy import select
 
 from study import store
-from study.bulk import (
-    _NAT,
-    CHUNK_KEYS,
-    INSERT_CHUNK,
-    _is_na,
-    _label_error,
-    _plain,
-    _Text,
-    _time_cells,
-    _us,
-)
 from study.errors import ValidationError
-from study.rules import ContactState, Ledger
 from study.vocabulary import (
     BASES,
     DEFAULT_PARTICIPANT,
@@ -55,9 +43,22 @@ from study.vocabulary import (
     parse_bool,
     storable_text,
 )
+from study.write.cells import (
+    CHUNK_KEYS,
+    NAT,
+    TextColumn,
+    is_na,
+    label_error,
+    plain,
+    time_cells,
+    to_us,
+)
+from study.write.insert import INSERT_CHUNK
+from study.write.rules import ContactState, Ledger
+from study.write.summary import WriteSummary
 
 if TYPE_CHECKING:
-    from study.api import Batch
+    from study.write.batch import Batch
 
 #: The columns of a contacts frame: the keyword arguments of ``add_contact``.
 KEYWORD_COLUMNS = (
@@ -69,6 +70,7 @@ KEYWORD_COLUMNS = (
     "first_seen",
     "first_seen_estimated",
     "identity",
+    "new",
 )
 #: Columns for the details table; ``name`` is stored as ``display_name``.
 DETAIL_COLUMNS = ("name", "profile_url", "company", "position", "email")
@@ -94,7 +96,7 @@ def check_columns(frame: pd.DataFrame) -> None:
 
 def _empty(v: Any) -> bool:
     """An empty cell: None, NaN, NaT, NA, or the empty string ("not given")."""
-    return _is_na(v) or (isinstance(v, str) and v == "")
+    return is_na(v) or (isinstance(v, str) and v == "")
 
 
 def row_arguments(frame: pd.DataFrame, pos: int) -> tuple[Any, dict[str, Any]]:
@@ -104,7 +106,7 @@ def row_arguments(frame: pd.DataFrame, pos: int) -> tuple[Any, dict[str, Any]]:
     given" (the keyword's default; the platform, which has none, is then missing); keys,
     introducers, participants and identities are taken as text; pandas times as datetimes.
     """
-    r = {c: _plain(frame[c].iat[pos]) for c in frame.columns}
+    r = {c: plain(frame[c].iat[pos]) for c in frame.columns}
     kwargs: dict[str, Any] = {"platform": None}
     for col, v in r.items():
         if col == "name" or _empty(v):
@@ -137,7 +139,7 @@ def add_contacts_rows(batch: Batch, frame: pd.DataFrame) -> list[str]:
         try:
             keys.append(batch.add_contact(name, **kwargs))
         except ValidationError as err:
-            raise _label_error(err, frame.index[pos]) from None
+            raise label_error(err, frame.index[pos]) from None
     return keys
 
 
@@ -215,7 +217,22 @@ def preload_contacts(conn: Any, ledger: Ledger, keys: list[str]) -> None:
         ledger._contacts[k] = found.get(k)
 
 
-class _Disagreement(Exception):
+def _added_by_hand(frame: pd.DataFrame) -> np.ndarray:
+    """Rows ``add_contact`` handles as added by hand (no key, no identity, a name or URL): it
+    looks them up by name and profile URL and gives them an identity; the per-column checks
+    leave those rows to it."""
+    wanted = np.ones(len(frame), bool)
+    for col in ("key", "identity"):
+        if col in frame:
+            wanted &= ~_given(frame[col])
+    named = np.zeros(len(frame), bool)
+    for col in ("name", "profile_url"):
+        if col in frame:
+            named |= _given(frame[col])
+    return wanted & named
+
+
+class Disagreement(Exception):
     """The per-column checks flagged a row ``add_contact`` accepts (a bug; never silent)."""
 
 
@@ -229,7 +246,7 @@ class BulkContacts:
         self.ledger = batch.ledger
         self.n = n = len(frame)
         self.bad = np.zeros(n, bool)
-        self.now_us = _us(batch.now)
+        self.now_us = to_us(batch.now)
 
     def _column(self, name: str) -> tuple[pd.Series | None, np.ndarray]:
         if name not in self.frame.columns:
@@ -242,7 +259,7 @@ class BulkContacts:
         values, given = self._column(name)
         if values is None:
             return np.full(self.n, None, dtype=object), given
-        text = _Text(values).values(raw=raw)
+        text = TextColumn(values).values(raw=raw)
         return np.where(given, text, None), given
 
     def check(self) -> None:
@@ -252,7 +269,7 @@ class BulkContacts:
         values, given = self._column("platform")
         self.platform = np.full(n, None, dtype=object)
         if values is not None:
-            txt = _Text(values)
+            txt = TextColumn(values)
             ok = given & txt.isin(PLATFORMS)
             self.platform[ok] = txt.values()[ok]
         else:
@@ -261,12 +278,13 @@ class BulkContacts:
         values, given = self._column("basis")
         self.basis = np.full(n, "unknown", dtype=object)
         if values is not None:
-            txt = _Text(values)
+            txt = TextColumn(values)
             ok = txt.isin(BASES)
             bad |= given & ~ok
             self.basis[given & ok] = txt.values()[given & ok]
         self.introducer, has_intro = self._text("introducer", raw=True)
         bad |= (self.basis == "introduced") & ~has_intro
+        bad |= has_intro & (self.basis != "introduced")
         # participants: known ones, once per distinct value
         participant, given = self._text("participant", raw=True)
         participant[~given] = DEFAULT_PARTICIPANT
@@ -288,6 +306,7 @@ class BulkContacts:
         self._check_introducers(has_intro, keys)
         self._check_first_seen()
         self._check_estimated()
+        self._check_new()
         self._check_identities()
         self._check_details()
 
@@ -330,9 +349,9 @@ class BulkContacts:
             return
         if not isinstance(values.dtype, pd.DatetimeTZDtype):  # empty text is "not given"
             values = pd.Series(np.where(given, values.to_numpy(dtype=object), None), dtype=object)
-        us, _, unreadable = _time_cells(values, self.batch.study.tz)
+        us, _, unreadable = time_cells(values, self.batch.study.tz)
         self.bad |= unreadable
-        ok = given & ~unreadable & (us != _NAT)
+        ok = given & ~unreadable & (us != NAT)
         self.first_seen[ok] = us[ok]
         self.bad |= self.first_seen > self.now_us + _FUTURE_US
 
@@ -351,6 +370,18 @@ class BulkContacts:
                         self.estimated[i] = parse_bool(raw[i], "first_seen_estimated")
                     except ValidationError:
                         self.bad[i] = True
+
+    def _check_new(self) -> None:
+        """``new`` is yes or no (it matters only to rows added by hand, which go row by row)."""
+        values, given = self._column("new")
+        if values is None or values.dtype == bool:
+            return
+        raw = values.to_numpy(dtype=object)
+        for i in np.flatnonzero(given):
+            try:
+                parse_bool(raw[i], "new")
+            except ValidationError:
+                self.bad[i] = True
 
     def _check_identities(self) -> None:
         ident, given = self._text("identity", raw=True)
@@ -396,7 +427,7 @@ class BulkContacts:
             values, given = self._column(col)
             if values is None or not given.any():
                 continue
-            txt = _Text(values)
+            txt = TextColumn(values)
             valid = np.array(
                 [storable_text(t) and len(t) <= MAX_DETAIL for t in txt.text], dtype=bool
             )
@@ -413,8 +444,6 @@ class BulkContacts:
     def raise_first(self, pos: int) -> None:
         """Replay row ``pos`` through ``add_contact`` on a copy of the batch's state that knows
         the frame's earlier rows; it raises the row-by-row call's error."""
-        from study.api import Batch, WriteSummary
-
         batch = self.batch
         shadow = copy.copy(batch)
         ledger = copy.copy(batch.ledger)
@@ -435,10 +464,10 @@ class BulkContacts:
                 shadow._identities[ident] = self.key[q]
         name, kwargs = row_arguments(self.frame, pos)
         try:
-            Batch.add_contact(shadow, name, **kwargs)
+            type(batch).add_contact(shadow, name, **kwargs)
         except ValidationError as err:
-            raise _label_error(err, self.frame.index[pos]) from None
-        raise _Disagreement(pos)
+            raise label_error(err, self.frame.index[pos]) from None
+        raise Disagreement(pos)
 
     # insert ----------------------------------------------------------------------------------
     def generate_keys(self) -> None:
@@ -533,6 +562,8 @@ def add_contacts(batch: Batch, frame: pd.DataFrame) -> list[str]:
         return []
     if any(_nul(frame[c]).any() for c in frame.columns if c != "first_seen"):
         return _rows_atomically(batch, frame)  # text with NUL characters: rare, row by row
+    if _added_by_hand(frame).any():
+        return _rows_atomically(batch, frame)  # may name contacts already there: row by row
     collecting = gc.isenabled()
     gc.disable()  # many short-lived tuples; nothing here makes reference cycles (see bulk.py)
     try:
@@ -542,7 +573,7 @@ def add_contacts(batch: Batch, frame: pd.DataFrame) -> list[str]:
         if len(first):
             try:
                 bulk.raise_first(int(first[0]))
-            except _Disagreement:
+            except Disagreement:
                 warnings.warn(
                     f"add_contacts: the per-column checks disagree with add_contact() on row "
                     f"{frame.index[int(first[0])]}; falling back to row by row",

@@ -2,7 +2,7 @@
 thread inserts the groups already checked (SQLite).
 
 Most of a bulk import into SQLite is SQLite itself building the table and its indexes inside
-``sqlite3_step``, which runs without Python's global lock; the checks of :mod:`study.bulk` are
+``sqlite3_step``, which runs without Python's global lock; the checks of :mod:`study.write.checks` are
 NumPy and pandas work that holds it. Done one after the other, their times add up; done side by
 side, on two cores, the slower one sets the pace.
 
@@ -16,7 +16,7 @@ participant; a participant's rows come in one block of ids.
 
 Everything happens inside a savepoint of the batch's transaction. When a group has a row that
 breaks a rule, the groups already inserted are rolled back to it and the whole frame goes
-through :func:`study.bulk._log_frame`'s single pass, which names the first problem exactly as
+through :func:`study.write.events.log_frame_one_pass`'s single pass, which names the first problem exactly as
 ``log`` would.
 """
 
@@ -32,11 +32,13 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 import pandas as pd
 
-from study.bulk import BulkLog, _Text, insert_sqlite
 from study.vocabulary import DEFAULT_PARTICIPANT
+from study.write.cells import TextColumn
+from study.write.events import BulkLog
+from study.write.insert import insert_sqlite
 
 if TYPE_CHECKING:
-    from study.api import Batch
+    from study.write.batch import Batch
 
 #: Frames at least this long are cut into groups of participants (shorter ones gain nothing
 #: from a second thread).
@@ -58,10 +60,10 @@ class FrameKeys:
     earlier row: settled before any group goes in."""
 
     def __init__(self, batch: Batch, frame: pd.DataFrame, *, source: str, force: bool):
-        self.keys: _Text | None = None
+        self.keys: TextColumn | None = None
         self.duplicates = np.zeros(len(frame), bool)
         if "source_key" in frame:
-            self.keys = _Text(frame["source_key"], distinct=True)
+            self.keys = TextColumn(frame["source_key"], distinct=True)
             given = self.keys.codes >= 0
             values = np.full(len(frame), None, dtype=object)
             values[given] = self.keys.values()[given]
@@ -70,7 +72,7 @@ class FrameKeys:
 
 
 class FramePart:
-    """Rows ``rows`` of a frame, as one :class:`~study.bulk.BulkLog` checks them."""
+    """Rows ``rows`` of a frame, as one :class:`~study.write.events.BulkLog` checks them."""
 
     def __init__(self, keys: FrameKeys, rows: np.ndarray, reading: Any):
         self.frame_keys = keys
@@ -78,7 +80,7 @@ class FramePart:
         #: a context manager around each of the checks' queries
         self.reading = reading
 
-    def source_keys(self) -> _Text:
+    def source_keys(self) -> TextColumn:
         assert self.frame_keys.keys is not None
         return self.frame_keys.keys.subset(self.rows)
 
@@ -208,6 +210,8 @@ def log_frame_by_groups(
     """Check and insert ``frame`` group by group (see the module's text); the rows added, or
     None when it is not worth it (one participant) or a row breaks a rule (then nothing of the
     frame is left in the log, and the caller runs the single pass)."""
+    if "source_key" not in frame or frame["source_key"].isna().any():
+        return None  # rows keyed by their content: their duplicates are found in one pass
     groups = participant_groups(frame, GROUPS)
     if len(groups) < 2:
         return None
