@@ -90,27 +90,29 @@ def leads_per_month(table: pd.DataFrame, lang: str) -> Figure:
 
 
 def lead_funnel(funnel, lang: str) -> Figure:
-    """The lead funnel: the share of leads that reached each stage, with Wilson intervals, and
-    the count on each bar (a :class:`study.analysis.jobs.Funnel`)."""
+    """The lead funnel step by step: the conversion from the stage before among the leads whose
+    step is decided, with its Wilson interval, and how many were decided (a
+    :class:`study.estimands.job_search.LeadFunnel`)."""
     from matplotlib.ticker import FuncFormatter
 
     from study.report.i18n import number
 
-    s = funnel.summary
-    stages = [
-        f"{label('stage', x, lang)} (n = {int(n)})"
-        for x, n in zip(s["stage"], s["reached"], strict=True)
+    s = funnel.summary.iloc[1:]
+    steps = [
+        f"{label('stage', x, lang)} (n = {0 if pd.isna(d) else int(d)})"
+        for x, d in zip(s["stage"], s["decided"], strict=True)
     ]
-    fig, ax = plt.subplots(figsize=(WIDTH, 2.6))
+    fig, ax = plt.subplots(figsize=(WIDTH, 2.4))
     y = list(range(len(s)))[::-1]
+    est = s["conversion"].fillna(0)
     err = [
-        (s["share_of_leads"] - s["share_low"]).clip(lower=0),
-        (s["share_high"] - s["share_of_leads"]).clip(lower=0),
+        (est - s["conversion_low"].fillna(0)).clip(lower=0),
+        (s["conversion_high"].fillna(0) - est).clip(lower=0),
     ]
-    ax.barh(y, s["share_of_leads"], xerr=err, color=sns.color_palette(PALETTE)[1], capsize=3)
-    ax.set_yticks(y, stages)
+    ax.barh(y, est, xerr=err, color=sns.color_palette(PALETTE)[1], capsize=3)
+    ax.set_yticks(y, steps)
     ax.set_xlim(0, 1.02)
-    ax.set(xlabel=t("axis.share_of_leads", lang), title=t("section.job_search.funnel.figure", lang))
+    ax.set(xlabel=t("axis.conversion", lang), title=t("section.job_search.funnel.figure", lang))
     ax.xaxis.set_major_formatter(FuncFormatter(lambda v, _pos: number(v, lang, ".0%")))
     return fig
 

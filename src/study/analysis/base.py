@@ -83,3 +83,21 @@ def wilson(successes: int, n: int, level: float = 0.95) -> Estimate:
     return Estimate(
         successes / n, float(low), float(high), int(n), "Wilson score interval", level, "proportion"
     )
+
+
+def data_factor(est: Estimate) -> float | None:
+    """Roughly how many times the data behind ``est`` would make its interval narrow enough to
+    be read (:attr:`Estimate.too_imprecise` False): standard errors shrink with the square root
+    of the data, so the factor is the square of (width now / widest readable width), on the
+    log scale for ratios. None when the interval is not finite (no such guess is possible)."""
+    if not all(map(math.isfinite, (est.estimate, est.low, est.high))):
+        return None
+    if est.scale == "proportion":
+        width, limit = est.high - est.low, MAX_PROPORTION_WIDTH
+    elif est.scale == "ratio":
+        if est.low <= 0:
+            return None
+        width, limit = math.log(est.high / est.low), math.log(MAX_RATIO_SPAN)
+    else:
+        return None
+    return max(1.0, (width / limit) ** 2)

@@ -450,6 +450,14 @@ def simulate_participant(
         starts[1:], s, end, tie_of, t_int, i_dir, R, ties, n_direct, t_vouch, vouched, known
     )
     eff["live_reliable_ties"] = reliable.sum(axis=0).astype(int).tolist()
+    # the same by basis and platform: the truth of the leads' sources (a lead through a contact
+    # comes through one of the reliable ties at the end of the month before)
+    eff["live_reliable_ties_by_basis"] = {
+        b: reliable[t_basis == b].sum(axis=0).astype(int).tolist() for b in np.unique(t_basis)
+    }
+    eff["live_reliable_ties_by_platform"] = {
+        q: reliable[t_plat == q].sum(axis=0).astype(int).tolist() for q in np.unique(t_plat)
+    }
     _leads(buf, rng, p, pid, eff, starts, reliable, s, end, t_keys, t_plat, tmax)
 
     # the participant's own activity, profile, metrics -----------------------------------------

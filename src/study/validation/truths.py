@@ -51,3 +51,131 @@ def tie_hazard_ratio(name: str, truth: dict[str, Any]) -> Truth | None:
 
 
 truth_for("sustainability.cox")(tie_hazard_ratio)
+
+
+# --- research questions 1, 3 and 4, the overview and the panel (issue 16) ---------------------
+
+import datetime as _dt  # noqa: E402
+import math  # noqa: E402
+
+import numpy as np  # noqa: E402
+
+_MONTH_DAYS = 365.25 / 12
+
+
+def _month_fractions(truth: dict[str, Any]) -> np.ndarray:
+    """Each simulated month's length in average months (the generator's ``frac``)."""
+    start = _dt.date.fromisoformat(truth["start"])
+    y, m, out = start.year, start.month, []
+    for _ in range(int(truth["months"])):
+        ny, nm = (y + 1, 1) if m == 12 else (y, m + 1)
+        out.append((_dt.date(ny, nm, 1) - _dt.date(y, m, 1)).days / _MONTH_DAYS)
+        y, m = ny, nm
+    return np.asarray(out)
+
+
+def _before(counts: list[int]) -> np.ndarray:
+    """Reliable ties at each month's start: the count at the end of the month before (none in
+    the first month)."""
+    return np.concatenate([[0.0], np.asarray(counts, dtype=float)[:-1]])
+
+
+def lead_intensities(truth: dict[str, Any], pid: str) -> dict[str, Any]:
+    """Expected leads of a participant by month: through a contact (in total, by the basis and
+    platform of the reliable tie it comes through) and not through one, as the generator draws
+    them (a Poisson count per month: rate × live reliable ties at the month's start × the
+    participant's multiplier × the month's length)."""
+    eff = truth["participant_effects"][pid]
+    lp = truth["params"]["leads"]
+    frac = _month_fractions(truth)
+    mult = math.exp(eff["lead_log_rate"])
+    tie = lp["rate_per_reliable_tie"] * mult * frac
+    return {
+        "other": lp["rate_other"] * mult * frac,
+        "through": tie * _before(eff["live_reliable_ties"]),
+        "basis": {
+            b: tie * _before(v) for b, v in eff.get("live_reliable_ties_by_basis", {}).items()
+        },
+        "platform": {
+            q: tie * _before(v) for q, v in eff.get("live_reliable_ties_by_platform", {}).items()
+        },
+    }
+
+
+def _weights(mix: dict[str, float]) -> dict[str, float]:
+    total = sum(mix.values())
+    return {k: v / total for k, v in mix.items()}
+
+
+@truth_for("job_search.rates")
+def lead_rate_truth(name: str, truth: dict[str, Any]) -> Truth | None:
+    """``leads per month``: one participant's expected leads per month over the simulated
+    months, given the network it built (a panel: None, the population mean has no closed
+    form). ``leads per 100 reliable ties and month``: 100 × the rate per reliable tie times
+    the participant's lead multiplier (a panel: times its mean, exp(sd² / 2))."""
+    pids = truth["participants"]
+    lp = truth["params"]["leads"]
+    if name == "leads per month":
+        if len(pids) > 1:
+            return None
+        lam = lead_intensities(truth, pids[0])
+        return Truth(float((lam["other"] + lam["through"]).sum() / truth["months"]), "log")
+    if name == "leads per 100 reliable ties and month":
+        if len(pids) > 1:
+            mult = math.exp(lp["participant_sd"] ** 2 / 2)
+        else:
+            mult = math.exp(truth["participant_effects"][pids[0]]["lead_log_rate"])
+        return Truth(100 * lp["rate_per_reliable_tie"] * mult, "log")
+    return None
+
+
+_SHARE = re.compile(r"^share (\w+)\[(.+)\]$")
+
+
+@truth_for("job_search.sources")
+def lead_share_truth(name: str, truth: dict[str, Any]) -> Truth | None:
+    """Shares of all leads by channel, basis and platform: the expected leads of the group over
+    the expected leads, summed over the study's months and participants (given the leads,
+    their groups are multinomial with these shares)."""
+    m = _SHARE.match(name)
+    if not m:
+        return None
+    by, group = m.groups()
+    lp = truth["params"]["leads"]
+    w_tie, w_other = _weights(lp["channels_contact"]), _weights(lp["channels_other"])
+    part, total = 0.0, 0.0
+    for pid in truth["participants"]:
+        lam = lead_intensities(truth, pid)
+        through, other = float(lam["through"].sum()), float(lam["other"].sum())
+        total += through + other
+        if by == "channel":
+            part += through * w_tie.get(group, 0.0) + other * w_other.get(group, 0.0)
+        elif by == "basis":
+            part += other if group == "no contact" else float(lam["basis"].get(group, 0).sum())
+        elif by == "platform":
+            part += float(np.sum(lam["platform"].get(group, 0))) + other / 2
+        else:
+            return None
+    return Truth(part / total) if total > 0 else None
+
+
+@truth_for("job_search.funnel")
+def funnel_truth(name: str, truth: dict[str, Any]) -> Truth | None:
+    """``conversion to <stage>``: the probability of moving on from the stage before."""
+    from study.vocabulary import LEAD_PROGRESS
+
+    if not name.startswith("conversion to "):
+        return None
+    stage = name.removeprefix("conversion to ")
+    if stage not in LEAD_PROGRESS[1:]:
+        return None
+    prev = LEAD_PROGRESS[LEAD_PROGRESS.index(stage) - 1]
+    return Truth(float(truth["params"]["leads"]["p_advance"][prev]))
+
+
+@truth_for("job_search.model")
+def lead_model_truth(name: str, truth: dict[str, Any]) -> Truth | None:
+    """``rr per activity``: 1 (the simulated leads do not depend on activity). The rate ratio
+    per reliable ties has no single truth: the simulated leads grow linearly with the ties, the
+    model is log-linear."""
+    return Truth(1.0, "log") if name == "rr per activity" else None
