@@ -179,3 +179,49 @@ def lead_model_truth(name: str, truth: dict[str, Any]) -> Truth | None:
     per reliable ties has no single truth: the simulated leads grow linearly with the ties, the
     model is log-linear."""
     return Truth(1.0, "log") if name == "rr per activity" else None
+
+
+@truth_for("reputation.views")
+def views_truth(name: str, truth: dict[str, Any]) -> Truth | None:
+    """The set level change (a rate ratio), the trend before the update and the change of the
+    slope after it (both as rate ratios per year). One trend for both sides has a truth only
+    where the slope does not change."""
+    v = truth["views"]
+    if name == "rr level change":
+        return Truth(float(v["level_change_rr"]), "log")
+    if name == "rr pre-trend per year":
+        return Truth(math.exp(v["trend_per_year"]), "log")
+    if name == "rr slope change per year":
+        return Truth(math.exp(v["slope_change_per_year"]), "log")
+    if name == "rr trend per year" and v["slope_change_per_year"] == 0:
+        return Truth(math.exp(v["trend_per_year"]), "log")
+    return None
+
+
+def _activities_per_month(truth: dict[str, Any]) -> float:
+    return float(sum(truth["params"]["activity"]["rate_per_month"].values()))
+
+
+@truth_for("reputation.trends")
+def trends_truth(name: str, truth: dict[str, Any]) -> Truth | None:
+    """Followers gained per month on both platforms: each platform gains followers_per_month
+    plus followers_per_activity for every activity on it. The rank number's factor per month:
+    exp(−decay per activity × activities per month)."""
+    rp = truth["params"]["reputation"]
+    if name == "followers per month":
+        platforms = 2  # the generator's XING and LinkedIn
+        return Truth(
+            platforms * rp["followers_per_month"]
+            + rp["followers_per_activity"] * _activities_per_month(truth),
+            "log",
+        )
+    if name == "rank factor per month":
+        return Truth(math.exp(-rp["rank_decay_per_activity"] * _activities_per_month(truth)), "log")
+    return None
+
+
+@truth_for("reputation.activity")
+def activity_truth(name: str, truth: dict[str, Any]) -> Truth | None:
+    """``rr <activity>``: 1, the simulated views do not respond to activity (posts move the
+    impressions, followers and the rank, not the profile views)."""
+    return Truth(1.0, "log") if name.startswith("rr ") else None

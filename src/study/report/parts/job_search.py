@@ -49,6 +49,15 @@ def _horizon(ctx: Context) -> str:
     return ctx.day(ctx.end - pd.Timedelta(days=ctx.window))
 
 
+def _last_known_month(ctx: Context) -> str:
+    """The last month whose start lies at or before cut-off − W, in words ("October 2025")."""
+    from study.periods import parse_period
+    from study.report.i18n import period_label
+
+    day = (ctx.end - pd.Timedelta(days=ctx.window)).tz_convert(ctx.study.tz)
+    return period_label(parse_period(f"{day.year}-{day.month:02d}"), ctx.lang)
+
+
 def rates_words(ctx: Context, r) -> list[str]:
     """The rates section's sentences (also the answer box's first ones)."""
     key = "section.job_search.rates"
@@ -83,7 +92,7 @@ def rates_words(ctx: Context, r) -> list[str]:
                 ctx.lang,
                 rate=estimate(ctx, r.per_100_reliable),
                 months=r.known_months,
-                horizon=_horizon(ctx),
+                horizon=_last_known_month(ctx),
             )
         )
     else:
@@ -233,19 +242,59 @@ def job_search_model(ctx: Context, out: list[Item]) -> None:
                 "p": p_value(ctx, summary.loc[cov, "p_value"]).removeprefix("p = "),
             }
         )
-    words.append(t(f"{key}.n", ctx.lang, n=m.months, horizon=_horizon(ctx)))
+    words.append(t(f"{key}.n", ctx.lang, n=m.months, horizon=_last_known_month(ctx)))
     out += [Text(" ".join(words)), Table(pd.DataFrame(rows))]
 
 
 def answer(ctx: Context) -> str:
-    """The part's answer box: how many leads, how often through reliable ties, where from."""
-    r = ctx.results.get("job_search.rates")
-    if r is None or not len(ctx.leads):
-        return t("answer.job_search.none", ctx.lang)
-    words = rates_words(ctx, r)
+    """The part's answer box: how many leads, whether reliable ties bring them, from where."""
+    key = "answer.job_search"
+    r = ctx.results.get("job_search.rates") if len(ctx.leads) else None
+    if r is None:
+        return t(f"{key}.none", ctx.lang)
+    lang = ctx.lang
+    if r.participants == 1:
+        words = [
+            t(
+                f"{key}.leads",
+                lang,
+                n=r.leads,
+                months=r.n_months,
+                rate=estimate(ctx, r.per_month),
+                through=r.through,
+            )
+        ]
+    elif r.per_month is not None:
+        words = [
+            t(
+                f"{key}.leads_panel",
+                lang,
+                n=r.leads,
+                participants=r.participants,
+                rate=estimate(ctx, r.per_month),
+                through=r.through,
+            )
+        ]
+    else:
+        words = [t("report.no_population", lang, n=r.participants)]
+    e = r.per_100_reliable
+    if e is None:
+        words.append(t(f"{key}.per_tie_not_yet", lang, window=ctx.window))
+    elif e.too_imprecise:
+        words.append(t(f"{key}.per_tie_imprecise", lang, what=estimate(ctx, e)))
+    else:
+        words.append(t(f"{key}.per_tie", lang, rate=estimate(ctx, e)))
     src = ctx.results.get("job_search.sources")
     if src is not None:
-        words.append(top_words(ctx, src, "channel"))
+        top = src.top("channel")
+        k = int(src.shares["channel"].summary.set_index("channel").loc[top[0], "leads"])
+        if len(top) > 1:
+            values = _listing(ctx, [value_label(ctx, "channel", g) for g in top])
+            words.append(t(f"{key}.channel_tie", lang, values=values, k=k))
+        else:
+            words.append(
+                t(f"{key}.channel", lang, value=value_label(ctx, "channel", top[0]), k=k, n=src.n)
+            )
     return " ".join(words)
 
 
