@@ -160,30 +160,33 @@ def reliable_share(share: pd.DataFrame, lang: str) -> Figure:
 
 
 def its_views(res, lang: str) -> Figure:
-    """Weekly profile views around a profile update: observed points, the fitted segments, the
-    counterfactual (the first segment continued, dashed) and the update (a vertical line)
-    (a :class:`study.analysis.reputation.ItsResult`)."""
+    """Profile views per week around the profile completion: each entered period's views per
+    week, the fitted segments, the counterfactual (the first segment continued, dashed) and
+    the update (a vertical line) (a :class:`study.analysis.reputation.ViewsIts`). The axis holds
+    everything drawn: a counterfactual that would run off the plot is drawn only as far as it
+    stays within it (and not at all when the level change is too imprecise to read)."""
     c = res.curves.copy()
     c["time"] = pd.to_datetime(c["time"])
-    at = pd.Timestamp(res.effects[0].at)
+    at = pd.Timestamp(res.intervention)
     pal = sns.color_palette(PALETTE)
     fig, ax = plt.subplots(figsize=(WIDTH, 3.2))
     ax.scatter(c["time"], c["observed"], s=9, color="0.55", label=t("axis.observed", lang))
     for _, seg in c.groupby("segment"):
         ax.plot(seg["time"], seg["fitted"], color=pal[0], linewidth=2)
     ax.plot([], [], color=pal[0], linewidth=2, label=t("axis.fitted", lang))
+    top = 1.15 * max(c["observed"].max(), c["fitted"].max())
     after = c[c["time"] >= at]
-    ax.plot(
-        after["time"],
-        after["counterfactual"],
-        color=pal[0],
-        linestyle="--",
-        linewidth=1.5,
-        label=t("axis.counterfactual", lang),
-    )
+    if not res.level.too_imprecise:
+        inside = after[after["counterfactual"] <= top]
+        ax.plot(
+            inside["time"],
+            inside["counterfactual"],
+            color=pal[0],
+            linestyle="--",
+            linewidth=1.5,
+            label=t("axis.counterfactual", lang),
+        )
     ax.axvline(at, color=pal[3], linewidth=1, label=t("axis.intervention", lang))
-    # the counterfactual may run far off: the axis follows what was observed and fitted
-    top = 1.4 * max(c["observed"].max(), c["fitted"].max())
     ax.set_ylim(0, top)
     ax.set(ylabel=t("axis.views_per_week", lang), title=t("section.reputation.views.figure", lang))
     _date_axis(ax, lang)
@@ -194,8 +197,9 @@ def its_views(res, lang: str) -> Figure:
 
 
 def metric_trends(trends: list, lang: str) -> Figure:
-    """One panel per level metric: the weekly values and the fitted linear trend
-    (:class:`study.analysis.reputation.TrendResult`)."""
+    """One panel per level metric: the measured values and the fitted growth (a
+    :class:`study.analysis.reputation.GrowthResult` or ``RankChange``, with ``metric`` and
+    ``curves`` holding week, observed, fitted)."""
     fig, axes = plt.subplots(
         len(trends), 1, figsize=(WIDTH, 2.3 * len(trends) + 0.4), sharex=True, squeeze=False
     )

@@ -150,7 +150,8 @@ def random_effects(
 
     A fixed-effect pooling assumes every participant has the same effect, and its interval is
     too narrow as soon as they differ; with few participants the usual random-effects interval
-    (normal quantiles) is too narrow as well, which HKSJ corrects. Fewer than
+    (normal quantiles) is too narrow as well, which HKSJ corrects (in its modified form: never
+    narrower than the unscaled random-effects interval). Fewer than
     :data:`MIN_PARTICIPANTS`: NotEnoughData (no population-level interval)."""
     from statsmodels.stats.meta_analysis import combine_effects
 
@@ -165,14 +166,19 @@ def random_effects(
         # the per-participant rows' own intervals use normal quantiles; the pooled one uses t
         warnings.simplefilter("ignore")
         res = combine_effects(b, v, method_re="iterated", use_t=True)
-        row = res.summary_frame(alpha=1 - level).loc["random effect wls"]
+        frame = res.summary_frame(alpha=1 - level)
+    # the modified HKSJ interval: the wider of the scaled (HKSJ) and unscaled intervals; HKSJ's
+    # scale falls below 1 when the participants agree more than their own errors say, and its
+    # interval is then narrower than any single participant's evidence allows
+    rows = frame.loc[["random effect wls", "random effect"]]
+    row = rows.loc[(rows["ci_upp"] - rows["ci_low"]).idxmax()]
     return Estimate(
         float(np.exp(row["eff"])),
         float(np.exp(row["ci_low"])),
         float(np.exp(row["ci_upp"])),
         k,
-        f"random-effects meta-analysis of {k} participants (Paule–Mandel, Hartung–Knapp"
-        f" interval, t with {k - 1} df)",
+        f"random-effects meta-analysis of {k} participants (Paule–Mandel, modified"
+        f" Hartung–Knapp interval, t with {k - 1} df)",
         level,
     )
 

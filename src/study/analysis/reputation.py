@@ -847,7 +847,14 @@ def metric_growth(
             level,
             "difference",
         )
-    curves = pd.DataFrame({"week": total.index, "observed": total.to_numpy()})
+    months_since = (total.index - total.index[0]) / pd.Timedelta(days=1) / (DAYS_PER_YEAR / 12)
+    curves = pd.DataFrame(
+        {
+            "week": total.index,
+            "observed": total.to_numpy(),
+            "fitted": float(total.iloc[0]) + est.estimate * np.asarray(months_since),
+        }
+    )
     return GrowthResult(metric, est, float(total.iloc[0]), float(total.iloc[-1]), len(m), curves)
 
 
@@ -896,5 +903,12 @@ def rank_change(
         f"change of log(rank) per month between checks, Newey–West errors ({lags} lags)",
         level,
     )
-    curves = pd.DataFrame({"week": m["day"].to_numpy(), "observed": m["value"].to_numpy()})
+    since = ((m["day"] - m["day"].iloc[0]) / pd.Timedelta(days=1) / (DAYS_PER_YEAR / 12)).to_numpy()
+    curves = pd.DataFrame(
+        {
+            "week": m["day"].to_numpy(),
+            "observed": m["value"].to_numpy(),
+            "fitted": float(m["value"].iloc[0]) * np.exp(b * since),
+        }
+    )
     return RankChange(est, float(m["value"].iloc[0]), float(m["value"].iloc[-1]), len(m), curves)

@@ -225,3 +225,41 @@ def activity_truth(name: str, truth: dict[str, Any]) -> Truth | None:
     """``rr <activity>``: 1, the simulated views do not respond to activity (posts move the
     impressions, followers and the rank, not the profile views)."""
     return Truth(1.0, "log") if name.startswith("rr ") else None
+
+
+@truth_for("second_degree.rates")
+def introducer_rates_truth(name: str, truth: dict[str, Any]) -> Truth | None:
+    """``pass rate <type>``: the set probability that a vouch check comes back "known". The
+    response and survival shares depend on the whole tie process (acceptance, lifetimes,
+    interaction rates), with no closed form: no truth."""
+    if name.startswith("pass rate "):
+        p = truth["vouch"]["p_known"].get(name.removeprefix("pass rate "))
+        return None if p is None else Truth(float(p))
+    return None
+
+
+def _odds(p: float) -> float:
+    return p / (1 - p)
+
+
+@truth_for("second_degree.model")
+def vouch_odds_truth(name: str, truth: dict[str, Any]) -> Truth | None:
+    """``or introducer_type[<type>]``: the odds of "known" for the type over those of a
+    first-hand introducer; ``or years_since_introduction``: 1 (time does not matter)."""
+    p = truth["vouch"]["p_known"]
+    m = re.match(r"^or introducer_type\[(\w+)\]$", name)
+    if m and m.group(1) in p:
+        return Truth(_odds(p[m.group(1)]) / _odds(p["first_hand"]), "log")
+    if name == "or years_since_introduction":
+        return Truth(1.0, "log")
+    return None
+
+
+@truth_for("second_degree.survival")
+def degree_hr_truth(name: str, truth: dict[str, Any]) -> Truth | None:
+    """The set hazard ratio of an introduced tie against one of the other basis."""
+    hr = truth["ties"]["hr"]["basis"]
+    m = re.match(r"^hr introduced vs (\w+)$", name)
+    if m and m.group(1) in hr:
+        return Truth(hr["introduced"] / hr[m.group(1)], "log")
+    return None
