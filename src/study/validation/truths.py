@@ -263,3 +263,13 @@ def degree_hr_truth(name: str, truth: dict[str, Any]) -> Truth | None:
     if m and m.group(1) in hr:
         return Truth(hr["introduced"] / hr[m.group(1)], "log")
     return None
+
+
+@truth_for("overview.panel")
+def panel_truth(name: str, truth: dict[str, Any]) -> Truth | None:
+    """The panel's pooled figures: the same truths as in their own parts."""
+    if name == "leads per 100 reliable ties and month":
+        return lead_rate_truth(name, truth)
+    if name == "rr level change":
+        return views_truth(name, truth)
+    return None

@@ -198,18 +198,6 @@ def second_degree_network(ctx: Context, out: list[Item]) -> None:
     ]
 
 
-def _and(ctx: Context, items: list[str]) -> str:
-    if len(items) <= 1:
-        return "".join(items)
-    return t("report.and", ctx.lang, first=", ".join(items[:-1]), last=items[-1])
-
-
-def _and(ctx: Context, items: list[str]) -> str:
-    if len(items) <= 1:
-        return "".join(items)
-    return t("report.and", ctx.lang, first=", ".join(items[:-1]), last=items[-1])
-
-
 def answer(ctx: Context) -> str:
     """The part's answer box: do introducers know the people, and do those ties last."""
     key = "answer.second_degree"
@@ -243,8 +231,7 @@ def answer(ctx: Context) -> str:
             t(
                 f"{key}.few",
                 lang,
-                groups=_and(ctx, [introducer(ctx, k) for k in few]),
-                counts=_and(ctx, [str(e.n) for e in few.values()]),
+                groups=", ".join(f"{introducer(ctx, k)}: {e.n}" for k, e in few.items()),
             )
         )
     if not passes:
