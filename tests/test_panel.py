@@ -9,7 +9,6 @@ import pytest
 from study.analysis.base import NotEnoughData, wilson
 from study.analysis.panel import (
     MIN_PARTICIPANTS,
-    panel_summary,
     participant_summary,
     pooled_rate,
     pooled_share,
@@ -140,34 +139,22 @@ def test_participant_summary_rows_follow_each_participant():
     assert np.isnan(s.set_index("participant").loc["tiny", "median_days"])
 
 
-def test_panel_summary_needs_two_participants_and_pools():
-    rng = np.random.default_rng(5)
-    with pytest.raises(NotEnoughData):
-        panel_summary(_ties(rng, 1, 50))
-    t = _ties(rng, 6, 50)
-    leads = pd.DataFrame({"participant": [f"p{i % 6}" for i in range(31)]})
-    ps = panel_summary(t, leads)
-    assert len(ps.participants) == 6
-    assert ps.reliable_share.estimate == pytest.approx(t["reliable_at_end"].mean())
-    assert ps.leads_per_participant.estimate == pytest.approx(31 / 6)
-    assert list(ps.summary["figure"]) == [
-        "share of ties reliable at their end",
-        "job leads per participant",
-    ]
+def test_a_small_panel_has_counts_but_no_pooled_figures():
+    """Three participants: each one's counts, and no population-level figure (issue 16: the
+    report printed pooled intervals below the threshold)."""
+    from study.estimands import Results
+    from study.simulate import Params, frames
+    from study.tables.bundle import Tables
 
-
-def test_study_panel_summary_of_a_simulated_panel(tmp_path):
-    import study
-    from study.analysis.panel import study_panel_summary
-    from study.simulate import Params, run
-    from study.tables.ties import ties
-
-    run(Params(), 3, tmp_path / "panel.db", participants=3, months=12)
-    s = study.open(tmp_path / "panel.db")
-    cutoff = s.events(columns=["occurred_at"])["occurred_at"].max()
-    ps = study_panel_summary(s, cutoff)
-    t = ties(s.events(), s.contacts(), cutoff=cutoff)
-    assert list(ps.participants["participant"]) == sorted(s.participants())
-    assert ps.participants["ties"].sum() == len(t)
-    assert ps.reliable_share.estimate == pytest.approx(t["reliable_at_end"].mean())
-    assert "Wilson" in ps.reliable_share.method  # three participants: too few clusters
+    f = frames(Params(), 3, participants=3, months=24)
+    tables = Tables(f.events, f.contacts, f.end)
+    res = Results(tables)["overview.panel"]
+    assert list(res.participants["participant"]) == sorted(f.truth["participants"])
+    t = tables.ties
+    assert res.participants["ties"].sum() == t.groupby(["participant", "contact"]).ngroups
+    assert res.participants["leads"].sum() == len(tables.leads)
+    assert res.leads_per_100 is None and res.views_level is None
+    assert res.estimands() == {}
+    rates = Results(tables)["job_search.rates"]
+    assert rates.per_month is None and rates.per_100_reliable is None
+    assert rates.estimands() == {}

@@ -15,8 +15,10 @@ narrow. So the pooled figures here treat the participant as the unit of clusteri
   Hartung–Knapp–Sidik–Jonkman interval with t of k − 1 degrees of freedom);
 * :func:`participant_summary` - per participant: ties, ended ties, the Kaplan-Meier median
   lifetime with its interval (when there are enough ties), the share reliable at the end
-  (Wilson), and job leads;
-* :func:`panel_summary` - both together, for the report's panel section.
+  (Wilson), and job leads.
+
+The report's panel section takes its pooled figures from the research questions' own
+estimands on the panel's tables (:mod:`study.estimands.overview`).
 
 The Cox model (:func:`study.analysis.sustainability.cox`) already stratifies by participant in a
 panel, and the count models (:mod:`study.analysis.counts`, :mod:`study.analysis.jobs`,
@@ -36,7 +38,6 @@ from __future__ import annotations
 
 import warnings
 from collections.abc import Sequence
-from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
@@ -235,69 +236,3 @@ def participant_summary(
         out["leads"] = 0
     out["participant"] = out["participant"].astype("string")
     return out[list(SUMMARY_COLUMNS)]
-
-
-@dataclass
-class PanelSummary:
-    """Per-participant rows and the pooled figures of a panel."""
-
-    participants: pd.DataFrame
-    reliable_share: Estimate | None
-    leads_per_participant: Estimate | None
-
-    @property
-    def summary(self) -> pd.DataFrame:
-        rows = []
-        for name, est in (
-            ("share of ties reliable at their end", self.reliable_share),
-            ("job leads per participant", self.leads_per_participant),
-        ):
-            if est is not None:
-                rows.append({"figure": name, **est.as_dict()})
-        return pd.DataFrame(rows)
-
-
-def panel_summary(
-    ties: pd.DataFrame, leads: pd.DataFrame | None = None, *, level: float = 0.95
-) -> PanelSummary:
-    """The panel section's figures: :func:`participant_summary` and the pooled estimates."""
-    per = participant_summary(ties, leads, level=level)
-    if per["participant"].nunique() < 2:
-        raise NotEnoughData("a panel summary (participants)", len(per), 2)
-    try:
-        share = pooled_share(ties, "reliable_at_end", level=level)
-    except (NotEnoughData, KeyError):
-        share = None
-    try:
-        counts = per.assign(exposure=1.0)
-        per_person = pooled_rate(counts, "leads", "exposure", level=level)
-    except NotEnoughData:
-        per_person = None
-    return PanelSummary(per, share, per_person)
-
-
-def study_panel_summary(study, cutoff, *, window_days: float = 365, level: float = 0.95):
-    """:func:`panel_summary` of every participant of a study up to ``cutoff`` (the report's
-    panel section: ties and job leads of all participants, read with the columns they need)."""
-    from study.tables.leads import leads as leads_table
-    from study.tables.ties import ties as ties_table
-
-    columns = [
-        "participant",
-        "platform",
-        "occurred_at",
-        "kind",
-        "contact",
-        "direction",
-        "with_message",
-        "outcome",
-        "introducer",
-        "introducer_connections",
-        "lead",
-        "channel",
-        "stage",
-    ]
-    ev = study.events(until=cutoff, columns=columns)
-    contacts = study.contacts()
-    t = ties_table(ev, contacts, cutoff=cutoff, window_days=window_days)
-    return panel_summary(t, leads_table(ev, contacts), level=level)

@@ -622,6 +622,35 @@ def view_rate(p: Params, win: Window, platform: str, level: float, iv_day: float
     return np.exp(log_mu)
 
 
+def _monthly_views(buf, rng, p, win, plat, eff, iv_day, starts) -> None:
+    """Profile views entered per calendar month: daily rates, one negative-binomial frailty per
+    Monday..Sunday block as in the weekly counts, summed over each month's days."""
+    v = p.views
+    n_days = int(starts[-1])
+    day = np.arange(n_days, dtype=float)[:, None]
+    rate = view_rate(p, win, plat, eff["views_log_level"], iv_day, day)[:, 0]
+    block = (day[:, 0] + win.start.weekday()) // 7
+    frailty = (
+        rng.gamma(1 / v.dispersion, v.dispersion, int(block.max()) + 1)
+        if v.dispersion > 0
+        else np.ones(int(block.max()) + 1)
+    )
+    counts = rng.poisson(rate * frailty[block.astype(int)])
+    edges = starts.astype(int)
+    values = np.add.reduceat(counts, edges[:-1]).astype(float)
+    p_start = [(win.start + dt.timedelta(days=int(d))).isoformat() for d in edges[:-1]]
+    p_end = [(win.start + dt.timedelta(days=int(d) - 1)).isoformat() for d in edges[1:]]
+    buf.add(
+        "metric",
+        np.minimum(edges[1:] - END_MARGIN - 0.1, win.tmax),
+        plat,
+        value=values,
+        name="profile_views",
+        period_start=np.array(p_start, dtype=object),
+        period_end=np.array(p_end, dtype=object),
+    )
+
+
 def _profile_and_metrics(
     buf, rng, p, win, eff, iv_day, starts, act_t, act_type, act_plat, s, end, reason, t_plat
 ):
@@ -658,7 +687,17 @@ def _profile_and_metrics(
             period_start=np.array(p_start, dtype=object),
             period_end=np.array(p_end, dtype=object),
         )
-        buf.add("metric", t_week, plat, value=_nb(rng, mu, v.dispersion).astype(float), **common)
+        views = _nb(rng, mu, v.dispersion).astype(float)
+        if v.entry == "month":
+            _monthly_views(buf, rng, p, win, plat, eff, iv_day, starts)
+        elif v.p_missing > 0:
+            kept = rng.random(views.size) >= v.p_missing
+            entered = {k: np.asarray(x)[kept] for k, x in common.items() if k != "name"}
+            buf.add(
+                "metric", t_week[kept], plat, value=views[kept], name="profile_views", **entered
+            )
+        else:
+            buf.add("metric", t_week, plat, value=views, **common)
         common["name"] = "search_appearances"
         buf.add(
             "metric",

@@ -136,7 +136,9 @@ def summarize(rows: pd.DataFrame, seeds: int) -> pd.DataFrame:
             cov = g["covered"].dropna().astype(float)
             k = len(cov)
             c = float(cov.mean()) if k else math.nan
+            as_finding = g.loc[g["finding"].astype(bool), "covered"].dropna().astype(float)
             rec.update(
+                finding_coverage=float(as_finding.mean()) if len(as_finding) else math.nan,
                 scale="log" if log else "identity",
                 bias=float(diff.mean()) if len(diff) else math.nan,
                 bias_se=float(diff.std(ddof=1) / math.sqrt(len(diff)))
@@ -159,18 +161,27 @@ def coverage_band(k: int, nominal: float = 0.95) -> tuple[float, float]:
     return (nominal - half, min(1.0, nominal + half))
 
 
+#: Below this share of seeds printed as a finding, an estimand outside its band is one the
+#: report (almost) never states as a result in that scenario: it says "too imprecise".
+RARELY_A_FINDING = 0.05
+
+
 def verdict(rec: pd.Series) -> str:
-    """``ok``, ``under`` (too narrow), ``over`` (too wide), or why there is no verdict."""
+    """``ok``; ``under`` (too narrow) or ``over`` (too wide); ``not a finding`` when the
+    coverage is outside the band but the report prints the estimate as a finding in fewer than
+    5 % of the seeds (it says "too imprecise to interpret yet" instead); or why there is no
+    verdict."""
     if pd.isna(rec.get("truth")):
         return "no truth to compare with"
     cov, band = rec.get("coverage"), rec.get("band")
     if cov is None or pd.isna(cov):
         return "never computed"
-    if cov < band[0]:
-        return "under"
-    if cov > band[1]:
-        return "over"
-    return "ok"
+    if band[0] <= cov <= band[1]:
+        return "ok"
+    findings = rec.get("findings")
+    if findings is not None and not pd.isna(findings) and findings < RARELY_A_FINDING:
+        return "not a finding"
+    return "under" if cov < band[0] else "over"
 
 
 def timed_run(

@@ -60,3 +60,48 @@ def scenario(s: Scenario) -> Scenario:
 scenario(Scenario("default", "the report's study: one participant, 24 months, default settings"))
 scenario(Scenario("panel", "a panel: 8 participants, 24 months each", participants=8))
 scenario(Scenario("null", "no effects: every ratio 1, no level or slope change", null_params))
+
+
+# --- research questions 1, 3 and 4 (issue 16): worlds that break the estimators' assumptions ----
+
+
+def _views(**changes: object) -> Callable[[], Params]:
+    def make() -> Params:
+        p = Params()
+        return dataclasses.replace(p, views=dataclasses.replace(p.views, **changes))
+
+    return make
+
+
+scenario(
+    Scenario(
+        "views_monthly",
+        "profile views entered once a month (a monthly export): the ITS must fit months, not "
+        "weeks spread from them (pseudo-replication)",
+        _views(entry="month"),
+    )
+)
+scenario(
+    Scenario(
+        "views_gaps",
+        "each platform's weekly views missing with probability 0.1 (exports missed): a week "
+        "one platform lacks must be missing, not low",
+        _views(p_missing=0.1),
+    )
+)
+scenario(
+    Scenario(
+        "views_month2",
+        "the profile completed in month 2, within 8 weeks of the set-up updates of day one: "
+        "they must not swallow the intervention",
+        _views(intervention_month=2),
+    )
+)
+scenario(
+    Scenario(
+        "views_late",
+        "the profile completed in month 9: enough weeks before it for a separate pre-trend and "
+        "slope change",
+        _views(intervention_month=9),
+    )
+)
