@@ -770,9 +770,9 @@ def level_measurements(
         ev = ev[ev["participant"] == participant]
     m = pd.DataFrame(
         {
-            "platform": ev["platform"].astype("string").fillna("").to_numpy(),
-            "at": pd.to_datetime(ev["occurred_at"], utc=True).to_numpy(),
-            "value": ev["value"].to_numpy(dtype=float),
+            "platform": ev["platform"].astype("string").fillna("").reset_index(drop=True),
+            "at": pd.to_datetime(ev["occurred_at"], utc=True).reset_index(drop=True),
+            "value": pd.to_numeric(ev["value"]).astype(float).reset_index(drop=True),
         }
     ).sort_values("at", kind="stable")
     m["day"] = m["at"].dt.tz_convert(None).dt.normalize()
@@ -814,15 +814,26 @@ def metric_growth(
     platforms = sorted(data["platform"].unique())
     if (data["gain"] >= 0).all():
         X = pd.get_dummies(data["platform"], dtype=float)[platforms]
-        fit = fit_counts(
-            data["gain"].round().to_numpy(),
-            X.reset_index(drop=True),
-            family="negbin",
-            offset=np.log(data["months"].to_numpy()),
-        )
-        rates = np.exp(fit.params[platforms].to_numpy())
+        try:
+            fit = fit_counts(
+                data["gain"].round().to_numpy(),
+                X.reset_index(drop=True),
+                family="negbin",
+                offset=np.log(data["months"].to_numpy()),
+            )
+            rates = np.exp(fit.params[platforms].to_numpy())
+            cov = fit.cov.loc[platforms, platforms].to_numpy()
+            method = fit.method
+        except NotEnoughData:
+            # gains that fit a constant rate exactly (the GLM reports perfect prediction):
+            # the Poisson maximum-likelihood rates and their model-based variances in closed form
+            by = data.groupby("platform")[["gain", "months"]].sum().loc[platforms]
+            if (by["gain"] <= 0).any():
+                raise
+            rates = (by["gain"] / by["months"]).to_numpy()
+            cov = np.diag(1 / by["gain"].to_numpy())
+            method = "Poisson rates (closed form), model-based errors"
         w = rates / rates.sum()
-        cov = fit.cov.loc[platforms, platforms].to_numpy()
         se = float(np.sqrt(w @ cov @ w))
         q = stats.norm.ppf(0.5 + level / 2)
         est = Estimate(
@@ -830,7 +841,7 @@ def metric_growth(
             float(rates.sum() * np.exp(-q * se)),
             float(rates.sum() * np.exp(q * se)),
             len(data),
-            f"{fit.method}, gains between measurements, summed over {len(platforms)} platform(s)",
+            f"{method}, gains between measurements, summed over {len(platforms)} platform(s)",
             level,
         )
     else:

@@ -77,8 +77,11 @@ def _log_se(est: Estimate) -> tuple[float, float]:
 
 
 def pooled(estimates: list[Estimate]) -> Estimate:
-    """Per-participant ratios pooled by a random-effects meta-analysis."""
-    pairs = [_log_se(e) for e in estimates if e.low > 0 and math.isfinite(e.high)]
+    """Per-participant ratios pooled by a random-effects meta-analysis (a participant whose
+    interval has no finite positive bound carries no information and is left out)."""
+    pairs = [
+        _log_se(e) for e in estimates if e.low > 0 and math.isfinite(e.high) and e.estimate > 0
+    ]
     if len(pairs) < MIN_PARTICIPANTS:
         raise too_few_participants(len(pairs), "a pooled ratio")
     b, se = zip(*pairs, strict=True)
@@ -287,8 +290,11 @@ def reputation_activity(tables: Tables) -> ActivityResult:
 
 
 def _wald_p(est: Estimate) -> float:
-    """Two-sided p-value of a ratio's Wald interval against 1."""
+    """Two-sided p-value of a ratio's Wald interval against 1 (1 for an interval without a
+    finite positive bound: nothing can be told from it)."""
     from scipy.stats import norm
 
+    if not (est.low > 0 and math.isfinite(est.high) and est.estimate > 0):
+        return 1.0
     b, se = _log_se(est)
-    return float(2 * norm.sf(abs(b / se))) if se > 0 else float("nan")
+    return float(2 * norm.sf(abs(b / se))) if se > 0 else 1.0
