@@ -187,7 +187,7 @@ def lead_shares(
     counts = values.value_counts()
     groups = list(order) if order is not None else list(counts.index)
     groups += [g for g in counts.index if g not in groups]
-    shares = {g: wilson(int(counts.get(g, 0)), n, level) for g in groups}
+    shares = {g: wilson(int(counts.get(g, 0)), n, level, modified=True) for g in groups}
     summary = pd.DataFrame(
         [
             {

@@ -80,7 +80,10 @@ def rates(
         row: dict[str, Any] = {by: g, "n": len(sub), "vouch_checks": int(checked.sum())}
         if checked.any():
             w = wilson(
-                int((sub.loc[checked, "vouch_outcome"] == "known").sum()), int(checked.sum()), level
+                int((sub.loc[checked, "vouch_outcome"] == "known").sum()),
+                int(checked.sum()),
+                level,
+                modified=True,
             )
             row.update(pass_rate=w.estimate, pass_low=w.low, pass_high=w.high)
         else:
@@ -89,7 +92,7 @@ def rates(
         responded, eligible = _responses(sub, response_days, cutoff)
         row["responders"] = int(eligible.sum())
         if eligible.any():
-            w = wilson(int(responded[eligible].sum()), int(eligible.sum()), level)
+            w = wilson(int(responded[eligible].sum()), int(eligible.sum()), level, modified=True)
             row.update(response_rate=w.estimate, response_low=w.low, response_high=w.high)
         else:
             row.update(response_rate=np.nan, response_low=np.nan, response_high=np.nan)
@@ -245,7 +248,10 @@ def vouch_model(
         fit = model.fit()
         covariance = "model-based"
     params, bse = np.asarray(fit.params), np.asarray(fit.bse)
-    if not np.all(np.isfinite(bse)) or np.any(np.abs(params) > 15):
+    # separation shows in the intercept and the 0/1 terms as log odds beyond ±15; a continuous
+    # term's coefficient depends on its unit (checks days after the introduction, in years)
+    binary = np.array([c == "Intercept" or X[c].isin([0.0, 1.0]).all() for c in X.columns])
+    if not np.all(np.isfinite(bse)) or np.any(np.abs(params[binary]) > 15):
         raise NotEnoughData(
             "a vouch-check model (separation: a group always passes or fails)", n, "more"
         )

@@ -307,7 +307,7 @@ def lead_funnel(leads: pd.DataFrame, *, level: float = 0.95) -> LeadFunnel:
         d = k + int(failed.sum())
         decided[s] = d
         if d > 0:
-            conversions[s] = wilson(k, d, level)
+            conversions[s] = wilson(k, d, level, modified=True)
     return LeadFunnel(reached, decided, conversions, int(closed.isna().sum()), n)
 
 

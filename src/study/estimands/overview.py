@@ -135,9 +135,7 @@ def overview_network(tables: Tables) -> NetworkCounts:
     t = tables.ties
     latest = t.sort_values("spell").groupby(["participant", "contact"], observed=True).tail(1)
     new = (
-        int((known["first_seen"] >= tables.start).sum())
-        if tables.start is not None
-        else len(known)
+        int((known["first_seen"] >= tables.start).sum()) if tables.start is not None else len(known)
     )
     return NetworkCounts(
         contacts=len(known),

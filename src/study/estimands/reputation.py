@@ -276,7 +276,13 @@ def reputation_activity(tables: Tables) -> ActivityResult:
     else:
         ratios = {}
         for a in ACTIVITIES:
-            ests = [lag.cumulative[a] for lag, _ in fits if a in lag.cumulative]
+            # a participant with fewer than MIN_ACTIVITIES of the kind has an interval that
+            # says nothing (and a Wald interval of few events that is too narrow): left out
+            ests = [
+                lag.cumulative[a]
+                for lag, c in fits
+                if a in lag.cumulative and c.get(a, 0) >= MIN_ACTIVITIES
+            ]
             try:
                 ratios[a] = pooled(ests)
             except NotEnoughData:

@@ -52,7 +52,12 @@ def run_seed(scenario: str, seed: int) -> list[dict[str, Any]]:
     tables = Tables(f.events, f.contacts, f.end, participant=participant)
     results = Results(tables)
     rows: list[dict[str, Any]] = []
-    for section in results.names():
+    sections = [
+        name
+        for name in results.names()
+        if not sc.only or any(fnmatch.fnmatchcase(name, pat) for pat in sc.only)
+    ]
+    for section in sections:
         truth_fn = TRUTHS.get(section)
         r = results.get(section)
         if not isinstance(r, Answer):

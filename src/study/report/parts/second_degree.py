@@ -73,7 +73,7 @@ def second_degree_rates(ctx: Context, out: list[Item]) -> None:
                 k=answered,
                 n=eligible,
                 days=res.response_days,
-                share=estimate(ctx, wilson(answered, eligible), ".0%"),
+                share=estimate(ctx, wilson(answered, eligible, modified=True), ".0%"),
             )
         )
     else:
