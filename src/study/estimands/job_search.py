@@ -6,8 +6,9 @@ checks the same functions (docs/validation.md). Every estimand is defined so tha
 drift with the length of follow-up:
 
 * **rates**: leads per month over every month from the first logged event to the cut-off; and
-  leads *through a contact* per 100 reliable ties and month, the ties counted at each month's
-  *start* (a lead's own interactions must not make its tie reliable) and only over the months
+  leads *through a reliable tie* per 100 reliable ties and month, the ties (and the lead's tie)
+  counted reliable at each month's *start* (a lead's own interactions must not make its tie
+  reliable), and only over the months
   up to the outcome-known horizon cut-off − W (after it, a tie that went quiet still counts as
   alive and reliable: the exposure would be too large);
 * **sources**: shares of all leads by channel, basis of the source contact and platform, ties
@@ -62,6 +63,7 @@ def _month(values: pd.Series) -> pd.Series:
 def lead_months(tables: Tables) -> pd.DataFrame:
     """One row per participant and month, from the month of the participant's first event to
     the cut-off's month: ``leads`` (all), ``through`` (leads with a source contact),
+    ``through_reliable`` (leads through a tie that was reliable at the month's start),
     ``reliable`` and ``alive`` (ties at the month's start), ``known`` (the month's start lies at
     or before the outcome-known horizon cut-off − W), ``activity`` (activities in the month
     before)."""
@@ -81,14 +83,20 @@ def lead_months(tables: Tables) -> pd.DataFrame:
     keys = ["participant", "month"]
 
     leads = tables.leads
+    month = _month(leads["first_seen"])
     counts = pd.DataFrame(
         {
             "participant": leads["participant"].astype(str),
-            "month": _month(leads["first_seen"]),
+            "month": month,
             "through": leads["contact"].notna().to_numpy(),
+            "through_reliable": _reliable_at_month_start(tables, month),
         }
     )
-    n = counts.groupby(keys).agg(leads=("through", "size"), through=("through", "sum"))
+    n = counts.groupby(keys).agg(
+        leads=("through", "size"),
+        through=("through", "sum"),
+        through_reliable=("through_reliable", "sum"),
+    )
     months = months.merge(n.reset_index(), on=keys, how="left")
 
     tl = tables.timeline
@@ -119,12 +127,24 @@ def lead_months(tables: Tables) -> pd.DataFrame:
         .rename("activity")
     )
     months = months.merge(a.reset_index(), on=keys, how="left")
-    for col in ("leads", "through", "reliable", "alive", "activity"):
+    for col in ("leads", "through", "through_reliable", "reliable", "alive", "activity"):
         months[col] = months[col].fillna(0).astype(int)
     horizon = tables.cutoff - pd.Timedelta(days=tables.window)
     start = months["month"].dt.to_timestamp().dt.tz_localize("UTC")
     months["known"] = (start <= horizon).to_numpy()
     return months
+
+
+def _reliable_at_month_start(tables: Tables, month: pd.Series) -> np.ndarray:
+    """For each lead: came it through a tie that was reliable at the start of its month?"""
+    from study.tables.leads import tie_state_at
+
+    leads = tables.leads
+    if leads.empty or leads["contact"].isna().all():
+        return np.zeros(len(leads), dtype=bool)
+    start = month.dt.to_timestamp().dt.tz_localize("UTC")
+    state = tie_state_at(leads, start, tables.ties, tables.history, window_days=tables.window)
+    return state["reliable"].fillna(False).to_numpy(dtype=bool)
 
 
 def _participants(months: pd.DataFrame) -> int:
@@ -173,7 +193,7 @@ def lead_rates(tables: Tables) -> LeadRates:
     months = lead_months(tables)
     g = _participants(months)
     known = months[months["known"]]
-    n_leads, n_through = int(months["leads"].sum()), int(known["through"].sum())
+    n_leads, n_through = int(months["leads"].sum()), int(known["through_reliable"].sum())
     tie_months = int(known["reliable"].sum())
     per_month = per_100 = None
     if g == 1:
@@ -183,7 +203,7 @@ def lead_rates(tables: Tables) -> LeadRates:
     elif g >= MIN_PARTICIPANTS:
         per_month = pooled_rate(months.assign(one=1.0), "leads", "one")
         if tie_months > 0 and n_through > 0:
-            rate = pooled_rate(known.assign(e=known["reliable"] / 100), "through", "e")
+            rate = pooled_rate(known.assign(e=known["reliable"] / 100), "through_reliable", "e")
             per_100 = rate
     return LeadRates(
         per_month,
