@@ -225,17 +225,18 @@ def test_a_pre_trend_needs_twelve_weeks_on_each_side() -> None:
 
 def test_independent_weeks_get_model_based_errors_and_their_level_change_covers() -> None:
     """Issue 16: Newey–West errors with 4 lags covered 65–78 % though the weeks were
-    independent. Over 40 simulated studies the level change covers and the Ljung–Box test
-    rarely calls for robust errors."""
+    independent. Over 20 simulated studies the level change (the report's function) covers
+    and the Ljung–Box test rarely calls for robust errors (the harness runs 200 seeds)."""
+    from study.estimands.reputation import views_fit
+
     hits, robust = 0, 0
-    seeds = range(1, 41)
-    for seed in seeds:
+    for seed in range(1, 21):
         f = _views_frames(seed)
-        fit = Results(Tables(f.events, f.contacts, f.end, participant="me"))["reputation.views"].fit
+        fit = views_fit(Tables(f.events, f.contacts, f.end, participant="me"), "me")
         hits += fit.level.low <= 1.8 <= fit.level.high
         robust += fit.robust
-    assert hits >= 35, hits  # a true 95 % gives fewer than 35 of 40 with p < 0.05
-    assert robust <= 8, robust
+    assert hits >= 17, hits  # a true 95 % gives fewer than 17 of 20 with p < 0.02
+    assert robust <= 4, robust
 
 
 def test_views_entered_monthly_are_fitted_as_months() -> None:
@@ -273,7 +274,7 @@ def test_followers_growth_covers_where_a_line_through_the_levels_did_not() -> No
     from study.analysis.reputation import metric_growth
 
     rng = np.random.default_rng(11)
-    hits, reps = 0, 100
+    hits, reps = 0, 60
     for _ in range(reps):
         months = pd.date_range("2025-01-31", periods=24, freq="ME")
         acts = rng.poisson(4.0, len(months))
@@ -290,7 +291,7 @@ def test_followers_growth_covers_where_a_line_through_the_levels_did_not() -> No
         )
         g = metric_growth(ev).per_month
         hits += g.low <= 8.0 <= g.high  # 2 + 1.5 × 4 a month
-    assert hits / reps >= 0.9, hits / reps
+    assert hits / reps >= 0.88, hits / reps  # a true 95 %: below 53 of 60 with p < 0.03
 
 
 # --- second-degree contacts --------------------------------------------------------------------

@@ -22,6 +22,7 @@ tutorial's figure.
 
 from __future__ import annotations
 
+import math
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
@@ -890,10 +891,18 @@ def rank_change(
     events: pd.DataFrame, *, participant: str | None = None, level: float = 0.95
 ) -> RankChange:
     """The own name's rank moves by a factor per month: the mean change of log(rank) per month
-    between consecutive checks (least squares through the origin of the changes on the months
-    between the checks), Newey–West errors (a rank checked with noise gives changes that are
-    negatively correlated), t quantiles. A rank is a level moved by activity, not a count."""
-    from study.analysis import sm
+    between the first and the last check.
+
+    A rank is a level moved by activity: log(rank) is a random walk with drift (each month's
+    activity moves it for good) checked with noise (the search's day-to-day jitter, the
+    rounding to a place). A line through the levels with Newey–West errors, or the changes'
+    plain standard error, then misjudge the interval (the noise makes neighbouring changes
+    negatively correlated: 100 % coverage; an ARIMA(0, 1, 1) fit covered 71 % over 24 checks).
+    The variance of the mean change is (k s² + 2σ²) / k² for k months, the walk's variance per
+    month s² and the check noise σ² read off the changes' autocovariances (lag 0: s² + 2σ², lag
+    1: −σ²); t quantiles with k − 1 df (93–96 % coverage in simulation, docs/validation.md).
+    """
+    from scipy import stats
 
     m = level_measurements(events, "googlability_rank", participant)
     m = m.groupby("day", as_index=False)["value"].last().sort_values("day")
@@ -902,16 +911,21 @@ def rank_change(
         raise NotEnoughData("the change of the web-search rank (checks)", len(m), 5)
     d = np.diff(np.log(m["value"].to_numpy()))
     months = (m["day"].diff() / pd.Timedelta(days=1) / (DAYS_PER_YEAR / 12)).to_numpy()[1:]
-    lags = max(1, newey_west_lags(len(d)))
-    res = sm.OLS(d, months).fit(cov_type="HAC", cov_kwds={"maxlags": lags}, use_t=True)
-    low, high = res.conf_int(alpha=1 - level)[0]
-    b = float(res.params[0])
+    total = float(months.sum())
+    b = float(d.sum() / total)
+    e = d - b * months
+    g0 = float(np.sum(e**2) / total)
+    g1 = float(np.mean(e[1:] * e[:-1]))
+    noise = max(-g1, 0.0)
+    walk = max(g0 - 2 * noise, 0.0)
+    se = math.sqrt((walk * total + 2 * noise) / total**2)
+    q = float(stats.t.ppf(0.5 + level / 2, len(d) - 1))
     est = Estimate(
         float(np.exp(b)),
-        float(np.exp(low)),
-        float(np.exp(high)),
+        float(np.exp(b - q * se)),
+        float(np.exp(b + q * se)),
         len(d),
-        f"change of log(rank) per month between checks, Newey–West errors ({lags} lags)",
+        "mean change of log(rank) per month, random walk with check noise (t interval)",
         level,
     )
     since = ((m["day"] - m["day"].iloc[0]) / pd.Timedelta(days=1) / (DAYS_PER_YEAR / 12)).to_numpy()

@@ -34,7 +34,7 @@ ROW_COLUMNS = [
 ]
 
 
-def run_seed(scenario: str, seed: int) -> list[dict[str, Any]]:
+def run_seed(scenario: str, seed: int, results_only: Sequence[str] = ()) -> list[dict[str, Any]]:
     """One simulated study of ``scenario``: every printed estimand against its truth.
 
     An estimand the data could not give (NotEnoughData) yields no row for that seed; the summary
@@ -55,7 +55,8 @@ def run_seed(scenario: str, seed: int) -> list[dict[str, Any]]:
     sections = [
         name
         for name in results.names()
-        if not sc.only or any(fnmatch.fnmatchcase(name, pat) for pat in sc.only)
+        if (not sc.only or any(fnmatch.fnmatchcase(name, pat) for pat in sc.only))
+        and (not results_only or any(fnmatch.fnmatchcase(name, pat) for pat in results_only))
     ]
     for section in sections:
         truth_fn = TRUTHS.get(section)
@@ -89,7 +90,7 @@ def run_seed(scenario: str, seed: int) -> list[dict[str, Any]]:
     return rows
 
 
-def _one(job: tuple[str, int]) -> list[dict[str, Any]]:
+def _one(job: tuple[str, int, tuple[str, ...]]) -> list[dict[str, Any]]:
     import warnings
 
     with warnings.catch_warnings():
@@ -98,10 +99,15 @@ def _one(job: tuple[str, int]) -> list[dict[str, Any]]:
 
 
 def run(
-    scenarios: Sequence[str], seeds: Iterable[int], *, workers: int | None = None
+    scenarios: Sequence[str],
+    seeds: Iterable[int],
+    *,
+    workers: int | None = None,
+    results_only: Sequence[str] = (),
 ) -> pd.DataFrame:
-    """Every (scenario, seed) in worker processes (all cores by default); one row per estimand."""
-    jobs = [(sc, int(seed)) for sc in scenarios for seed in seeds]
+    """Every (scenario, seed) in worker processes (all cores by default); one row per estimand.
+    ``results_only``: section patterns (fnmatch) to run, e.g. ``("job_search.*",)``."""
+    jobs = [(sc, int(seed), tuple(results_only)) for sc in scenarios for seed in seeds]
     workers = workers or os.cpu_count() or 1
     rows: list[dict[str, Any]] = []
     if workers == 1:
@@ -190,8 +196,12 @@ def verdict(rec: pd.Series) -> str:
 
 
 def timed_run(
-    scenarios: Sequence[str], seeds: Sequence[int], *, workers: int | None = None
+    scenarios: Sequence[str],
+    seeds: Sequence[int],
+    *,
+    workers: int | None = None,
+    results_only: Sequence[str] = (),
 ) -> tuple[pd.DataFrame, pd.DataFrame, float]:
     t0 = time.perf_counter()
-    rows = run(scenarios, seeds, workers=workers)
+    rows = run(scenarios, seeds, workers=workers, results_only=results_only)
     return rows, summarize(rows, len(seeds)), time.perf_counter() - t0
