@@ -201,7 +201,7 @@ def test_add_contacts_and_add_contact_agree(world, monkeypatch):
     assert outcomes.count("ok") >= 40 and outcomes.count("error") >= 40
     assert chained >= 15
     assert {"platform", "basis", "introducer", "participant", "key", "first_seen"} <= set(errors)
-    assert {"identity", "display_name"} & set(errors)
+    assert {"identity", "name"} & set(errors)
 
 
 def test_agreement_on_a_large_frame_with_many_distinct_names(world, monkeypatch):
@@ -254,7 +254,7 @@ def test_error_names_the_row_and_nothing_of_the_frame_is_written(s):
         assert b.summary.contacts_added == 0
         b.add_contact(platform="linkedin", key="n1")
     assert set(s.contacts().key) == {"old", "n1"}
-    assert s.contacts(names=True).display_name.isna().all()
+    assert s.contacts(names=True)["name"].isna().all()
 
 
 def test_a_failed_batch_rolls_back_the_frame(s):
@@ -300,10 +300,10 @@ def test_rows_details_and_reread(s):
     assert got.loc["x3", "first_seen"] == pd.Timestamp(NOW)
     assert got.loc[keys[1], "platform"] == "linkedin" and got.loc[keys[1], "introducer"] == "x1"
     assert got.loc["x1", "first_seen_estimated"] and not got.loc["x3", "first_seen_estimated"]
-    assert got.loc["x1", "display_name"] == "Ann Example" and got.loc["x1", "company"] == "ACME"
+    assert got.loc["x1", "name"] == "Ann Example" and got.loc["x1", "company"] == "ACME"
     assert got.loc[keys[1], "email"] == "bo@example.org"
-    assert pd.isna(got.loc[keys[1], "display_name"])
-    assert got.loc["x3"][["display_name", "email", "company"]].isna().all()  # no details row
+    assert pd.isna(got.loc[keys[1], "name"])
+    assert got.loc["x3"][["name", "email", "company"]].isna().all()  # no details row
     with s._read() as conn:
         d = store.contact_details.c
         assert sorted(conn.execute(select(d.key)).scalars()) == sorted(["x1", keys[1]])
@@ -361,7 +361,7 @@ def test_text_with_nul_characters_is_not_taken_for_shorter_text(sqlite_study):
         b.add_contacts(frame)
     frame = pd.DataFrame({"key": ["n1", "n2"], "platform": "xing", "name": ["A", "\x00"]})
     with s.batch() as b:
-        with pytest.raises(ValidationError, match="^row 1: display_name: contains a NUL"):
+        with pytest.raises(ValidationError, match="^row 1: name: contains a NUL"):
             b.add_contacts(frame)
         assert b._contacts == [] and b._details == [] and b.ledger.contact("n1") is None
         assert b.summary.contacts_added == 0

@@ -46,6 +46,9 @@ def test_init_log_and_list(cli):
         "xing",
     )
     assert code == 0
+    month = ("--period", "2026-10", "--platform", "xing")
+    code, out, err = cli("log", "metric", "--name", "profile_views", "--value", "120", *month)
+    assert code == 0, err
     code, out, _ = cli(
         "log", "request_sent", "--contact", key, "--with-message", "--at", "2026-10-30"
     )
@@ -53,7 +56,8 @@ def test_init_log_and_list(cli):
     code, out, _ = cli("events", "--format", "csv")
     assert code == 0
     lines = out.strip().splitlines()
-    assert len(lines) == 4 and lines[0].startswith("id,participant,platform,occurred_at")
+    assert len(lines) == 5 and lines[0].startswith("id,participant,platform,occurred_at")
+    assert "2026-10-01,2026-10-31" in out  # --period 2026-10: the whole month
     code, out, _ = cli("events", "--kind", "interaction")
     assert code == 0 and "call" in out and "metric" not in out
     code, out, _ = cli("contacts")
@@ -112,7 +116,8 @@ def test_init_log_and_list(cli):
             "channel: required on the first event",
         ),
         (["log", "nonsense"], "invalid choice"),
-        (["log", "note"], "text: required for note"),
+        (["log", "note"], "the following arguments are required: --text"),
+        (["log", "metric", "--value", "3"], "the following arguments are required: --name"),
         (
             ["contact", "add", "X", "--platform", "xing", "--basis", "introduced"],
             "requires the introducer",
@@ -180,7 +185,63 @@ def test_every_command_has_help_with_examples(capsys):
     with pytest.raises(SystemExit):
         main(["log", "metric", "--help"])
     out = capsys.readouterr().out
-    assert "--period START..END" in out and "profile_views" in out
+    assert "--period PERIOD" in out and "profile_views" in out
+
+
+def all_parsers():
+    """Every command's parser, by its words (``study log metric``), from the full parser."""
+    import argparse
+
+    from study.cli.main import build_parser
+
+    def walk(parser, words):
+        yield " ".join(words), parser
+        for action in parser._actions:
+            if isinstance(action, argparse._SubParsersAction):
+                for name, child in action.choices.items():
+                    yield from walk(child, [*words, name])
+
+    return dict(walk(build_parser(), ["study"]))
+
+
+def test_every_option_is_described_and_required_ones_are_shown_as_required():
+    """Each option of each command has a description in its --help (or is hidden from it);
+    an option that must be given is in the usage line without brackets and under "required
+    options", and no description contradicts that."""
+    import argparse
+    import re
+
+    from study.vocabulary import KINDS
+
+    parsers = all_parsers()
+    assert len(parsers) > len(KINDS) + 10  # every log kind and the other commands
+    skip = (argparse._HelpAction, argparse._VersionAction, argparse._SubParsersAction)
+    for words, parser in parsers.items():
+        usage = " ".join(parser.format_usage().split())
+        text = parser.format_help()
+        for action in parser._actions:
+            if isinstance(action, skip):
+                continue
+            name = action.option_strings[0] if action.option_strings else action.dest
+            assert action.help, f"{words} {name}: no description"
+            if action.help == argparse.SUPPRESS:
+                shown = re.search(rf"{re.escape(name)}(?![\w-])", text)
+                assert not shown, f"{words} {name}: hidden, yet in --help"
+                continue
+            assert "(optional)" not in action.help, f"{words} {name}: {action.help}"
+            if action.required and action.option_strings:
+                assert re.search(rf"(^|[^\[]){re.escape(name)} ", usage), f"{words}: {usage}"
+                assert f"[{name}" not in usage, f"{words} {name}: shown as optional"
+                body = text.split("\n\n", 1)[1]  # after the usage line
+                assert body.index("required options:") < body.index(f"\n  {name}"), words
+            elif action.option_strings:
+                optional = re.search(rf"[\[|] ?{re.escape(name)}(?![\w-])", usage)
+                assert optional, f"{words} {name}: shown as required"
+    for kind in KINDS.values():  # the vocabulary's required fields are the required options
+        parser = parsers[f"study log {kind.name}"]
+        required = {a.dest for a in parser._actions if a.required}
+        fields = {f.name for f in kind.fields if f.required and f.type != "bool"}
+        assert required == fields, kind.name
 
 
 def test_log_on_sqlite_imports_neither_pandas_nor_the_postgresql_dialect(tmp_path):

@@ -29,7 +29,7 @@ def _events(s, kind=None):
 
 def _by_name(s):
     c = s.contacts(names=True)
-    return dict(zip(c.display_name.fillna(""), c.key, strict=True))
+    return dict(zip(c["name"].fillna(""), c.key, strict=True))
 
 
 def test_full_archive_under_one_folder(s, tmp_path):
@@ -37,7 +37,7 @@ def test_full_archive_under_one_folder(s, tmp_path):
     summary = import_path(s, "linkedin", path)
     names = _by_name(s)
     assert set(names) == {"Anna Beispiel", "Bernd Muster", "Carla Probe", "Dieter Test", ""}
-    c = s.contacts(names=True).set_index("display_name")
+    c = s.contacts(names=True).set_index("name")
     # trailing spaces stripped, URL normalized (lower-case, no trailing slash), quoted comma kept
     assert c.loc["Bernd Muster", "profile_url"] == "https://www.linkedin.com/in/bernd-muster"
     assert c.loc["Bernd Muster", "company"] == "Acme, Inc."
@@ -135,7 +135,7 @@ def test_eras_utf16_tab_no_url_and_spreadsheet_copy(s, tmp_path):
     assert any("most frequent sender" in n for n in summary.notes)
     sheet = write_folder(tmp_path / "resaved", {"Connections.csv": SPREADSHEET.encode("cp1252")})
     import_path(s, "linkedin", sheet, export_date=dt.date(2024, 4, 1))
-    c = s.contacts(names=True).set_index("display_name")
+    c = s.contacts(names=True).set_index("name")
     assert c.loc["Jürgen Größe", "company"] == "Straße AG"
     assert c.loc["Jürgen Größe", "first_seen"].date() == dt.date(2024, 3, 11)
 

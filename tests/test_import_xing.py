@@ -73,7 +73,7 @@ def test_xing_folders_as_snapshots(s, tmp_path):
     )
     sm = import_path(s, "xing", first, export_date=dt.date(2026, 5, 1))
     assert sm.contacts_added == 3 and sm.total_added == 0
-    c = s.contacts(names=True).set_index("display_name")
+    c = s.contacts(names=True).set_index("name")
     assert c.first_seen_estimated.all()
     assert (c.first_seen.dt.date == dt.date(2026, 5, 1)).all()
     assert set(c.platform) == {"xing"}

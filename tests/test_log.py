@@ -181,11 +181,27 @@ def test_lead_rules_see_earlier_events_in_the_same_batch(s):
 def test_contacts_are_pseudonymous_unless_names_are_asked_for(s):
     s.add_contact("Anna Beispiel", platform="xing", basis="met_in_person", company="Muster GmbH")
     plain = s.contacts()
-    assert "display_name" not in plain.columns
+    assert "name" not in plain.columns
     assert plain.key.iloc[0].startswith("c-")
     named = s.contacts(names=True)
-    assert named.display_name.iloc[0] == "Anna Beispiel"
+    assert named["name"].iloc[0] == "Anna Beispiel"
     assert named.company.iloc[0] == "Muster GmbH"
+
+
+def test_a_name_is_called_name_going_in_and_coming_out(s):
+    """add_contact(name=...), set_details(name=...) and contacts(names=True)["name"]; the
+    earlier spelling display_name is still accepted on writes."""
+    k = s.add_contact(name="Anna Beispiel", platform="xing")
+    assert s.contacts(names=True).set_index("key").loc[k, "name"] == "Anna Beispiel"
+    s.set_details(k, name="Anna Beispiel-Muster")
+    assert s.contacts(names=True).set_index("key").loc[k, "name"] == "Anna Beispiel-Muster"
+    s.set_details(k, display_name="Anna B.", company="Muster GmbH")
+    row = s.contacts(names=True).set_index("key").loc[k]
+    assert (row["name"], row["company"]) == ("Anna B.", "Muster GmbH")
+    other = s.add_contact(platform="xing", display_name="Bernd")
+    assert s.contacts(names=True).set_index("key").loc[other, "name"] == "Bernd"
+    with pytest.raises(ValidationError, match="^name: contains a NUL"):
+        s.add_contact("A\x00", platform="xing")
 
 
 def test_identity_finds_the_person_again(s):
@@ -239,6 +255,17 @@ def test_newer_schema_is_refused(s, db_url):
         study.open(db_url)
 
 
+def test_open_with_create_gives_a_study_to_log_to_right_away(tmp_path):
+    """As after `study init`: the participant me exists."""
+    with study.open(tmp_path / "new.db", create=True) as s:
+        assert s.participants() == ["me"]
+        k = s.add_contact("Anna Beispiel", platform="xing")
+        s.log("interaction", contact=k, channel="call", direction="out")
+        assert s.count("interaction") == 1
+    with study.open(tmp_path / "new.db", create=True) as s:  # opening it again changes nothing
+        assert s.participants() == ["me"] and s.count() == 1
+
+
 def test_opening_a_missing_study_is_an_error(tmp_path):
     with pytest.raises(DatabaseError, match="run `study init` first"):
         study.open(tmp_path / "nothing.db")
@@ -266,7 +293,7 @@ def test_export_writes_one_file_per_table(s, tmp_path):
     ]
     back = pd.read_parquet(tmp_path / "pq" / "events.parquet")
     assert back.text.iloc[0] == "+1 call back"
-    assert "display_name" not in pd.read_parquet(tmp_path / "pq" / "contacts.parquet").columns
+    assert "name" not in pd.read_parquet(tmp_path / "pq" / "contacts.parquet").columns
     s.export(tmp_path / "csv", "csv", names=True)
     text = (tmp_path / "csv" / "events.csv").read_text()
     assert "'+1 call back" in text  # a spreadsheet would run it as a formula

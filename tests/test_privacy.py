@@ -117,9 +117,9 @@ def test_forget_erases_the_person_and_keeps_the_participants_counts(s, db_url, t
     # the former key is only in the record of the erasure (so a restore can apply it again)
     assert keys["anna"] not in all_text(db_url, skip=("erasures",))
     contacts = s.contacts(names=True)
-    assert len(contacts) == 2 and NAME not in set(contacts.display_name.dropna())
+    assert len(contacts) == 2 and NAME not in set(contacts["name"].dropna())
     new = contacts[contacts.key != keys["bernd"]].iloc[0]
-    assert new.key != keys["anna"] and pd.isna(new.display_name)
+    assert new.key != keys["anna"] and pd.isna(new["name"])
     assert (new.basis, new.platform) == ("knows_personally", "xing")
     assert contacts.set_index("key").loc[keys["bernd"]].introducer == new.key
     ev = s.events()
@@ -211,13 +211,14 @@ def test_anonymized_export_has_no_names_urls_or_free_text(s, tmp_path, cli):
         assert trace not in text, trace
     events = pd.read_csv(out / "events.csv")
     assert "text" not in events and "topic" not in events and "source_key" not in events
-    assert set(events.contact.dropna()) == {pseudonym(s, keys["anna"]), pseudonym(s, keys["bernd"])}
-    assert set(events.participant) == {
-        pseudonym(s, "me", prefix="P-"),
-        pseudonym(s, "Maria Mustermann", prefix="P-"),
-    }
-    assert len(events) == s.count()
     contacts = pd.read_csv(out / "contacts.csv")
+    # pseudonyms of this export alone: consistent inside it, unlike the study's (reports')
+    assert set(events.contact.dropna()) == set(contacts.key) and len(set(contacts.key)) == 2
+    assert set(contacts.introducer.dropna()) <= set(contacts.key)
+    assert not set(contacts.key) & {pseudonym(s, keys["anna"]), pseudonym(s, keys["bernd"])}
+    assert set(events.participant) == set(pd.read_csv(out / "participants.csv").participant)
+    assert pseudonym(s, "me", prefix="P-") not in set(events.participant)
+    assert len(events) == s.count() and sorted(events.id) == list(range(1, s.count() + 1))
     assert set(contacts.columns) == {
         "key",
         "participant",
@@ -239,32 +240,48 @@ def test_anonymized_export_can_shift_each_participants_dates(s, tmp_path):
         removed_before="2025-04-01",
         at="2025-04-01",
     )
-    original = s.events().set_index("id")
+    original = s.events()
     code = export_tables
     code(s, tmp_path / "a", "parquet", anonymized=True, shift_dates=True)
-    shifted = pd.read_parquet(tmp_path / "a" / "events.parquet").set_index("id")
-    delta = (shifted.occurred_at - original.occurred_at.loc[shifted.index]).unique()
-    assert len(delta) == 1 and delta[0] != pd.Timedelta(0)  # one offset for the participant
-    assert abs(delta[0]) <= pd.Timedelta(days=182) and delta[0] % pd.Timedelta(
-        days=1
-    ) == pd.Timedelta(0)
-    assert (shifted.recorded_at - original.recorded_at.loc[shifted.index]).unique().tolist() == [
-        delta[0]
-    ]
+    shifted = pd.read_parquet(tmp_path / "a" / "events.parquet")
+    # ids are a random numbering: each date column, as a whole, is moved by one offset
+    delta = shifted.occurred_at.min() - original.occurred_at.min()
+    assert delta != pd.Timedelta(0) and abs(delta) <= pd.Timedelta(days=182)
+    assert delta % pd.Timedelta(days=1) == pd.Timedelta(0)
+    assert sorted(zip(shifted.occurred_at - delta, shifted.kind, strict=True)) == sorted(
+        zip(original.occurred_at, original.kind, strict=True)
+    )
+    assert "recorded_at" not in shifted  # its latest value would give the offset away
     checked = set()
     for col in shifted.columns:  # every date column moved by the same offset
         if pd.api.types.is_datetime64_any_dtype(shifted[col]):
-            moved = (shifted[col] - original[col].loc[shifted.index]).dropna().unique()
-            assert list(moved) in ([delta[0]], []), col
-            if len(moved):
+            moved = sorted(shifted[col].dropna() - delta)
+            assert moved == sorted(original[col].dropna()), col
+            if moved:
                 checked.add(col)
-    assert {"occurred_at", "recorded_at", "removed_after", "removed_before"} <= checked
+    assert {"occurred_at", "removed_after", "removed_before"} <= checked
     contacts = pd.read_parquet(tmp_path / "a" / "contacts.parquet")
-    assert (contacts.first_seen - s.contacts().first_seen).unique().tolist() == [delta[0]]
+    assert sorted(contacts.first_seen - delta) == sorted(s.contacts().first_seen)
     with pytest.raises(StudyError, match="only with --anonymized"):
         code(s, tmp_path / "b", "csv", shift_dates=True)
     with pytest.raises(StudyError, match="cannot include names"):
         code(s, tmp_path / "b", "csv", anonymized=True, names=True)
+
+
+def test_two_anonymized_exports_cannot_be_joined(s, tmp_path):
+    """Defect 5: `--shift-dates` could be undone: `recorded_at` against the file's time gave
+    the offset, and ids and pseudonyms were the same in every export, so joining two gave it
+    too. Now each export has its own pseudonym key and id numbering, and no recording time."""
+    populate(s)
+    a = pd.read_csv(export_tables(s, tmp_path / "a", "csv", anonymized=True, shift_dates=True)[0])
+    b = pd.read_csv(export_tables(s, tmp_path / "b", "csv", anonymized=True)[0])
+    assert "recorded_at" not in a and "recorded_at" in b  # real dates: nothing to give away
+    assert not set(a.contact.dropna()) & set(b.contact.dropna())
+    assert not set(a.participant) & set(b.participant)
+    assert not set(a.lead.dropna()) & set(b.lead.dropna())
+    joined = a.merge(b, on="id", suffixes=("_a", "_b"))
+    assert len(joined) == len(a)  # the same numbers, 1..n, but not the same events
+    assert (joined.kind_a != joined.kind_b).any()
 
 
 def test_anonymized_export_from_the_command_line(cli, tmp_path):

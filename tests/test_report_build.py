@@ -54,7 +54,7 @@ def names(db: Path) -> list[str]:
     import study
 
     with study.open(db) as s:
-        return [n for n in s.contacts(names=True)["display_name"].dropna()]
+        return [n for n in s.contacts(names=True)["name"].dropna()]
 
 
 @pytest.fixture(scope="module")
@@ -86,7 +86,7 @@ def english_names(db: Path) -> Path:
 def test_every_part_and_section_heading_is_in_the_pdf(which: str, request) -> None:
     pdf = request.getfixturevalue(which)
     lang = "de" if which == "german" else "en"
-    assert pdf.name == f"study-report-me-{PERIOD}.pdf" and pdf.parent.name == PERIOD
+    assert pdf.name == f"study-report-me-{PERIOD}-{lang}.pdf" and pdf.parent.name == PERIOD
     text = pdf_text(pdf)
     for part, sections in PARTS.items():
         assert t(f"part.{part}.title", lang) in text
@@ -198,9 +198,9 @@ def test_a4_pages_and_private_files(german: Path) -> None:
     assert "(A4)" in info
     assert int(info.split("Pages:")[1].split()[0]) >= 12
     period_dir = german.parent
-    executed = sorted((period_dir / "executed").glob("*.ipynb"))
+    executed = sorted((period_dir / "executed" / "me-de").glob("*.ipynb"))
     assert [p.name for p in executed] == sorted(p.name for p in NOTEBOOKS.glob("[0-9]*.ipynb"))
-    for d in (period_dir, period_dir / "executed"):
+    for d in (period_dir, period_dir / "executed", period_dir / "executed" / "me-de"):
         assert stat.S_IMODE(d.stat().st_mode) == 0o700
     for f in (german, german.with_suffix(".html"), *executed):
         assert stat.S_IMODE(f.stat().st_mode) == 0o600
@@ -251,7 +251,7 @@ def test_failing_notebook_stops_with_one_line_and_no_pdf(db: Path, tmp_path: Pat
     message = str(exc.value)
     assert "\n" not in message
     assert message.startswith("notebook 02_part2.ipynb failed, cell 3 (1 / 0): ZeroDivisionError")
-    kept = tmp_path / "out" / PERIOD / "executed" / "02_part2.ipynb"
+    kept = tmp_path / "out" / PERIOD / "executed" / "me-de" / "02_part2.ipynb"
     assert str(kept) in message and kept.exists()
     assert nbformat.read(kept, as_version=4)  # a notebook one can open
     assert not list((tmp_path / "out" / PERIOD).glob("*.pdf"))
@@ -285,7 +285,7 @@ def test_every_skips_existing_periods(db: Path, tmp_path: Path) -> None:
     last = last_complete_month(dt.date.today())
     prev = parse_period(f"{(last.start - dt.timedelta(days=1)):%Y-%m}")
     out = tmp_path / "out"
-    old = out / prev.label / f"study-report-me-{prev.label}.pdf"
+    old = out / prev.label / f"study-report-me-{prev.label}-de.pdf"
     old.parent.mkdir(parents=True)
     old.write_bytes(b"an earlier report")
     env = {"STUDY_NOTEBOOKS": str(nbs)}
@@ -295,9 +295,9 @@ def test_every_skips_existing_periods(db: Path, tmp_path: Path) -> None:
     lines = proc.stdout.splitlines()
     assert lines == [
         f"{old} (already there)",
-        str(out / last.label / f"study-report-me-{last.label}.pdf"),
+        str(out / last.label / f"study-report-me-{last.label}-de.pdf"),
     ]
-    new = out / last.label / f"study-report-me-{last.label}.pdf"
+    new = out / last.label / f"study-report-me-{last.label}-de.pdf"
     assert old.read_bytes() == b"an earlier report"
     assert new.read_bytes().startswith(b"%PDF")
     proc = run_study(*args, env=env)
@@ -306,6 +306,38 @@ def test_every_skips_existing_periods(db: Path, tmp_path: Path) -> None:
     assert proc.returncode == 0 and "(already there)" not in proc.stdout
     assert old.read_bytes().startswith(b"%PDF")
     assert f"Teil {prev.label}" in pdf_text(old)
+
+
+def test_both_languages_of_one_period_lie_side_by_side(db: Path, tmp_path: Path) -> None:
+    """`--lang de` and `--lang en` for one period write two files (and keep two sets of
+    executed notebooks); the second run leaves the first one's report as it was. Without a
+    terminal, each part is one line on stderr as it starts."""
+    body = 'from IPython.display import Markdown, display\ndisplay(Markdown(f"# Teil {lang}"))'
+    nbs = write_notebooks(tmp_path / "nbs", [body], [body])
+    env = {"STUDY_NOTEBOOKS": str(nbs)}
+    out = tmp_path / "out"
+    args = ("report", "--db", str(db), "--period", PERIOD, "--out", str(out))
+    german = run_study(*args, "--lang", "de", env=env)
+    assert german.returncode == 0, german.stderr
+    de = out / PERIOD / f"study-report-me-{PERIOD}-de.pdf"
+    assert german.stdout.strip() == str(de)
+    assert [line for line in german.stderr.splitlines() if ": part " in line] == [
+        f"report {PERIOD} (de, me): part 1/2 01_part1",
+        f"report {PERIOD} (de, me): part 2/2 02_part2",
+    ]
+    before = de.read_bytes()
+    english = run_study(*args, "--lang", "en", env=env)
+    assert english.returncode == 0, english.stderr
+    en = out / PERIOD / f"study-report-me-{PERIOD}-en.pdf"
+    assert english.stdout.strip() == str(en)
+    assert sorted(p.name for p in (out / PERIOD).glob("*.pdf")) == [de.name, en.name]
+    assert de.read_bytes() == before
+    assert "Teil de" in pdf_text(de) and "Teil en" in pdf_text(en)
+    for lang in ("de", "en"):
+        kept = sorted(p.name for p in (out / PERIOD / "executed" / f"me-{lang}").iterdir())
+        assert kept == ["01_part1.ipynb", "02_part2.ipynb"]
+    quiet = run_study(*args, "--lang", "en", "--quiet", env=env)
+    assert quiet.returncode == 0 and ": part " not in quiet.stderr
 
 
 def test_a_notebook_runs_with_its_defaults_from_the_notebooks_folder(tmp_path: Path) -> None:
@@ -402,6 +434,6 @@ def test_reports_with_names_are_recorded_for_study_forget(
 
     with study.open(db) as s:
         recorded = {Path(p) for p, what in named_files(s) if what == "report"}
-    executed = set((english_names.parent / "executed").glob("*.ipynb"))
+    executed = set((english_names.parent / "executed" / "me-en").glob("*.ipynb"))
     assert english_names in recorded and executed <= recorded
     assert german not in recorded  # pseudonyms only: nothing to forget there

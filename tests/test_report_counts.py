@@ -20,9 +20,7 @@ def small(tmp_path_factory: pytest.TempPathFactory):
 
 def keys_by_name(s) -> dict[str, str]:
     c = s.contacts(names=True)
-    return {
-        str(n).split()[0].lower(): str(k) for k, n in zip(c["key"], c["display_name"], strict=True)
-    }
+    return {str(n).split()[0].lower(): str(k) for k, n in zip(c["key"], c["name"], strict=True)}
 
 
 def test_events_by_kind(small) -> None:

@@ -129,6 +129,46 @@ def test_every_figure_is_labelled_and_readable(shown_en: dict[str, list]) -> Non
             plt.close(fig)
 
 
+def inside(box, canvas, slack: float = 0.01) -> bool:
+    return (
+        box.x0 >= canvas.x0 - slack
+        and box.y0 >= canvas.y0 - slack
+        and box.x1 <= canvas.x1 + slack
+        and box.y1 <= canvas.y1 + slack
+    )
+
+
+def test_every_figure_saves_whole(shown_en: dict[str, list], tmp_path: Path) -> None:
+    """A figure saved with plain savefig (no bbox_inches="tight") keeps every label, tick label,
+    title and legend entry inside the picture: none is clipped at the canvas's edge."""
+    import matplotlib
+    from matplotlib.backends.backend_agg import FigureCanvasAgg
+
+    saved = 0
+    for name, items in shown_en.items():
+        for fig in charts(items):
+            agg = FigureCanvasAgg(fig)
+            with matplotlib.rc_context({"savefig.bbox": None}):  # not the report's style
+                fig.savefig(tmp_path / "figure.png")
+            agg.draw()  # as saved: the layout is done at drawing
+            renderer = agg.get_renderer()
+            canvas = fig.bbox  # the saved picture, in pixels
+            labels = [
+                text
+                for ax in fig.axes
+                for text in (ax.xaxis.label, ax.yaxis.label, ax.title)
+                if text.get_visible() and text.get_text()
+            ]
+            for text in labels:
+                assert inside(text.get_window_extent(renderer), canvas), (name, text.get_text())
+            # everything drawn (tick labels, legends, titles) within the picture, in inches
+            drawn = fig.get_tightbbox(renderer)
+            assert inside(drawn, fig.bbox_inches), (name, drawn.bounds, fig.bbox_inches.bounds)
+            plt.close(fig)
+            saved += 1
+    assert saved >= 10  # every figure of the report
+
+
 def test_survival_headline_is_the_cox_hazard_ratio(
     sim_en: nb.Context, shown_en: dict[str, list]
 ) -> None:
@@ -180,7 +220,7 @@ def test_at_risk_list_shows_names_only_when_asked(sim: Path) -> None:
     table = next(
         i for i in section_items(with_names, "sustainability.at_risk") if isinstance(i, Table)
     ).frame
-    contacts = with_names.contacts.set_index("key")["display_name"]
+    contacts = with_names.contacts.set_index("key")["name"]
     shown = list(table["Kontakt"])
     assert shown[0] in set(contacts) and not shown[0].startswith("me-c")
 

@@ -309,7 +309,7 @@ def test_demo_has_every_kind_on_both_platforms(sqlite_cli, db_path: Path) -> Non
         assert names == set(METRICS) - {"googlability_rank"}, platform
     assert ev["occurred_at"].max() - ev["occurred_at"].min() > pd.Timedelta(days=700)
     # invented names live only in contact_details, never in the events
-    names = set(contacts["display_name"].dropna())
+    names = set(contacts["name"].dropna())
     assert len(names) > 20
     text = " ".join(ev["text"].dropna()) + " ".join(ev["topic"].dropna())
     assert not any(n in text for n in names)

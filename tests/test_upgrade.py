@@ -94,7 +94,7 @@ def test_a_version_1_study_is_upgraded_in_place_with_its_data(db_url):
     assert len(ev) == 50 and list(ev.lead) == [f"L{i}" for i in range(50)]
     assert set(ev.stage) == {"lead"} and set(ev.contact) == {"c-0000000001"}
     assert ev.occurred_at.iloc[0] == T0
-    assert s.contacts(names=True).display_name.tolist() == ["Anna Alt"]
+    assert s.contacts(names=True)["name"].tolist() == ["Anna Alt"]
     # the rules read the upgraded attributes (job_lead stages through the JSON column)
     s.log("job_lead", lead="L3", stage="interview", at="2025-04-01")
     with pytest.raises(study.ValidationError, match="goes backwards"):

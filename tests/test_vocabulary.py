@@ -133,6 +133,25 @@ def test_period_rules():
     }
 
 
+@pytest.mark.parametrize(
+    "text, start, end",
+    [
+        ("2026-10", "2026-10-01", "2026-10-31"),
+        ("2026-Q3", "2026-07-01", "2026-09-30"),
+        ("2025", "2025-01-01", "2025-12-31"),
+        ("2026-11-01..2026-11-07", "2026-11-01", "2026-11-07"),
+    ],
+)
+def test_a_count_takes_every_period_a_report_takes(text: str, start: str, end: str) -> None:
+    """One period syntax everywhere (study.periods): a month, a quarter, a year or a range."""
+    from study.periods import parse_period
+
+    ev = validate("metric", {"name": "profile_views", "value": 5, "period": text}, now=NOW)
+    assert (ev.attributes["period_start"], ev.attributes["period_end"]) == (start, end)
+    report = parse_period(text)
+    assert (report.start.isoformat(), report.end.isoformat()) == (start, end)
+
+
 def test_ranges():
     with pytest.raises(ValidationError, match="maximum 100"):
         validate("profile_updated", {"section": "about", "completeness": 101}, now=NOW)

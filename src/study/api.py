@@ -26,6 +26,7 @@ from study.errors import DatabaseError, ValidationError
 from study.rules import ContactState, Ledger
 from study.vocabulary import (
     DEFAULT_PARTICIPANT,
+    MAX_DETAIL,
     PLATFORMS,
     Event,
     check_basis,
@@ -40,32 +41,66 @@ if TYPE_CHECKING:
     import pandas as pd
 
 FLUSH_EVERY = 20_000
-DETAIL_FIELDS = ("display_name", "profile_url", "company", "position", "email")
+#: A contact's personal details as ``add_contact``, ``set_details`` and ``contacts(names=True)``
+#: name them; the name is stored in the details table's column ``display_name``.
+DETAIL_FIELDS = ("name", "profile_url", "company", "position", "email")
+#: Earlier spellings still accepted on writes.
+_DETAIL_ALIASES = {"display_name": "name"}
+
+
+def _detail_column(field: str) -> str:
+    """The details table's column of a detail field."""
+    return "display_name" if field == "name" else field
 
 
 def open(db: str | os.PathLike[str] | None = None, *, create: bool = False) -> Study:  # noqa: A001
     """Open the study at ``db`` (a path or an SQLAlchemy URL; default ``$STUDY_DB`` or
-    ``data/study.db``). ``create=True`` initializes a new study there if none exists."""
-    return Study(db, create=create)
+    ``data/study.db``). ``create=True`` initializes a new study there if none exists, as
+    ``study init`` does: with the participant ``me``, so it can be logged to right away."""
+    return init(db) if create else Study(db)
 
 
 def init(db: str | os.PathLike[str] | None = None, *, timezone: str | None = None) -> Study:
-    """Create (or open) a study and make sure the default participant exists."""
-    if timezone is not None:
-        _zone(timezone)
-    s = Study(db, create=True, timezone=timezone)
+    """Create (or open) a study and make sure the default participant exists.
+
+    ``timezone`` (else ``$STUDY_TZ``, else Europe/Berlin) is checked before anything is
+    created. On an existing study it repairs a stored zone that is not one; a different valid
+    zone is refused rather than silently kept."""
+    try:
+        s = Study(db, create=True, timezone=timezone)
+    except _StoredZoneError as exc:
+        if timezone is None:
+            raise
+        store.set_meta(exc.engine, "timezone", timezone)
+        exc.engine.dispose()
+        s = Study(db, timezone=timezone)
+    if timezone is not None and s.meta.get("timezone") != timezone:
+        stored = s.meta.get("timezone")
+        s.close()
+        raise ValidationError(
+            f"this study's time zone is {stored}; `study init` does not change it", "timezone"
+        )
     if not s.participants():
         s.add_participant(DEFAULT_PARTICIPANT)
     return s
 
 
-def _zone(name: str) -> ZoneInfo:
+DEFAULT_ZONE = "Europe/Berlin"
+
+
+def _zone(name: str, field: str = "timezone") -> ZoneInfo:
     try:
         return ZoneInfo(name)
     except (ZoneInfoNotFoundError, ValueError):
-        raise ValidationError(
-            f"{name!r} is not a time zone (e.g. Europe/Berlin)", "timezone"
-        ) from None
+        raise ValidationError(f"{name!r} is not a time zone (e.g. Europe/Berlin)", field) from None
+
+
+class _StoredZoneError(DatabaseError):
+    """The study's stored time zone is not one (`study init --timezone` repairs it)."""
+
+    def __init__(self, message: str, engine: Any):
+        super().__init__(message)
+        self.engine = engine
 
 
 @dataclass
@@ -88,10 +123,24 @@ class Study:
         create: bool = False,
         timezone: str | None = None,
     ):
+        if create:  # checked before anything is created
+            given = timezone is not None
+            timezone = timezone if given else os.environ.get("STUDY_TZ") or DEFAULT_ZONE
+            _zone(timezone, "timezone" if given else "STUDY_TZ")
+        elif timezone is not None:
+            _zone(timezone)
         self.url = store.resolve_url(db)
         self.engine = store.make_engine(self.url, create=create)
         self.meta = store.ensure_schema(self.engine, self.url, create=create, timezone=timezone)
-        self.tz = _zone(self.meta.get("timezone", "Europe/Berlin"))
+        stored = self.meta.get("timezone", DEFAULT_ZONE)
+        try:
+            self.tz = _zone(stored)
+        except ValidationError:
+            raise _StoredZoneError(
+                f"{self.name}: its time zone {stored!r} is not a time zone; set one with "
+                "`study init --timezone Europe/Berlin`",
+                self.engine,
+            ) from None
 
     # housekeeping --------------------------------------------------------------------------
     def __repr__(self) -> str:
@@ -170,7 +219,7 @@ class Study:
             ).scalar()
 
     def identity_hash(self, participant: str, platform: str, identity: str) -> str:
-        key = bytes.fromhex(self.meta["pseudonym_key"])
+        key = store.pseudonym_key(self.meta, self.name)
         msg = f"{participant}\x1f{platform}\x1f{identity.strip().lower()}".encode()
         return hmac.new(key, msg, hashlib.sha256).hexdigest()[:32]
 
@@ -272,7 +321,7 @@ class Study:
         ]
         source: Any = store.contacts
         if names:
-            cols += [getattr(d, f) for f in DETAIL_FIELDS]
+            cols += [getattr(d, _detail_column(f)).label(f) for f in DETAIL_FIELDS]
             source = store.contacts.outerjoin(store.contact_details, c.key == d.key)
         q = select(*cols).select_from(source).order_by(c.first_seen, c.key)
         if participant is not None:
@@ -333,6 +382,7 @@ class Batch:
         pid = str(pid).strip()
         if not pid or len(pid) > 200:
             raise ValidationError("missing or longer than 200 characters", "participant")
+        check_text(pid, "participant")  # a NUL: stored by SQLite, a raw DataError on PostgreSQL
         if self.ledger.has_participant(pid):
             return pid
         self.conn.execute(insert(store.participants).values(id=pid, created_at=self.now))
@@ -402,8 +452,9 @@ class Batch:
             key, ContactState(participant, platform, basis, introducer), new=True
         )
         self.summary.contacts_added += 1
+        details = self._detail_names(details)
         if name is not None or any(details.get(f) for f in DETAIL_FIELDS):
-            self._details.append(self._detail_row(key, {"display_name": name, **details}))
+            self._details.append(self._detail_row(key, {"name": name, **details}))
         return key
 
     def add_contacts(self, frame: pd.DataFrame) -> list[str]:
@@ -423,14 +474,27 @@ class Batch:
 
         return add_contacts(self, frame)
 
+    @staticmethod
+    def _detail_names(details: dict[str, Any]) -> dict[str, Any]:
+        """``details`` with earlier spellings (``display_name``) under today's (``name``)."""
+        return {_DETAIL_ALIASES.get(k, k): v for k, v in details.items()}
+
     def _detail_row(self, key: str, details: dict[str, Any]) -> dict[str, Any]:
+        """A row of the details table (its column names) from ``details`` by field name."""
         unknown = set(details) - set(DETAIL_FIELDS)
         if unknown:
             raise ValidationError("not a contact detail", sorted(unknown)[0])
         row = {
-            f: (None if details.get(f) in (None, "") else check_text(str(details[f]).strip(), f))
+            _detail_column(f): (
+                None if details.get(f) in (None, "") else check_text(str(details[f]).strip(), f)
+            )
             for f in DETAIL_FIELDS
         }
+        long = next(
+            (f for f in DETAIL_FIELDS if len(row[_detail_column(f)] or "") > MAX_DETAIL), None
+        )
+        if long:
+            raise ValidationError(f"longer than {MAX_DETAIL:,} characters", long)
         row.update(key=key, updated_at=self.now)
         return row
 
@@ -477,11 +541,13 @@ class Batch:
         if self.ledger.contact(key) is None:
             raise ValidationError(f"unknown contact {key!r}", "contact")
         self.flush()
+        details = self._detail_names(details)
         row = self._detail_row(key, details)
+        given = {_detail_column(f) for f in details}
         d = store.contact_details
         exists = self.conn.execute(select(d.c.key).where(d.c.key == key)).first()
         if exists:
-            values = {k: v for k, v in row.items() if k in details or k == "updated_at"}
+            values = {k: v for k, v in row.items() if k in given or k == "updated_at"}
             self.conn.execute(update(d).where(d.c.key == key).values(**values))
         else:
             self.conn.execute(insert(d).values(**row))

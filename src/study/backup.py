@@ -25,7 +25,7 @@ import shutil
 import sqlite3
 import tempfile
 from collections.abc import Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -44,6 +44,7 @@ from sqlalchemy.exc import SQLAlchemyError
 
 from study import store
 from study.errors import DatabaseError, StudyError
+from study.files import private_path, target_file
 
 if TYPE_CHECKING:
     from study.api import Study
@@ -78,6 +79,8 @@ def tables_of(conn: Any) -> tuple[Table, ...]:
 class CopySummary:
     rows: dict[str, int]
     reapplied_erasures: int = 0
+    files_deleted: list[str] = field(default_factory=list)
+    warnings: list[str] = field(default_factory=list)
 
     def describe(self) -> str:
         return ", ".join(f"{n} {t}" for t, n in self.rows.items() if t != "study_meta")
@@ -95,27 +98,19 @@ def backup(study: Study, dest: str | os.PathLike[str], *, force: bool = False) -
     out = Path(dest).expanduser().absolute()
     if out.exists() and not force:
         raise StudyError(f"{out} exists; choose another name or use --force to replace it")
-    if not out.parent.is_dir():
-        raise StudyError(f"cannot write {out}: directory {out.parent} does not exist")
     src_path = store.sqlite_path(study.url)
     if src_path is not None and src_path.resolve() == out.resolve():
         raise StudyError("the backup cannot be the study's own file")
-    tmp = out.with_name(out.name + ".part")
-    tmp.unlink(missing_ok=True)
-    _private_file(tmp)
-    try:
+    target_file(out, "backup")
+    register_named_file(study, out, "backup")  # before the first byte: a read-only study stops here
+    with private_path(out) as tmp:
         if src_path is not None:
             _sqlite_online_backup(src_path, tmp)
         else:
             _logical_backup(study, tmp)
         rows = table_counts(f"sqlite:///{tmp}")
-        os.replace(tmp, out)
-    except BaseException:
-        tmp.unlink(missing_ok=True)
-        raise
     for suffix in ("-wal", "-shm"):
         Path(str(out) + suffix).unlink(missing_ok=True)
-    register_named_file(study, out, "backup")
     return CopySummary(rows)
 
 
@@ -207,9 +202,14 @@ def _opened_backup(src: str | os.PathLike[str]) -> Iterator[Study]:
 def restore(
     url: str | os.PathLike[str] | None, src: str | os.PathLike[str], *, force: bool = False
 ) -> CopySummary:
-    """Replace the study at ``url`` (created if there is none) by the backup ``src``."""
+    """Replace the study at ``url`` (created if there is none) by the backup ``src``.
+
+    What the target knew about privacy is merged in, never dropped: its erasures (applied
+    again, in the same transaction, to the people the backup still holds) and its register
+    of files written with names (so ``study forget`` still deletes exports and reports made
+    after the backup was taken)."""
     from study.api import Study
-    from study.privacy import forget, previous_erasures
+    from study.privacy import compact, remove_named_files
 
     with _opened_backup(src) as backup_study:
         target = Study(url, create=True)
@@ -219,35 +219,41 @@ def restore(
                     t.name: int(conn.execute(select(func.count()).select_from(t)).scalar() or 0)
                     for t in (store.events, store.contacts)
                 }
-                erased = previous_erasures(conn)
             if any(held.values()) and not force:
                 raise StudyError(
                     f"{target.name} already holds {held['events']} events and "
                     f"{held['contacts']} contacts; restoring would replace them "
                     "(use --force, perhaps after `study backup` of it)"
                 )
-            rows = _copy_all(backup_study, target)
+            rows, again = _copy_all(backup_study, target)
             with target._read() as conn:
                 target.meta = store.read_meta(conn)
-            again = 0
-            keys = set(backup_study.contacts().key) if erased else set()
-            for key in erased:
-                if key in keys:
-                    forget(target, key)
-                    again += 1
-            if force and target.engine.dialect.name == "sqlite":
-                with target.engine.connect().execution_options(isolation_level="AUTOCOMMIT") as c:
-                    c.exec_driver_sql("VACUUM")
-            return CopySummary(rows, again)
+            summary = CopySummary(rows, again)
+            if again:  # files with names may show the people forgotten again
+                summary.files_deleted = remove_named_files(target).files_deleted
+            if force or again:  # no copy of replaced or erased rows in free pages or journal
+                summary.warnings = compact(target)
+            return summary
         finally:
             target.close()
 
 
-def _copy_all(source: Study, target: Study) -> dict[str, int]:
+#: Tables whose rows the target keeps through a restore, merged with the backup's.
+MERGED = (store.erasures, store.named_files)
+
+
+def _copy_all(source: Study, target: Study) -> tuple[dict[str, int], int]:
+    """Every row of ``source`` into ``target`` in one transaction, the target's erasures and
+    named files merged in and its erasures applied again; (rows copied, erasures applied)."""
+    from study.privacy import erase
+
     counts: dict[str, int] = {}
     c = store.contacts
     try:
         with source._read() as src, target.engine.begin() as out:
+            if out.dialect.name == "sqlite":
+                out.exec_driver_sql("PRAGMA secure_delete = ON")
+            kept = {t.name: [dict(r) for r in out.execute(select(t)).mappings()] for t in MERGED}
             incoming = tables_of(src)
             for table in incoming:
                 table.create(out, checkfirst=True)
@@ -279,6 +285,39 @@ def _copy_all(source: Study, target: Study) -> dict[str, int]:
                         f"SELECT setval(pg_get_serial_sequence('{table.name}', 'id'), "
                         f"coalesce(max(id), 1), max(id) IS NOT NULL) FROM {table.name}"
                     )
+            _merge(out, kept)
+            again = _erase_again(out, [r["contact"] for r in kept[store.erasures.name]], erase)
     except SQLAlchemyError as exc:
         raise DatabaseError(f"cannot restore into {target.name}: {store._short(exc)}") from None
-    return counts
+    return counts, again
+
+
+def _merge(out: Any, kept: dict[str, list[dict[str, Any]]]) -> None:
+    """The target's erasures and named files that the backup does not hold, added back."""
+    er, nf = store.erasures, store.named_files
+    have = {(r.contact, r.erased_at) for r in out.execute(select(er.c.contact, er.c.erased_at))}
+    rows = [
+        {k: v for k, v in r.items() if k != "id"}
+        for r in kept[er.name]
+        if (r["contact"], r["erased_at"]) not in have
+    ]
+    if rows:
+        out.execute(insert(er), rows)
+    paths = set(out.execute(select(nf.c.path)).scalars())
+    rows = [r for r in kept[nf.name] if r["path"] not in paths]
+    if rows:
+        out.execute(insert(nf), rows)
+
+
+def _erase_again(out: Any, erased: list[str], erase: Any) -> int:
+    """Forget again, in the restore's transaction, every erased contact the backup holds."""
+    if not erased:
+        return 0
+    meta = store.read_meta(out)
+    present = set(
+        out.execute(select(store.contacts.c.key).where(store.contacts.c.key.in_(erased))).scalars()
+    )
+    for key in dict.fromkeys(erased):
+        if key in present:
+            erase(out, key, meta, record=False)
+    return len(present)

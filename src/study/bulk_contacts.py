@@ -50,6 +50,7 @@ from study.vocabulary import (
     BASES,
     DEFAULT_PARTICIPANT,
     FUTURE_TOLERANCE,
+    MAX_DETAIL,
     PLATFORMS,
     parse_bool,
     storable_text,
@@ -396,7 +397,9 @@ class BulkContacts:
             if values is None or not given.any():
                 continue
             txt = _Text(values)
-            valid = np.array([storable_text(t) for t in txt.text], dtype=bool)
+            valid = np.array(
+                [storable_text(t) and len(t) <= MAX_DETAIL for t in txt.text], dtype=bool
+            )
             self.bad |= given & ~txt._take(valid, True)
             self.details[col] = np.where(given, txt.values(), None)
             if col == "name" or pd.api.types.infer_dtype(values, skipna=True) == "string":

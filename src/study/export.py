@@ -3,16 +3,20 @@
 from __future__ import annotations
 
 import os
+from contextlib import ExitStack
 from pathlib import Path
 from typing import TYPE_CHECKING
 
 from study.errors import StudyError
+from study.files import PRIVATE_DIR, PRIVATE_FILE, private_dir, private_file
 
 if TYPE_CHECKING:
     from study.api import Study
 
 FORMATS = ("parquet", "csv")
 _FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
+#: An anonymized export is meant to be shared: its folder and files are readable by others.
+SHARED_DIR, SHARED_FILE = 0o755, 0o644
 
 
 def escape_formulas(values):  # type: ignore[no-untyped-def]
@@ -47,7 +51,8 @@ def export_tables(
     if shift_dates and not anonymized:
         raise StudyError("shift-dates: only with --anonymized")
     out = Path(outdir)
-    out.mkdir(parents=True, exist_ok=True, mode=0o755 if anonymized else 0o700)
+    if out.exists() and not out.is_dir():
+        raise StudyError(f"{outdir}: is a file; give a folder to write the tables into")
     if anonymized:
         from study.privacy import anonymized_tables
 
@@ -58,26 +63,30 @@ def export_tables(
             "contacts": study.contacts(names=names),
             "participants": pd.DataFrame({"id": study.participants()}),
         }
-    written = []
-    for name, df in tables.items():
-        path = out / f"{name}.{fmt}"
-        tmp = path.with_suffix(path.suffix + ".part")
-        if fmt == "parquet":
-            df.to_parquet(tmp, index=False)
-        else:
-            text_cols = df.select_dtypes(include=["object", "string"]).columns
-            df = df.copy()
-            for col in text_cols:
-                df[col] = escape_formulas(df[col])
-            # CRLF rows (RFC 4180): a bare CR inside a cell is then quoted, not a line break
-            df.to_csv(tmp, index=False, lineterminator="\r\n")
-        if not anonymized:
-            os.chmod(tmp, 0o600)
-        os.replace(tmp, path)
-        written.append(str(path))
-    if not anonymized:
-        from study.privacy import register_named_file
+    paths = {name: out / f"{name}.{fmt}" for name in tables}
+    private_dir(out, mode=SHARED_DIR if anonymized else PRIVATE_DIR)
+    if not anonymized:  # recorded before the first byte, so `forget` finds even a torn export
+        from study.privacy import register_named_files
 
-        for path in written:
-            register_named_file(study, path, "export")
-    return written
+        register_named_files(study, list(paths.values()), "export")
+    with ExitStack() as stack:  # every table written first; renamed into place together
+        for name, df in tables.items():
+            fh = stack.enter_context(
+                private_file(paths[name], mode=SHARED_FILE if anonymized else PRIVATE_FILE)
+            )
+            if fmt == "parquet":
+                df.to_parquet(fh, index=False)
+            else:
+                csv_text(df).to_csv(fh, index=False, lineterminator="\r\n", encoding="utf-8")
+    return [str(p) for p in paths.values()]
+
+
+def csv_text(df):  # type: ignore[no-untyped-def]
+    """A copy of ``df`` whose text cells a spreadsheet would run as formulas are escaped.
+
+    Written with CRLF rows (RFC 4180): a bare CR inside a cell is then quoted, not read by a
+    CSV reader as the end of the row."""
+    df = df.copy()
+    for col in df.select_dtypes(include=["object", "string"]).columns:
+        df[col] = escape_formulas(df[col])
+    return df

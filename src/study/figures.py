@@ -2,10 +2,13 @@
 
 Each function takes a DataFrame (or result object) and the language, and returns a matplotlib
 Figure; labels and axis titles come from :mod:`study.report.i18n`. Notebooks show them as SVG
-(vector, sharp in the PDF).
+(vector, sharp in the PDF). Figures use constrained layout: ``fig.savefig(path)`` keeps every
+label inside the picture.
 """
 
 from __future__ import annotations
+
+from typing import Any
 
 import matplotlib.dates as mdates
 import matplotlib.pyplot as plt
@@ -38,6 +41,12 @@ def use_report_style() -> None:
     )
 
 
+def _subplots(*args: Any, **kwargs: Any) -> tuple[Figure, Any]:
+    """``plt.subplots`` with constrained layout: labels, titles and legends are fitted inside
+    the canvas when the figure is drawn, so a figure saved with plain ``savefig`` is whole."""
+    return plt.subplots(*args, layout="constrained", **kwargs)
+
+
 def _decimal_axis(ax: plt.Axes, lang: str, axis: str = "x", integer: bool = False) -> None:
     """Tick labels with the language's decimal separator (whole numbers only for counts)."""
     from matplotlib.ticker import FuncFormatter, MaxNLocator
@@ -53,7 +62,7 @@ def _decimal_axis(ax: plt.Axes, lang: str, axis: str = "x", integer: bool = Fals
 def events_by_kind(counts: pd.DataFrame, lang: str) -> Figure:
     """Horizontal bars: events of the period by kind (columns ``kind``, ``count``)."""
     data = counts.assign(label=[label("kind", k, lang) for k in counts["kind"]])
-    fig, ax = plt.subplots(figsize=(WIDTH, 0.35 * len(data) + 1.2))
+    fig, ax = _subplots(figsize=(WIDTH, 0.35 * len(data) + 1.2))
     sns.barplot(data=data, y="label", x="count", color=sns.color_palette(PALETTE)[0], ax=ax)
     ax.set(
         xlabel=t("axis.count", lang), ylabel="", title=t("section.overview.activity.figure", lang)
@@ -80,7 +89,7 @@ def _percent_axis(ax: plt.Axes, lang: str) -> None:
 def leads_per_month(table: pd.DataFrame, lang: str) -> Figure:
     """Bars: job leads first seen in each month (``month``, ``leads`` of
     :func:`study.analysis.jobs.lead_rates`)."""
-    fig, ax = plt.subplots(figsize=(WIDTH, 2.4))
+    fig, ax = _subplots(figsize=(WIDTH, 2.4))
     months = pd.to_datetime(table["month"])
     ax.bar(months, table["leads"], width=20, color=sns.color_palette(PALETTE)[1])
     ax.set(ylabel=t("axis.leads", lang), title=t("section.job_search.rates.figure", lang))
@@ -102,7 +111,7 @@ def lead_funnel(funnel, lang: str) -> Figure:
         f"{label('stage', x, lang)} (n = {0 if pd.isna(d) else int(d)})"
         for x, d in zip(s["stage"], s["decided"], strict=True)
     ]
-    fig, ax = plt.subplots(figsize=(WIDTH, 2.4))
+    fig, ax = _subplots(figsize=(WIDTH, 2.4))
     y = list(range(len(s)))[::-1]
     est = s["conversion"].fillna(0)
     err = [
@@ -121,7 +130,7 @@ def km_curves(km, labels: dict[str, str], lang: str) -> Figure:
     """Kaplan–Meier step curves by group with their 95% bands (a
     :class:`study.analysis.sustainability.KMResult`); time in months."""
     data = km.curves_table
-    fig, ax = plt.subplots(figsize=(WIDTH, 3.4))
+    fig, ax = _subplots(figsize=(WIDTH, 3.4))
     colours = sns.color_palette(PALETTE, len(km.curves))
     month = 365.25 / 12
     for colour, (group, part) in zip(colours, data.groupby("group", sort=False), strict=True):
@@ -145,7 +154,7 @@ def reliable_share(share: pd.DataFrame, lang: str) -> Figure:
     """The share of live ties that are reliable at each month's end, with its Wilson band
     (:func:`study.analysis.sustainability.reliable_share`)."""
     x = pd.to_datetime(share["period_end"]).dt.tz_convert(None)
-    fig, ax = plt.subplots(figsize=(WIDTH, 2.8))
+    fig, ax = _subplots(figsize=(WIDTH, 2.8))
     colour = sns.color_palette(PALETTE)[2]
     ax.plot(x, share["share"], marker="o", markersize=3, color=colour)
     ax.fill_between(x, share["low"], share["high"], color=colour, alpha=0.2)
@@ -169,7 +178,7 @@ def its_views(res, lang: str) -> Figure:
     c["time"] = pd.to_datetime(c["time"])
     at = pd.Timestamp(res.intervention)
     pal = sns.color_palette(PALETTE)
-    fig, ax = plt.subplots(figsize=(WIDTH, 3.2))
+    fig, ax = _subplots(figsize=(WIDTH, 3.2))
     ax.scatter(c["time"], c["observed"], s=9, color="0.55", label=t("axis.observed", lang))
     for _, seg in c.groupby("segment"):
         ax.plot(seg["time"], seg["fitted"], color=pal[0], linewidth=2)
@@ -200,7 +209,7 @@ def metric_trends(trends: list, lang: str) -> Figure:
     """One panel per level metric: the measured values and the fitted growth (a
     :class:`study.analysis.reputation.GrowthResult` or ``RankChange``, with ``metric`` and
     ``curves`` holding week, observed, fitted)."""
-    fig, axes = plt.subplots(
+    fig, axes = _subplots(
         len(trends), 1, figsize=(WIDTH, 2.3 * len(trends) + 0.4), sharex=True, squeeze=False
     )
     pal = sns.color_palette(PALETTE)
@@ -215,7 +224,6 @@ def metric_trends(trends: list, lang: str) -> Figure:
             ax.invert_yaxis()  # rank 1 on top: up is better
         _decimal_axis(ax, lang, "y")
     _date_axis(axes[-1, 0], lang)
-    fig.tight_layout()
     return fig
 
 
@@ -228,7 +236,7 @@ def introducer_rates(summary: pd.DataFrame, labels: dict[str, str], lang: str) -
         ("survival", "survival_low", "survival_high", "column.surv_12"),
     ]
     groups = list(summary["introducer_type"].astype(str))
-    fig, axes = plt.subplots(1, 3, figsize=(WIDTH, 0.35 * len(groups) + 1.4), sharey=True)
+    fig, axes = _subplots(1, 3, figsize=(WIDTH, 0.35 * len(groups) + 1.4), sharey=True)
     pal = sns.color_palette(PALETTE)
     for i, (ax, (est, low, high, title)) in enumerate(zip(axes, measures, strict=True)):
         y = list(range(len(groups)))[::-1]
@@ -258,7 +266,6 @@ def introducer_rates(summary: pd.DataFrame, labels: dict[str, str], lang: str) -
         ax.xaxis.set_major_formatter(FuncFormatter(lambda v, _pos: number(100 * v, lang)))
         ax.set_xticks([0, 0.5, 1])
         ax.set_xlabel("%")
-    fig.tight_layout()
     return fig
 
 
@@ -300,7 +307,7 @@ def ego_network(graph, lang: str) -> Figure:
         "collector": pal[1],
         "other": "0.4",
     }
-    fig, ax = plt.subplots(figsize=(WIDTH, WIDTH * 0.85))
+    fig, ax = _subplots(figsize=(WIDTH, WIDTH * 0.85))
     nx.draw_networkx_edges(graph, pos, ax=ax, width=0.5, edge_color="0.75")
     shown: dict[str, tuple] = {}
     # one scatter per kind of marker (degree, colour key, alive), not per contact: hundreds of

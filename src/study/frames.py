@@ -96,7 +96,8 @@ CONTACT_COLUMNS = (
     "first_seen",
     "first_seen_estimated",
 )
-DETAIL_COLUMNS = ("display_name", "profile_url", "company", "position", "email")
+#: A contact's personal details (``contacts(names=True)``); ``name`` as ``add_contact(name=...)``.
+DETAIL_COLUMNS = ("name", "profile_url", "company", "position", "email")
 
 
 def contacts_frame(rows: Sequence[Any], *, names: bool = False) -> pd.DataFrame:

@@ -20,7 +20,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from sqlalchemy import and_, delete, func, insert, or_, select, update
+from sqlalchemy import and_, bindparam, delete, func, insert, select, update
 from sqlalchemy.exc import SQLAlchemyError
 
 from study import store
@@ -33,16 +33,17 @@ if TYPE_CHECKING:
 
 PSEUDONYM_PREFIX = "K-"
 PSEUDONYM_LENGTH = 8  # base32 characters: 40 bits, so collisions stay negligible in a study
-REDACTED = "[forgotten]"
 #: Kinds whose events are deleted when their contact is forgotten: free text about the person.
 DELETED_KINDS = ("note",)
-#: Kinds whose free-text fields are searched for the forgotten person's name and redacted.
-FREE_TEXT = {"note": "text", "activity": "topic"}
+#: Attributes that are ids, not prose: one naming the forgotten person becomes a keyed hash
+#: (every step of a job lead keeps the same id), where other text is redacted.
+KEY_FIELDS = ("lead",)
 
 
 def _secret(study: Study | dict[str, str]) -> bytes:
-    meta = study if isinstance(study, dict) else study.meta
-    return bytes.fromhex(meta["pseudonym_key"])
+    if isinstance(study, dict):
+        return store.pseudonym_key(study, "the study")
+    return store.pseudonym_key(study.meta, study.name)
 
 
 def pseudonym(study: Study | dict[str, str], key: str, *, prefix: str = PSEUDONYM_PREFIX) -> str:
@@ -77,16 +78,27 @@ def pseudonymize(
 
 # files written with names ------------------------------------------------------------------
 def register_named_file(study: Study, path: str | os.PathLike[str], what: str) -> None:
-    """Record that the toolkit wrote ``path`` with names in it (a report run with names, an
-    export with ``--names``, a backup), so ``study forget`` can remove or list it."""
+    """Record that the toolkit writes ``path`` with names in it (a report run with names, an
+    export with ``--names``, a backup, an annotation sheet), so ``study forget`` can remove or
+    list it. Called before the file's first byte: a study that cannot record it (read-only)
+    refuses before anything with names is written."""
+    register_named_files(study, [path], what)
+
+
+def register_named_files(study: Study, paths: Iterable[str | os.PathLike[str]], what: str) -> None:
+    """:func:`register_named_file` for several files, in one transaction."""
     t = store.named_files
-    full = str(Path(path).expanduser().absolute())
+    now = dt.datetime.now(dt.UTC)
+    full = list(dict.fromkeys(str(Path(p).expanduser().absolute()) for p in paths))
     try:
         with study.engine.begin() as conn:
-            conn.execute(delete(t).where(t.c.path == full))
-            conn.execute(insert(t).values(path=full, what=what, written_at=dt.datetime.now(dt.UTC)))
+            conn.execute(delete(t).where(t.c.path.in_(full)))
+            conn.execute(insert(t), [{"path": p, "what": what, "written_at": now} for p in full])
     except SQLAlchemyError as exc:
-        raise DatabaseError(f"cannot write to {study.name}: {store._short(exc)}") from None
+        raise DatabaseError(
+            f"cannot record the files with names in {study.name} (so nothing was written): "
+            f"{store._short(exc)}"
+        ) from None
 
 
 def named_files(study: Study) -> list[tuple[str, str]]:
@@ -110,6 +122,7 @@ class Erasure:
     events_deleted: int = 0
     events_rewritten: int = 0
     texts_redacted: int = 0
+    file_names_redacted: int = 0
     files_deleted: list[str] = field(default_factory=list)
     backups_kept: list[str] = field(default_factory=list)
     warnings: list[str] = field(default_factory=list)
@@ -137,51 +150,60 @@ def resolve_contact(study: Study, who: str) -> str:
 
 
 def forget(study: Study, who: str) -> Erasure:
-    """Erase a person: details, identity hash, notes about them, their name in free text;
-    their events keep counting under a fresh, unlinked key. Then remove the files written with
-    names and, on SQLite, vacuum the file so the name is not left in free pages."""
+    """Erase a person: details, identity hash, notes about them, their name wherever text or a
+    file name may hold it; their events keep counting under a fresh, unlinked key. Then remove
+    the files written with names and, on SQLite, vacuum the file so the name is not left in
+    free pages."""
     old = resolve_contact(study, who)
-    result = Erasure(contact=old)
-    e, c, d = store.events, store.contacts, store.contact_details
-    now = dt.datetime.now(dt.UTC)
     try:
         with study.engine.begin() as conn:
             if conn.dialect.name == "sqlite":
                 conn.exec_driver_sql("PRAGMA secure_delete = ON")
-            row = conn.execute(select(c).where(c.c.key == old)).mappings().one()
-            details = conn.execute(select(d).where(d.c.key == old)).mappings().first()
-            secrets_found = [
-                str(details[f]).strip()
-                for f in ("display_name", "email", "profile_url")
-                if details and details[f] and len(str(details[f]).strip()) >= 3
-            ]
-            new = _fresh_key(conn)
-            conn.execute(insert(c).values({**row, "key": new, "identity": None, "created_at": now}))
-            result.events_deleted = conn.execute(
-                delete(e).where(and_(e.c.contact == old, e.c.kind.in_(DELETED_KINDS)))
-            ).rowcount
-            result.events_rewritten = conn.execute(
-                update(e).where(e.c.contact == old).values(contact=new)
-            ).rowcount
-            conn.execute(update(c).where(c.c.introducer == old).values(introducer=new))
-            result.events_rewritten += _rewrite_attributes(conn, old, new, secrets_found, result)
-            _rewrite_source_keys(conn, secrets_found, study)
-            _rewrite_import_tables(conn, old, new)
-            conn.execute(delete(d).where(d.c.key == old))
-            conn.execute(delete(c).where(c.c.key == old))
-            conn.execute(
-                insert(store.erasures).values(
-                    contact=old,
-                    erased_at=now,
-                    events_deleted=result.events_deleted,
-                    events_rewritten=result.events_rewritten,
-                    files_deleted=0,
-                )
-            )
+            result = erase(conn, old, study.meta)
     except SQLAlchemyError as exc:
         raise DatabaseError(f"cannot write to {study.name}: {store._short(exc)}") from None
     _remove_named_files(study, result)
-    _compact(study, result)
+    result.warnings += compact(study)
+    return result
+
+
+def erase(conn: Any, old: str, meta: dict[str, str], *, record: bool = True) -> Erasure:
+    """The database part of :func:`forget`, inside the caller's transaction (``study restore``
+    applies erasures again in the transaction that copies the backup in)."""
+    from study.redact import Person
+
+    result = Erasure(contact=old)
+    e, c, d = store.events, store.contacts, store.contact_details
+    now = dt.datetime.now(dt.UTC)
+    row = conn.execute(select(c).where(c.c.key == old)).mappings().one()
+    details = conn.execute(select(d).where(d.c.key == old)).mappings().first() or {}
+    person = Person.of(
+        details.get("display_name"), details.get("email"), details.get("profile_url")
+    )
+    new = _fresh_key(conn)
+    conn.execute(insert(c).values({**row, "key": new, "identity": None, "created_at": now}))
+    result.events_deleted = conn.execute(
+        delete(e).where(and_(e.c.contact == old, e.c.kind.in_(DELETED_KINDS)))
+    ).rowcount
+    result.events_rewritten = conn.execute(
+        update(e).where(e.c.contact == old).values(contact=new)
+    ).rowcount
+    conn.execute(update(c).where(c.c.introducer == old).values(introducer=new))
+    result.events_rewritten += _rewrite_events(conn, old, new, person, meta, result)
+    _rewrite_import_tables(conn, old, new, person, meta, result)
+    _redact_other_details(conn, old, person, result)
+    conn.execute(delete(d).where(d.c.key == old))
+    conn.execute(delete(c).where(c.c.key == old))
+    if record:
+        conn.execute(
+            insert(store.erasures).values(
+                contact=old,
+                erased_at=now,
+                events_deleted=result.events_deleted,
+                events_rewritten=result.events_rewritten,
+                files_deleted=0,
+            )
+        )
     return result
 
 
@@ -193,58 +215,90 @@ def _fresh_key(conn: Any) -> str:
             return key
 
 
-def _redact(text: str, needles: list[str]) -> str:
-    for needle in needles:
-        text = re.sub(re.escape(needle), REDACTED, text, flags=re.IGNORECASE)
-    return text
+def _cleaned(value: Any, person: Any, meta: dict[str, str], field_name: str = "") -> Any:
+    """``value`` (an attribute, perhaps nested) without the person: a lead id that names them
+    becomes a keyed hash (the same for every step of the lead), other text is redacted."""
+    if isinstance(value, str):
+        if not person.found_in(value):
+            return value
+        if field_name in KEY_FIELDS:
+            return pseudonym(meta, value, prefix="forgotten-")
+        return person.redact(value)
+    if isinstance(value, dict):
+        return {k: _cleaned(v, person, meta, k) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_cleaned(v, person, meta) for v in value]
+    return value
 
 
-def _rewrite_attributes(conn: Any, old: str, new: str, needles: list[str], result: Erasure) -> int:
-    """Introducer references to the person, and their name in other events' free text."""
+def _source_cleaned(
+    source: str | None, source_key: str | None, person: Any, meta: dict[str, str]
+) -> tuple[str | None, str | None]:
+    """An importer's source (may be a file name) redacted; a source key that spells the
+    person a keyed hash (re-imports of the same row stay no-ops). The same in the events and
+    in the importers' ``import_rows``, so an event's provenance still joins."""
+    if source and person.found_in(source):
+        source = person.redact(source)[:200]
+    if source_key and person.found_in(source_key):
+        source_key = pseudonym(meta, source_key, prefix="forgotten-")
+    return source, source_key
+
+
+def _rewrite_events(
+    conn: Any, old: str, new: str, person: Any, meta: dict[str, str], result: Erasure
+) -> int:
+    """Introducer references to the person, and their name in every string any event holds
+    (attributes of every kind, lead ids included; source and source key). Reads every event
+    once: forgetting is rare, and no kind's free text may be left out."""
     e = store.events
-    kinds = ["introduction", "vouch_check", *FREE_TEXT]
+    q = select(e.c.id, e.c.attributes, e.c.source, e.c.source_key).order_by(e.c.id)
+    attribute_changes, source_changes = [], []
     rewritten = 0
-    rows = conn.execute(select(e.c.id, e.c.kind, e.c.attributes).where(e.c.kind.in_(kinds)))
-    changes = []
-    for ev_id, kind, attrs in rows:
+    rows = conn.execute(q.execution_options(yield_per=5000))  # the statement's, not conn's
+    for ev_id, attrs, source, source_key in rows:
         attrs = dict(attrs or {})
-        changed = False
-        if attrs.get("introducer") == old:
-            attrs["introducer"] = new
-            changed = True
+        changed = dict(attrs)
+        if changed.get("introducer") == old:
+            changed["introducer"] = new
             rewritten += 1
-        textfield = FREE_TEXT.get(kind)
-        if textfield and needles and isinstance(attrs.get(textfield), str):
-            redacted = _redact(attrs[textfield], needles)
-            if redacted != attrs[textfield]:
-                attrs[textfield] = redacted
-                changed = True
-                result.texts_redacted += 1
-        if changed:
-            changes.append((ev_id, attrs))
-    for ev_id, attrs in changes:
-        conn.execute(update(e).where(e.c.id == ev_id).values(attributes=attrs))
+        if person.pattern is not None:
+            for k, v in attrs.items():
+                cleaned = _cleaned(v, person, meta, k)
+                if cleaned != v:
+                    changed[k] = cleaned
+                    result.texts_redacted += 1
+            cleaned_source = _source_cleaned(source, source_key, person, meta)
+            if cleaned_source != (source, source_key):
+                source_changes.append({"i": ev_id, "s": cleaned_source[0], "k": cleaned_source[1]})
+        if changed != attrs:
+            attribute_changes.append({"i": ev_id, "a": changed})
+    if attribute_changes:
+        conn.execute(
+            update(e).where(e.c.id == bindparam("i")).values(attributes=bindparam("a")),
+            attribute_changes,
+        )
+    if source_changes:
+        conn.execute(
+            update(e)
+            .where(e.c.id == bindparam("i"))
+            .values(source=bindparam("s"), source_key=bindparam("k")),
+            source_changes,
+        )
     return rewritten
 
 
-def _rewrite_source_keys(conn: Any, needles: list[str], study: Study) -> None:
-    """An importer's source key that spells the name or profile URL becomes a keyed hash."""
-    if not needles:
-        return
-    e = store.events.c
-    cond = or_(*[func.lower(e.source_key).contains(n.lower()) for n in needles])
-    for ev_id, source_key in conn.execute(select(e.id, e.source_key).where(cond)).all():
-        hashed = pseudonym(study, source_key, prefix="forgotten-")
-        conn.execute(update(store.events).where(e.id == ev_id).values(source_key=hashed))
-
-
-def _rewrite_import_tables(conn: Any, old: str, new: str) -> None:
-    """Source keys that embed the contact's key (``connection:<contact>:<day>``) follow it to
-    the new key, in the events and in the importers' provenance; the importers' snapshots drop
-    the person, so a later import does not read their absence as a removed tie."""
+def _rewrite_import_tables(
+    conn: Any, old: str, new: str, person: Any, meta: dict[str, str], result: Erasure
+) -> None:
+    """The importers' tables: source keys that embed the contact's key
+    (``connection:<contact>:<day>``) follow it to the new key, in the events and in
+    ``import_rows``; source keys and file names that spell the person are cleared as in the
+    events (``vcards/Zebulon_Quargelmeier.vcf`` becomes ``vcards/[forgotten].vcf``); the
+    snapshots drop the person, so a later import does not read their absence as a removed
+    tie."""
     from sqlalchemy import inspect
 
-    from study.importers.provenance import import_rows, snapshot_members
+    from study.importers.provenance import import_files, import_rows, snapshot_members
 
     e = store.events.c
     conn.execute(
@@ -255,16 +309,68 @@ def _rewrite_import_tables(conn: Any, old: str, new: str) -> None:
     present = set(inspect(conn).get_table_names())
     if import_rows.name in present:
         r = import_rows.c
+        if person.pattern is not None:
+            changes = []
+            for row_id, source, source_key in conn.execute(select(r.id, r.source, r.source_key)):
+                cleaned = _source_cleaned(source, source_key, person, meta)
+                if cleaned != (source, source_key):
+                    changes.append({"i": row_id, "s": cleaned[0], "k": cleaned[1]})
+            if changes:
+                conn.execute(
+                    update(import_rows)
+                    .where(r.id == bindparam("i"))
+                    .values(source=bindparam("s"), source_key=bindparam("k")),
+                    changes,
+                )
         conn.execute(
             update(import_rows)
             .where(r.source_key.contains(old, autoescape=True))
             .values(source_key=func.replace(r.source_key, old, new))
         )
+    if import_files.name in present and person.pattern is not None:
+        f = import_files.c
+        renamed = [
+            {"i": file_id, "n": person.redact(name)}
+            for file_id, name in conn.execute(select(f.id, f.name))
+            if person.found_in(name)
+        ]
+        if renamed:
+            conn.execute(
+                update(import_files).where(f.id == bindparam("i")).values(name=bindparam("n")),
+                renamed,
+            )
+            result.file_names_redacted += len(renamed)
     if snapshot_members.name in present:
         conn.execute(delete(snapshot_members).where(snapshot_members.c.contact == old))
 
 
-def _remove_named_files(study: Study, result: Erasure) -> None:
+def _redact_other_details(conn: Any, old: str, person: Any, result: Erasure) -> None:
+    """The person named in another contact's company or position (``assistant to …``)."""
+    if person.pattern is None:
+        return
+    d = store.contact_details
+    changes = []
+    for row in conn.execute(select(d.c.key, d.c.company, d.c.position).where(d.c.key != old)):
+        values = {
+            col: person.redact(getattr(row, col))
+            for col in ("company", "position")
+            if getattr(row, col) and person.found_in(getattr(row, col))
+        }
+        if values:
+            changes.append((row.key, values))
+    for key, values in changes:
+        conn.execute(update(d).where(d.c.key == key).values(**values))
+        result.texts_redacted += len(values)
+
+
+def remove_named_files(study: Study) -> Erasure:
+    """Delete every file recorded as written with names (backups are kept and listed)."""
+    result = Erasure(contact="")
+    _remove_named_files(study, result, count=False)
+    return result
+
+
+def _remove_named_files(study: Study, result: Erasure, *, count: bool = True) -> None:
     t = store.named_files
     gone = []
     for path, what in named_files(study):
@@ -287,6 +393,8 @@ def _remove_named_files(study: Study, result: Erasure) -> None:
     if gone:
         with study.engine.begin() as conn:
             conn.execute(delete(t).where(t.c.path.in_(gone)))
+            if not count:
+                return
             er = store.erasures
             last = conn.execute(select(func.max(er.c.id))).scalar()
             conn.execute(
@@ -294,8 +402,10 @@ def _remove_named_files(study: Study, result: Erasure) -> None:
             )
 
 
-def _compact(study: Study, result: Erasure) -> None:
-    """Leave no copy of the erased rows in the database's free pages or its journal."""
+def compact(study: Study) -> list[str]:
+    """Leave no copy of erased rows in the database's free pages or its journal; return
+    warnings (another reader keeps the journal; the database refused)."""
+    warnings = []
     try:
         with study.engine.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
             if conn.dialect.name == "sqlite":
@@ -303,7 +413,7 @@ def _compact(study: Study, result: Erasure) -> None:
                 conn.exec_driver_sql("VACUUM")
                 busy = conn.exec_driver_sql("PRAGMA wal_checkpoint(TRUNCATE)").first()
                 if busy and busy[0]:
-                    result.warnings.append(
+                    warnings.append(
                         "another program is reading the study; its journal will be emptied "
                         "when it closes (run `study forget` again to be sure)"
                     )
@@ -311,7 +421,8 @@ def _compact(study: Study, result: Erasure) -> None:
                 conn.exec_driver_sql("VACUUM FULL contact_details, contacts")
                 conn.exec_driver_sql("VACUUM events")
     except SQLAlchemyError as exc:
-        result.warnings.append(f"could not compact the database: {store._short(exc)}")
+        warnings.append(f"could not compact the database: {store._short(exc)}")
+    return warnings
 
 
 # a shareable copy -------------------------------------------------------------------------
@@ -320,22 +431,31 @@ def _compact(study: Study, result: Erasure) -> None:
 DROPPED_EVENT_COLUMNS = ("text", "topic", "source", "source_key")
 _LOOKS_PERSONAL = re.compile(r"https?://|www\.|[\w.+-]+@[\w-]+\.\w", re.IGNORECASE)
 MAX_SHIFT_DAYS = 182
+#: Left out of an export with shifted dates: when the rows were written, not when they happened.
+RECORDING_COLUMNS = ("recorded_at",)
 
 
 def anonymized_tables(study: Study, *, shift_dates: bool = False) -> dict[str, pd.DataFrame]:
     """Events, contacts and participants for other researchers: no names, URLs or free text;
-    contacts, introducers, participants and lead ids as pseudonyms; with ``shift_dates`` every
-    date of a participant moved by one random offset (whole days, up to half a year either way,
-    kept nowhere), so intervals and weekdays-of-offset stay true but calendar dates do not."""
+    contacts, introducers, participants and lead ids as pseudonyms under a key drawn for this
+    export alone (kept nowhere), event ids a random numbering, so two exports, or an export
+    and a report, cannot be joined on them. With ``shift_dates`` every date of a participant
+    is moved by one random offset (whole days, up to half a year either way, kept nowhere), the
+    same in every table, so intervals and weekdays-of-offset stay true but calendar dates do
+    not; the time of recording is left out (its latest value is about the day of the export,
+    which would give the offset away)."""
+    import numpy as np
     import pandas as pd
 
     events = study.events().drop(columns=list(DROPPED_EVENT_COLUMNS))
     contacts = study.contacts()
     participants = pd.DataFrame({"participant": study.participants()})
-    events = pseudonymize(events, study, ("contact", "introducer"))
-    events = pseudonymize(events, study, ("lead",), prefix="L-")
-    contacts = pseudonymize(contacts, study, ("key", "introducer"))
+    key = {"pseudonym_key": secrets.token_hex(32)}  # this export's own
+    events = pseudonymize(events, key, ("contact", "introducer"))
+    events = pseudonymize(events, key, ("lead",), prefix="L-")
+    contacts = pseudonymize(contacts, key, ("key", "introducer"))
     if shift_dates:
+        events = events.drop(columns=list(RECORDING_COLUMNS))
         offsets = {
             p: pd.Timedelta(days=(secrets.randbelow(MAX_SHIFT_DAYS) + 1) * secrets.choice((-1, 1)))
             for p in participants.participant
@@ -345,9 +465,13 @@ def anonymized_tables(study: Study, *, shift_dates: bool = False) -> dict[str, p
             for col in frame.columns:
                 if pd.api.types.is_datetime64_any_dtype(frame[col]):
                     frame[col] = frame[col] + shift
-    events = pseudonymize(events, study, ("participant",), prefix="P-")
-    contacts = pseudonymize(contacts, study, ("participant",), prefix="P-")
-    participants = pseudonymize(participants, study, ("participant",), prefix="P-")
+    events = pseudonymize(events, key, ("participant",), prefix="P-")
+    contacts = pseudonymize(contacts, key, ("participant",), prefix="P-")
+    participants = pseudonymize(participants, key, ("participant",), prefix="P-")
+    rng = np.random.default_rng(secrets.randbits(128))
+    events["id"] = pd.array(rng.permutation(len(events)) + 1, dtype="Int64")
+    events = events.sort_values(["occurred_at", "id"], kind="stable", ignore_index=True)
+    contacts = contacts.sort_values(["first_seen", "key"], kind="stable", ignore_index=True)
     tables = {"events": events, "contacts": contacts, "participants": participants}
     for name, frame in tables.items():
         for col in frame.select_dtypes(include=["object", "string"]).columns:

@@ -267,29 +267,91 @@ def _sqlite_setup(engine: Engine) -> None:
 
 
 def make_engine(url: str, *, create: bool = False) -> Engine:
-    """An engine for ``url``; for a SQLite file, check the directory and create it owner-only."""
+    """An engine for ``url``; for a SQLite file, check the directory and create it owner-only.
+
+    Settings are checked first (the busy timeout, the URL), so a mistake in them creates
+    nothing. On PostgreSQL the same timeout bounds waiting for another session's lock
+    (``lock_timeout``) and for the server to answer a connection."""
+    timeout = busy_timeout()
     path = sqlite_path(url)
-    if path is not None:
-        if not path.parent.is_dir():
-            raise DatabaseError(
-                f"cannot open {describe(url)}: directory {path.parent} does not exist"
-            )
-        if not path.exists():
-            if not create:
-                raise DatabaseError(f"no study at {describe(url)} (run `study init` first)")
-            fd = os.open(path, os.O_CREAT | os.O_WRONLY, 0o600)
-            os.close(fd)
+    if path is not None and not path.parent.is_dir():
+        raise DatabaseError(f"cannot open {describe(url)}: directory {path.parent} does not exist")
+    if path is not None and not path.exists() and not create:
+        raise DatabaseError(f"no study at {describe(url)} (run `study init` first)")
     try:
-        engine = create_engine(url, future=True)
-    except (ArgumentError, SQLAlchemyError, ImportError) as exc:
+        engine = create_engine(url, future=True, **_server_settings(url, timeout))
+    except (ArgumentError, SQLAlchemyError, ImportError, ValueError) as exc:
         raise DatabaseError(f"cannot use database URL {describe(url)}: {exc}") from None
+    if path is not None and create:
+        _private_db_file(path)
+    if path is not None and path.parent not in _SQLITE_DIRS:
+        _SQLITE_DIRS.append(path.parent)
     if engine.dialect.name == "sqlite":
         _sqlite_setup(engine)
     return engine
 
 
+def _server_settings(url: str, timeout: float) -> dict[str, Any]:
+    """PostgreSQL: ``lock_timeout`` (added to any ``options`` the URL gives) and a connect
+    timeout, both from STUDY_BUSY_TIMEOUT. Not ``statement_timeout``: a long statement that
+    is working (a large import's inserts, VACUUM FULL after ``study forget``) must not be
+    cancelled; waiting for a lock is what hung."""
+    if not url.startswith("postgresql"):
+        return {}
+    from sqlalchemy.engine import make_url
+
+    given = make_url(url).query.get("options", "")
+    given = given if isinstance(given, str) else " ".join(given)
+    lock_ms = max(1, int(timeout * 1000))  # 0 would mean "wait for ever" to PostgreSQL
+    return {
+        "connect_args": {
+            "options": f"{given} -c lock_timeout={lock_ms}".strip(),
+            "connect_timeout": max(2, int(timeout)),
+        }
+    }
+
+
+def _private_db_file(path: Path) -> None:
+    """Create the study's file owner-only (never through a symlink); an existing empty file
+    (``touch study.db``) is made owner-only before the first name is written into it."""
+    try:
+        fd = os.open(path, os.O_CREAT | os.O_EXCL | os.O_WRONLY | os.O_NOFOLLOW, 0o600)
+        os.close(fd)
+    except FileExistsError:
+        info = path.stat()
+        if info.st_size == 0 and info.st_mode & 0o077 and info.st_uid == os.geteuid():
+            path.chmod(0o600)
+    except OSError as exc:
+        raise DatabaseError(f"cannot create {path}: {exc.strerror}") from None
+
+
 def read_meta(conn: Connection) -> dict[str, str]:
     return {r.key: r.value for r in conn.execute(select(study_meta))}
+
+
+def set_meta(engine: Engine, key: str, value: str) -> None:
+    """Write one ``study_meta`` setting (in its own transaction)."""
+    try:
+        with engine.begin() as conn:
+            conn.execute(study_meta.delete().where(study_meta.c.key == key))
+            conn.execute(study_meta.insert().values(key=key, value=value))
+    except SQLAlchemyError as exc:
+        raise DatabaseError(f"cannot write to {describe(str(engine.url))}: {_short(exc)}") from None
+
+
+def pseudonym_key(meta: dict[str, str], name: str) -> bytes:
+    """The study's secret for pseudonyms and identity hashes; a study without a valid one
+    (a hand-edited or damaged ``study_meta``) is refused in one line, never a KeyError."""
+    try:
+        key = bytes.fromhex(meta["pseudonym_key"])
+    except (KeyError, ValueError):
+        key = b""
+    if len(key) < 16:
+        raise DatabaseError(
+            f"{name} has no valid pseudonym key (study_meta.pseudonym_key); restore the study "
+            "from a backup: a new key would change every pseudonym and identity hash"
+        )
+    return key
 
 
 def ensure_schema(
@@ -320,7 +382,7 @@ def ensure_schema(
                             {"key": "created_at", "value": now.isoformat()},
                             {
                                 "key": "timezone",
-                                "value": timezone or os.environ.get("STUDY_TZ", "Europe/Berlin"),
+                                "value": timezone or os.environ.get("STUDY_TZ") or "Europe/Berlin",
                             },
                         ],
                     )
@@ -355,11 +417,32 @@ def _short(exc: BaseException) -> str:
     """The driver's message of a database error, without SQL and background links."""
     orig = getattr(exc, "orig", None) or exc
     text = str(orig).strip().splitlines()[0] if str(orig).strip() else type(orig).__name__
-    if text == "database is locked":
+    if text == "database is locked" or "lock timeout" in text:
         text += (
-            f" (another program held the write lock for more than {busy_timeout():g} s; "
+            f" (another program held a lock for more than {busy_timeout():g} s; "
             "try again, or wait longer with STUDY_BUSY_TIMEOUT=SECONDS)"
         )
     elif "readonly database" in text:
         text += " (the file or its directory is not writable by you)"
+    elif text in ("database or disk is full", "disk I/O error") or "No space left" in text:
+        full = [d for d in _SQLITE_DIRS if _free_bytes(d) < DISK_FULL_BELOW]
+        if full:
+            text = f"the disk holding {full[0]} is full ({text}); free some space and try again"
+        elif text != "disk I/O error":
+            text += " (free some space and try again)"
     return text
+
+
+#: Folders of the SQLite files this process opened: where to look when SQLite reports a full
+#: disk as "disk I/O error" (it does so when the journal cannot grow).
+_SQLITE_DIRS: list[Path] = []
+DISK_FULL_BELOW = 1 << 20
+
+
+def _free_bytes(folder: Path) -> int:
+    import shutil
+
+    try:
+        return shutil.disk_usage(folder).free
+    except OSError:
+        return DISK_FULL_BELOW

@@ -24,6 +24,7 @@ from dataclasses import dataclass, field
 from typing import Any
 from zoneinfo import ZoneInfo
 
+from study import periods
 from study.errors import ValidationError
 
 VOCABULARY_VERSION = 1
@@ -414,26 +415,43 @@ def parse_datetime(value: Any, tz: dt.tzinfo, name: str = "at") -> dt.datetime:
         raise ValidationError(f"{value!r} is not a date or time", name)
     if moment.tzinfo is None:
         moment = moment.replace(tzinfo=tz)
-    return moment.astimezone(dt.UTC)
+    try:
+        utc = moment.astimezone(dt.UTC)
+    except OverflowError:  # 0001-01-01T00:00 east of UTC, 9999-12-31T23:59 west of it
+        utc = None
+    if utc is None or utc.date() < FIRST_DAY:  # later ones: stored times may not be future
+        raise ValidationError(f"{str(value).strip()!r} {_OUTSIDE}", name)
+    return utc
+
+
+#: Dates the log holds: analysis tables are pandas datetimes (years 1677 to 2262), and a date
+#: outside them, once stored, would break every later read of the log. A time (``at``,
+#: ``first_seen``) is also refused when it lies in the future; a date field by this range.
+FIRST_DAY, END_DAY = dt.date(1900, 1, 1), dt.date(2200, 1, 1)
+_OUTSIDE = f"is outside the dates the log holds ({FIRST_DAY} to {END_DAY.year - 1}-12-31)"
 
 
 def parse_date(value: Any, name: str) -> dt.date:
     if isinstance(value, dt.datetime):
-        return value.date()
-    if isinstance(value, dt.date):
-        return value
-    try:
-        return dt.date.fromisoformat(str(value).strip())
-    except ValueError:
-        raise ValidationError(f"{value!r} is not a date (use 2026-11-21)", name) from None
+        day = value.date()
+    elif isinstance(value, dt.date):
+        day = value
+    else:
+        try:
+            day = dt.date.fromisoformat(str(value).strip())
+        except ValueError:
+            raise ValidationError(f"{value!r} is not a date (use 2026-11-21)", name) from None
+    if not FIRST_DAY <= day < END_DAY:
+        raise ValidationError(f"{str(value).strip()!r} {_OUTSIDE}", name)
+    return day
 
 
-def parse_period(text: str, name: str = "period") -> tuple[dt.date, dt.date]:
-    """``START..END`` (ISO dates, inclusive) as two dates."""
-    parts = str(text).split("..")
-    if len(parts) != 2:
-        raise ValidationError(f"{text!r} is not a period (use 2026-11-01..2026-11-07)", name)
-    return parse_date(parts[0], name), parse_date(parts[1], name)
+def parse_period(text: str) -> tuple[dt.date, dt.date]:
+    """A period's first and last day (inclusive), in the syntax reports use too
+    (:func:`study.periods.parse_period`): ``2026-11-01..2026-11-07``, a month ``2026-11``, a
+    quarter ``2026-Q3`` or a year ``2026``."""
+    p = periods.parse_period(text)
+    return p.start, p.end
 
 
 def parse_bool(value: Any, name: str) -> bool:
@@ -465,6 +483,11 @@ def parse_number(value: Any, spec: Field) -> float:
     if spec.maximum is not None and number > spec.maximum:
         raise ValidationError(f"{value!r} is above the maximum {spec.maximum:g}", spec.name)
     return number
+
+
+#: Longest contact detail (name, URL, company, position, e-mail): a name of megabytes is a
+#: mistake or an attack, and every report and export would carry it.
+MAX_DETAIL = 1_000
 
 
 def storable_text(text: str) -> bool:
@@ -511,7 +534,7 @@ def validate(
 ) -> Event:
     """Check one event against the vocabulary and return it typed; raise on the first problem.
 
-    ``fields`` holds the kind's fields by name; ``period`` (``START..END`` or a pair of dates)
+    ``fields`` holds the kind's fields by name; ``period`` (``START..END``, ``2026-11``, ``2026-Q3``, ``2026``, or a pair of dates)
     may stand for ``period_start`` and ``period_end``. Missing ``at`` means now.
     """
     spec = KINDS.get(kind)
@@ -530,7 +553,9 @@ def validate(
             start, end = parse_date(period[0], "period"), parse_date(period[1], "period")
         else:
             raise ValidationError(
-                f"{period!r} is not a period (use 2026-11-01..2026-11-07)", "period"
+                f"{period!r} is not a period (use 2026-11-01..2026-11-07, 2026-11, 2026-Q3 "
+                "or 2026)",
+                "period",
             )
         fields.setdefault("period_start", start)
         fields.setdefault("period_end", end)
@@ -591,7 +616,8 @@ def validate(
         start, end = attributes.get("period_start"), attributes.get("period_end")
         if name in COUNT_METRICS and (start is None or end is None):
             raise ValidationError(
-                f"a count metric ({name}) covers a period: give --period START..END", "period"
+                f"a count metric ({name}) covers a period: give --period (e.g. 2026-11-01..2026-11-07 or 2026-11)",
+                "period",
             )
         if (start is None) != (end is None):
             raise ValidationError("give both the start and the end of the period", "period")

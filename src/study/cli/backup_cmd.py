@@ -52,4 +52,8 @@ def run_restore(args: argparse.Namespace) -> int:
     print(f"restored {args.src} into {store.describe(url)}: {summary.describe()}")
     if summary.reapplied_erasures:
         print(f"forgot again {summary.reapplied_erasures} contact(s) erased after that backup")
+    for path in summary.files_deleted:
+        print(f"  deleted {path} (written with names; run the report again to regenerate it)")
+    for warning in summary.warnings:
+        print(f"  warning: {warning}")
     return 0

@@ -43,6 +43,12 @@ def add_command(
     )
 
 
+def required_options(parser: argparse.ArgumentParser) -> Any:
+    """The group of a command's options that must be given: listed apart in its --help (and
+    shown without brackets in its usage line)."""
+    return parser.add_argument_group("required options")
+
+
 def open_study(args: argparse.Namespace, *, create: bool = False) -> Any:
     from study.api import Study
 
@@ -55,13 +61,10 @@ def fail(message: str) -> NoReturn:
 
 def print_frame(df: Any, fmt: str) -> None:
     """A DataFrame on stdout as an aligned table, CSV or JSON lines."""
-    if fmt == "csv":
-        from study.export import escape_formulas
+    if fmt == "csv":  # as `study export` writes it: formulas escaped, CRLF rows (RFC 4180)
+        from study.export import csv_text
 
-        df = df.copy()
-        for col in df.select_dtypes(include=["object", "string"]).columns:
-            df[col] = escape_formulas(df[col])
-        df.to_csv(sys.stdout, index=False)
+        csv_text(df).to_csv(sys.stdout, index=False, lineterminator="\r\n")
     elif fmt == "json":
         sys.stdout.write(df.to_json(orient="records", lines=True, date_format="iso") + "\n")
     elif df.empty:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import argparse
 from typing import Any
 
-from study.cli.base import add_command, open_study, print_frame
+from study.cli.base import add_command, open_study, print_frame, required_options
 from study.vocabulary import BASES, DEFAULT_PARTICIPANT, PLATFORMS
 
 
@@ -27,7 +27,9 @@ def register(sub: Any) -> None:
         '  study contact add "Bernd Muster" --platform linkedin --basis introduced --introducer c-1a2b3c4d5e',
     )
     add.add_argument("name", help="the person's name (stored apart from the events)")
-    add.add_argument("--platform", required=True, choices=PLATFORMS)
+    required_options(add).add_argument(
+        "--platform", required=True, choices=PLATFORMS, help="the network the tie is on"
+    )
     add.add_argument(
         "--basis",
         default="unknown",
@@ -37,11 +39,13 @@ def register(sub: Any) -> None:
     add.add_argument(
         "--introducer", metavar="KEY", help="the introducing contact (basis introduced)"
     )
-    add.add_argument("--participant", default=DEFAULT_PARTICIPANT)
+    add.add_argument(
+        "--participant", default=DEFAULT_PARTICIPANT, help="whose contact (default: me)"
+    )
     add.add_argument("--first-seen", metavar="DATE", help="when the tie began (default: now)")
     add.add_argument("--url", help="profile URL")
-    add.add_argument("--company")
-    add.add_argument("--position")
+    add.add_argument("--company", help="the contact's company (a personal detail)")
+    add.add_argument("--position", help="the contact's position (a personal detail)")
     add.set_defaults(func=run_add)
 
     sb = add_command(
@@ -50,9 +54,11 @@ def register(sub: Any) -> None:
         help="set a contact's basis (and introducer)",
         examples="  study contact set-basis c-1a2b3c4d5e knows_personally",
     )
-    sb.add_argument("key")
-    sb.add_argument("basis", choices=BASES)
-    sb.add_argument("--introducer", metavar="KEY")
+    sb.add_argument("key", help="the contact's key (c-...)")
+    sb.add_argument("basis", choices=BASES, help="how the contact meets the acceptance rule")
+    sb.add_argument(
+        "--introducer", metavar="KEY", help="the introducing contact (needed for introduced)"
+    )
     sb.set_defaults(func=run_set_basis)
 
     ls = add_command(
@@ -74,11 +80,16 @@ def register(sub: Any) -> None:
         "--in", dest="in_file", metavar="FILE", help="annotate: read basis and introducer from here"
     )
     ls.add_argument("--dry-run", action="store_true", help="annotate --in: check, write nothing")
-    ls.add_argument("--basis", choices=BASES)
-    ls.add_argument("--platform", choices=PLATFORMS)
-    ls.add_argument("--participant")
+    ls.add_argument("--basis", choices=BASES, help="only contacts of this basis")
+    ls.add_argument("--platform", choices=PLATFORMS, help="only contacts on this network")
+    ls.add_argument("--participant", help="only this participant's contacts (default: all)")
     ls.add_argument("--names", action="store_true", help="show names and other personal details")
-    ls.add_argument("--format", choices=("table", "csv", "json"), default="table")
+    ls.add_argument(
+        "--format",
+        choices=("table", "csv", "json"),
+        default="table",
+        help="an aligned table, CSV or JSON lines (default: table)",
+    )
     ls.set_defaults(func=run_list)
 
 

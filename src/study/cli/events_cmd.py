@@ -17,12 +17,26 @@ def register(sub: Any) -> None:
         examples="  study events --kind interaction --since 2026-01-01\n"
         "  study events --contact c-1a2b3c4d5e --format csv > anna.csv",
     )
-    p.add_argument("--kind", choices=tuple(KINDS), metavar="KIND")
-    p.add_argument("--contact", metavar="KEY")
-    p.add_argument("--participant")
-    p.add_argument("--since", metavar="WHEN")
-    p.add_argument("--until", metavar="WHEN")
-    p.add_argument("--format", choices=("table", "csv", "json"), default="table")
+    p.add_argument(
+        "--kind",
+        choices=tuple(KINDS),
+        metavar="KIND",
+        help="only events of this kind (see `study log --help` for the kinds)",
+    )
+    p.add_argument("--contact", metavar="KEY", help="only events about this contact")
+    p.add_argument("--participant", help="only this participant's events (default: all)")
+    p.add_argument(
+        "--since", metavar="WHEN", help="from this date or date and time on (study time zone)"
+    )
+    p.add_argument(
+        "--until", metavar="WHEN", help="up to this date or date and time (study time zone)"
+    )
+    p.add_argument(
+        "--format",
+        choices=("table", "csv", "json"),
+        default="table",
+        help="an aligned table, CSV or JSON lines (default: table)",
+    )
     p.set_defaults(func=run_events)
 
     e = add_command(
@@ -32,8 +46,13 @@ def register(sub: Any) -> None:
         examples="  study export --format parquet exports/\n  study export --format csv exports/\n"
         "  study export --anonymized --shift-dates --format csv share/",
     )
-    e.add_argument("outdir")
-    e.add_argument("--format", choices=("parquet", "csv"), default="parquet")
+    e.add_argument("outdir", help="the folder to write into (created if missing)")
+    e.add_argument(
+        "--format",
+        choices=("parquet", "csv"),
+        default="parquet",
+        help="Parquet (R's arrow, DuckDB, pandas) or CSV (default: parquet)",
+    )
     e.add_argument("--names", action="store_true", help="include names and other personal details")
     e.add_argument(
         "--anonymized",

@@ -12,7 +12,7 @@ import datetime as dt
 import sys
 from typing import Any
 
-from study.cli.base import add_command, open_study
+from study.cli.base import add_command, open_study, required_options
 from study.errors import StudyError
 from study.vocabulary import DEFAULT_PARTICIPANT, KINDS
 
@@ -99,7 +99,13 @@ def register(sub: Any) -> None:
         "  study import csv leads.csv --kind job_lead --skip-bad-rows",
     )
     ci.add_argument("path", help="a .csv file (any of , ; tab; UTF-8 or Windows-1252)")
-    ci.add_argument("--kind", required=True, choices=tuple(KINDS), metavar="KIND")
+    required_options(ci).add_argument(
+        "--kind",
+        required=True,
+        choices=tuple(KINDS),
+        metavar="KIND",
+        help="the event kind every row of the file holds (see `study log --help`)",
+    )
     _common(ci)
     ci.set_defaults(func=run_import)
 

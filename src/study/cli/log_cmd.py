@@ -8,7 +8,7 @@ from __future__ import annotations
 import argparse
 from typing import Any
 
-from study.cli.base import add_command, open_study
+from study.cli.base import add_command, open_study, required_options
 from study.vocabulary import DEFAULT_PARTICIPANT, KINDS, PLATFORMS, Field
 
 
@@ -26,6 +26,7 @@ def register(sub: Any) -> None:
     ksub = p.add_subparsers(dest="kind", metavar="KIND", required=True)
     for kind in KINDS.values():
         kp = add_command(ksub, kind.name, help=kind.doc, examples="  " + kind.example)
+        required = required_options(kp)
         for f in kind.fields:
             if f.name in ("period_start", "period_end"):
                 continue
@@ -41,20 +42,18 @@ def register(sub: Any) -> None:
                     help="no personal message came with it",
                 )
                 continue
-            kwargs: dict[str, Any] = {
-                "dest": f.name,
-                "help": f.help + ("" if f.required else " (optional)"),
-            }
+            kwargs: dict[str, Any] = {"dest": f.name, "help": f.help, "required": f.required}
             if f.choices:
                 kwargs["metavar"] = "{" + ",".join(f.choices) + "}"
             elif f.type == "contact":
                 kwargs["metavar"] = "KEY"
-            kp.add_argument(_option(f), **kwargs)
+            (required if f.required else kp).add_argument(_option(f), **kwargs)
         if kind.name == "metric":
             kp.add_argument(
                 "--period",
-                metavar="START..END",
-                help="the days the count covers, e.g. 2026-11-01..2026-11-07",
+                metavar="PERIOD",
+                help="the days a count covers (count metrics): 2026-11-01..2026-11-07, "
+                "a month 2026-11, a quarter 2026-Q3 or a year 2026",
             )
         kp.add_argument(
             "--at",
@@ -66,7 +65,9 @@ def register(sub: Any) -> None:
             metavar="{" + ",".join(PLATFORMS) + "}",
             help="the network (default: the contact's)",
         )
-        kp.add_argument("--participant", default=DEFAULT_PARTICIPANT)
+        kp.add_argument(
+            "--participant", default=DEFAULT_PARTICIPANT, help="whose event (default: me)"
+        )
         kp.add_argument("--source", default="manual", help=argparse.SUPPRESS)
         kp.add_argument("--source-key", help="a key that makes re-logging the same thing a no-op")
         kp.add_argument(

@@ -100,20 +100,44 @@ def main(argv: Sequence[str] | None = None) -> int:
     from study.errors import StudyError
 
     try:
+        check_arguments(args)
         return int(handler(args) or 0)
     except StudyError as exc:
-        sys.stderr.write(f"error: {exc}\n")
-        return exc.exit_code
+        return _fail(str(exc), exc.exit_code)
     except SQLAlchemyError as exc:
         from study.store import _short
 
-        sys.stderr.write(f"error: database: {_short(exc)}\n")
-        return 2
+        return _fail(f"database: {_short(exc)}")
     except KeyboardInterrupt:
-        sys.stderr.write("error: interrupted; nothing of the unfinished write was kept\n")
-        return 130
+        return _fail("interrupted; nothing of the unfinished write was kept", 130)
     except BrokenPipeError:
         return 0
+    except OSError as exc:  # the system refused a file: its name and the reason, no traceback
+        from study.files import write_error
+
+        where = exc.filename if exc.filename is not None else "a file"
+        return _fail(str(write_error(where, exc, "use")))
+    except MemoryError:
+        return _fail("not enough memory for this command; nothing of it was written")
+
+
+def _fail(message: str, code: int = 2) -> int:
+    """The one line a failed command prints: no traceback, no line breaks of the message."""
+    text = " ".join(message.split()) if "\n" in message or "\r" in message else message
+    sys.stderr.write(f"error: {text}\n")
+    return code
+
+
+def check_arguments(args: Any) -> None:
+    """Refuse an argument that is not text: bytes that were not UTF-8 (a Latin-1 terminal
+    passes them as lone surrogates) and NUL characters (only a caller of :func:`main` can pass
+    them) would fail deep inside a driver or a file name."""
+    from study.vocabulary import check_text
+
+    for name, value in vars(args).items():
+        for text in value if isinstance(value, list) else [value]:
+            if isinstance(text, str):
+                check_text(text, name.replace("_", "-"))
 
 
 if __name__ == "__main__":

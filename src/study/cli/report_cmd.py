@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import argparse
-import sys
+from pathlib import Path
 from typing import Any
 
 from study.cli.base import add_command
@@ -21,7 +21,8 @@ def register(sub: Any) -> None:
     p = add_command(
         sub,
         "report",
-        help="build the study's report for a period: reports/<period>/study-report-*.pdf",
+        help="build the study's report for a period: "
+        "reports/<period>/study-report-<participant>-<period>-<lang>.pdf",
         examples=EXAMPLES,
     )
     p.add_argument(
@@ -63,7 +64,11 @@ def register(sub: Any) -> None:
         action="store_true",
         help="if the study has no events, first fill it with the demo study (`study demo`)",
     )
-    p.add_argument("--quiet", action="store_true", help="no progress bar")
+    p.add_argument(
+        "--quiet",
+        action="store_true",
+        help="no progress on stderr (by default a bar on a terminal, else one line per part)",
+    )
     p.set_defaults(func=run_report)
 
 
@@ -82,8 +87,10 @@ def run_report(args: argparse.Namespace) -> int:
         fail("--since goes with --every month|quarter")
     if args.every and args.period:
         fail("give either --period or --every, not both")
-    if args.window < 1:
-        fail(f"--window: {args.window} is not a number of days >= 1")
+    if not 1 <= args.window <= 36_500:
+        fail(f"--window: {args.window} is not a number of days from 1 to 36500")
+    if Path(args.out).exists() and not Path(args.out).is_dir():
+        fail(f"--out: {args.out} is a file; give the folder the reports go into")
     if args.demo_if_empty:
         _demo_if_empty(db)
     common = dict(
@@ -93,7 +100,7 @@ def run_report(args: argparse.Namespace) -> int:
         names=args.names,
         out_root=args.out,
         formats=formats,
-        progress=not args.quiet and sys.stderr.isatty(),
+        progress=not args.quiet,
     )
     if not args.every:
         pdf = build_report(db, period=args.period, force=True, **common)
@@ -104,8 +111,10 @@ def run_report(args: argparse.Namespace) -> int:
     if not periods:
         print(f"no complete {args.every} since {args.since} yet")
     for p in periods:
-        target = report_path(args.out, args.participant, p)
-        there = all(report_path(args.out, args.participant, p, f).exists() for f in formats)
+        target = report_path(args.out, args.participant, p, args.lang)
+        there = all(
+            report_path(args.out, args.participant, p, args.lang, f).exists() for f in formats
+        )
         if there and not args.force:
             print(f"{target} (already there)")
             continue

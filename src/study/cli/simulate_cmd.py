@@ -5,7 +5,7 @@ from __future__ import annotations
 import argparse
 from typing import Any
 
-from study.cli.base import add_command, fail
+from study.cli.base import add_command, fail, required_options
 
 
 def register(sub: Any) -> None:
@@ -16,9 +16,13 @@ def register(sub: Any) -> None:
         examples="  study simulate --participants 1 --months 24 --seed 7 --db sim.db\n"
         "  study simulate --participants 200 --months 36 --params my_params.toml --db panel.db",
     )
-    p.add_argument("--participants", type=_positive_int, default=1, metavar="N")
-    p.add_argument("--months", type=_positive_int, default=24, metavar="N")
-    p.add_argument("--seed", type=int, default=7)
+    p.add_argument(
+        "--participants", type=_participants, default=1, metavar="N", help="how many (default: 1)"
+    )
+    p.add_argument("--months", type=_months, default=24, metavar="N", help="how long (default: 24)")
+    p.add_argument(
+        "--seed", type=_seed, default=7, help="the same seed writes the same log (default: 7)"
+    )
     p.add_argument("--params", metavar="FILE.toml", help="settings that differ from the defaults")
     p.add_argument(
         "--end", metavar="DATE", help="last day (default: end of the last complete month)"
@@ -45,13 +49,48 @@ def register(sub: Any) -> None:
         examples="  study power --effect basis_hr --values 0.5 --months 12 24 --participants 1 --reps 20\n"
         "  study power --effect view_step --values 1.3 1.8 --months 6 12 --reps 50",
     )
-    w.add_argument("--effect", required=True, choices=("basis_hr", "view_step"))
-    w.add_argument("--values", type=float, nargs="+", required=True, metavar="X")
-    w.add_argument("--months", type=_positive_int, nargs="+", default=[12, 24], metavar="N")
-    w.add_argument("--participants", type=_positive_int, default=1, metavar="N")
-    w.add_argument("--reps", type=_positive_int, default=20, metavar="N")
-    w.add_argument("--seed", type=int, default=1)
-    w.add_argument("--params", metavar="FILE.toml")
+    required = required_options(w)
+    required.add_argument(
+        "--effect",
+        required=True,
+        choices=("basis_hr", "view_step"),
+        help="basis_hr: hazard ratio of a tie of basis none vs knows_personally; view_step: "
+        "rate ratio of the weekly profile views' level change after the profile was completed",
+    )
+    required.add_argument(
+        "--values",
+        type=float,
+        nargs="+",
+        required=True,
+        metavar="X",
+        help="the true effects to simulate (ratios, e.g. 0.5 or 1.3 1.8)",
+    )
+    w.add_argument(
+        "--months",
+        type=_months,
+        nargs="+",
+        default=[12, 24],
+        metavar="N",
+        help="study lengths to compare (default: 12 24)",
+    )
+    w.add_argument(
+        "--participants",
+        type=_participants,
+        default=1,
+        metavar="N",
+        help="participants per simulated study (default: 1)",
+    )
+    w.add_argument(
+        "--reps",
+        type=_reps,
+        default=20,
+        metavar="N",
+        help="simulated studies per setting (more: a narrower interval for the power; default: 20)",
+    )
+    w.add_argument("--seed", type=_seed, default=1, help="the first seed (default: 1)")
+    w.add_argument(
+        "--params", metavar="FILE.toml", help="simulator settings that differ from the defaults"
+    )
     w.set_defaults(func=run_power)
 
 
@@ -62,6 +101,46 @@ def _positive_int(text: str) -> int:
         raise argparse.ArgumentTypeError(f"{text!r} is not a whole number") from None
     if n < 1:
         raise argparse.ArgumentTypeError(f"{n} must be 1 or more")
+    return n
+
+
+#: Longest simulated study: 50 years, so its first day stays inside the dates the log holds.
+MAX_MONTHS = 600
+
+
+def _months(text: str) -> int:
+    n = _positive_int(text)
+    if n > MAX_MONTHS:
+        raise argparse.ArgumentTypeError(f"{n} months is more than {MAX_MONTHS} (50 years)")
+    return n
+
+
+#: Largest simulated panel and number of repetitions: beyond them a run would not end (or
+#: not fit in memory) on any machine the toolkit is meant for.
+MAX_PARTICIPANTS, MAX_REPS = 100_000, 10_000
+
+
+def _participants(text: str) -> int:
+    n = _positive_int(text)
+    if n > MAX_PARTICIPANTS:
+        raise argparse.ArgumentTypeError(f"{n} is more than {MAX_PARTICIPANTS:,} participants")
+    return n
+
+
+def _reps(text: str) -> int:
+    n = _positive_int(text)
+    if n > MAX_REPS:
+        raise argparse.ArgumentTypeError(f"{n} is more than {MAX_REPS:,} repetitions")
+    return n
+
+
+def _seed(text: str) -> int:
+    try:
+        n = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a whole number") from None
+    if n < 0:
+        raise argparse.ArgumentTypeError(f"{n} is negative (a seed is 0 or more)")
     return n
 
 

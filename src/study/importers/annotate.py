@@ -36,15 +36,17 @@ def unescape(text: str) -> str:
 def export_unclassified(
     study: Any, out: str | Path, *, participant: str | None = None, platform: str | None = None
 ) -> int:
-    """Write the contacts with basis ``unknown``; return how many."""
+    """Write the contacts with basis ``unknown``; return how many. The sheet holds names: it
+    is written owner-only and recorded, so ``study forget`` deletes it."""
     import pandas as pd
 
+    from study.files import private_file, target_file
+    from study.privacy import register_named_file
+
+    target = target_file(out, "annotation sheet")
     df = study.contacts(names=True, participant=participant, basis="unknown", platform=platform)
-    path = Path(out)
-    if path.parent and not path.parent.exists():
-        raise StudyError(f"{out}: the folder {path.parent} does not exist")
-    tmp = path.with_name(path.name + ".part")
-    with open(tmp, "w", encoding="utf-8-sig", newline="") as fh:
+    register_named_file(study, target, "annotate")  # before the first name is written
+    with private_file(target, text=True, encoding="utf-8-sig", newline="") as fh:
         w = csv.writer(fh)
         w.writerow(COLUMNS)
         for r in df.itertuples(index=False):
@@ -52,7 +54,7 @@ def export_unclassified(
             w.writerow(
                 [
                     escape(r.key),
-                    escape(r.display_name if not pd.isna(r.display_name) else ""),
+                    escape(r.name if not pd.isna(r.name) else ""),
                     escape(r.platform),
                     escape(r.company if not pd.isna(r.company) else ""),
                     "" if pd.isna(seen) else seen.date().isoformat(),
@@ -60,7 +62,6 @@ def export_unclassified(
                     "",
                 ]
             )
-    tmp.replace(path)
     return len(df)
 
 

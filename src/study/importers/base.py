@@ -277,10 +277,10 @@ def run_import(
     options: dict[str, Any] | None = None,
 ) -> Summary:
     """Run ``body`` in one transaction; roll back on any error, or at the end of a dry run."""
-    provenance.ensure_tables(study.engine)
     ctx: ImportContext | None = None
     try:
         with study.batch() as b:
+            provenance.ensure_tables(b.conn)
             ctx = ImportContext(
                 study,
                 b,

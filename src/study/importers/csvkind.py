@@ -2,7 +2,7 @@
 
 Columns (by name, any order, ``-`` or ``_`` or spaces alike): ``at`` (a date or date and time),
 ``platform``, ``participant`` (default ``--participant``), ``contact`` (a contact key),
-``source_key`` (optional: your own row id), ``period`` (``START..END``) or ``period_start`` and
+``source_key`` (optional: your own row id), ``period`` (``START..END``, ``2026-11``, ``2026-Q3``, ``2026``) or ``period_start`` and
 ``period_end``, and the kind's fields as in ``study log KIND --help``. Empty cells mean "not
 given". Without a ``source_key`` column, a row's key is a hash of its kind and cells, so the same
 row imported twice (from this file or a later copy of it) is added once. docs/import.md has an

@@ -84,10 +84,18 @@ snapshot_members = Table(
 )
 
 
-def ensure_tables(engine: Any) -> None:
-    """Create the importers' tables where missing (own transaction, before any import)."""
-    with engine.begin() as conn:
-        metadata.create_all(conn, checkfirst=True)
+def ensure_tables(conn: Any) -> None:
+    """Create the importers' tables where missing, in the import's own transaction (an import
+    that fails leaves no empty tables). On PostgreSQL the first imports of a study take turns
+    (an advisory lock, only while a table is missing), so two cannot both create them."""
+    from sqlalchemy import inspect
+
+    present = set(inspect(conn).get_table_names())
+    if all(t.name in present for t in metadata.sorted_tables):
+        return
+    if conn.dialect.name == "postgresql":
+        conn.exec_driver_sql("SELECT pg_advisory_xact_lock(727272)")
+    metadata.create_all(conn, checkfirst=True)
 
 
 def file_id(

@@ -145,8 +145,17 @@ def sniff_delimiter(line: str) -> str:
     return max(DELIMITERS, key=lambda d: (counts[d], -DELIMITERS.index(d)))
 
 
-def _records(text: str, delimiter: str, first_line: int) -> Iterator[tuple[int, list[str] | None]]:
-    """Records of ``text`` with the line each starts on; None where csv itself failed."""
+def _failure(exc: csv.Error) -> str:
+    """What went wrong in a record csv could not read, for the error line."""
+    if "field larger than field limit" in str(exc):
+        return "a cell longer than a million characters"
+    return "unreadable quoting"
+
+
+def _records(
+    text: str, delimiter: str, first_line: int
+) -> Iterator[tuple[int, list[str] | None, str]]:
+    """Records of ``text`` with the line each starts on; None (and why) where csv failed."""
     lines = io.StringIO(text, newline="")
     reader = csv.reader(lines, delimiter=delimiter, strict=False)
     start = first_line
@@ -155,11 +164,11 @@ def _records(text: str, delimiter: str, first_line: int) -> Iterator[tuple[int, 
             rec = next(reader)
         except StopIteration:
             return
-        except csv.Error:
-            yield start, None
+        except csv.Error as exc:
+            yield start, None, _failure(exc)
             start = first_line + reader.line_num
             continue
-        yield start, rec
+        yield start, rec, ""
         start = first_line + reader.line_num
 
 
@@ -200,8 +209,11 @@ def read_table(
     for i, line in enumerate(lines[:HEADER_SEARCH_LINES]):
         if not line.strip():
             continue
-        delim = sniff_delimiter(line)
-        cells = [norm_name(c) for c in next(csv.reader([line], delimiter=delim), [])]
+        try:
+            delim = sniff_delimiter(line)
+            cells = [norm_name(c) for c in next(csv.reader([line], delimiter=delim), [])]
+        except csv.Error:  # a line no header can be (a cell over the limit)
+            continue
         if all(r in cells for r in required):
             header_idx, delimiter, header = i, delim, cells
             break
@@ -226,13 +238,15 @@ def read_table(
     rows: list[Row] = []
     bad: list[ImportFileError] = []
 
-    def emit(line_no: int, rec: list[str] | None, raw: str | None) -> None:
+    def emit(
+        line_no: int, rec: list[str] | None, raw: str | None, why: str = "unreadable quoting"
+    ) -> None:
         if rec is not None and not any(c.strip() for c in rec):
             return  # blank line
         if (rec is None or len(rec) != width) and raw is not None:
             rec = _repair(raw, delimiter, width) or rec
         if rec is None:
-            bad.append(ImportFileError(file, "unreadable quoting", line_no))
+            bad.append(ImportFileError(file, why, line_no))
             return
         if len(rec) != width:
             extra = len(rec) > width
@@ -258,8 +272,8 @@ def read_table(
 
     first_body_line = header_idx + 2
     if record_start is None:
-        for line_no, rec in _records(body, delimiter, first_body_line):
-            emit(line_no, rec, None)
+        for line_no, rec, why in _records(body, delimiter, first_body_line):
+            emit(line_no, rec, None, why or "unreadable quoting")
     else:
         chunk: list[str] = []
         chunk_line = first_body_line
@@ -279,9 +293,10 @@ def _emit_chunk(chunk: list[str], line_no: int, delimiter: str, emit) -> None:  
     raw = "\n".join(chunk).rstrip("\n")
     if not raw.strip():
         return
+    why = "unreadable quoting"
     try:
         recs = list(csv.reader(io.StringIO(raw, newline=""), delimiter=delimiter, strict=True))
         rec = recs[0] if len(recs) == 1 else None
-    except csv.Error:
-        rec = None
-    emit(line_no, rec, raw)
+    except csv.Error as exc:
+        rec, why = None, _failure(exc)
+    emit(line_no, rec, raw, why)

@@ -43,8 +43,10 @@ class Card:
 def _decode(raw: bytes, charset: str | None, file: str, line: int, prop: str) -> str:
     if charset:
         try:
-            codecs.lookup(charset)
+            text_encoding = codecs.lookup(charset)._is_text_encoding  # not rot13, zlib, base64
         except LookupError:
+            text_encoding = False
+        if not text_encoding:
             raise ImportFileError(file, f"unknown CHARSET {charset!r}", line, prop) from None
         try:
             return raw.decode(charset)

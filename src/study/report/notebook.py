@@ -77,8 +77,8 @@ class Context:
     def who(self, key: str) -> str:
         """A contact as the report shows them: the pseudonymous key, or the name if ``names``
         (falling back to the key for a contact without a recorded name)."""
-        if self.names and "display_name" in self.contacts:
-            match = self.contacts.loc[self.contacts["key"] == key, "display_name"].dropna()
+        if self.names and "name" in self.contacts:
+            match = self.contacts.loc[self.contacts["key"] == key, "name"].dropna()
             if len(match):
                 return str(match.iloc[0])
         return str(key)

@@ -2,8 +2,11 @@
 
 Layout of a period's output (directories 0700, files 0600: reports may hold names)::
 
-    reports/<period>/study-report-<participant>-<period>.pdf   (and .html with formats)
-    reports/<period>/executed/01_overview.ipynb ...            (for inspection)
+    reports/<period>/study-report-<participant>-<period>-<lang>.pdf   (and .html with formats)
+    reports/<period>/executed/<participant>-<lang>/01_overview.ipynb ... (for inspection)
+
+One file per participant, period and language: a German and an English report of one period
+lie side by side, and so do their executed notebooks.
 
 A failing notebook stops the run with one line (notebook, cell, error), keeps its executed
 copy, and writes no report file. Reports are written whole or not at all (temp file + rename).
@@ -21,6 +24,7 @@ from collections.abc import Sequence
 from importlib.metadata import PackageNotFoundError, version
 from pathlib import Path
 
+from study import store
 from study.errors import StudyError, ValidationError
 from study.periods import Period
 
@@ -95,14 +99,22 @@ def ensure_kernel(name: str = KERNEL_NAME) -> str:
     return name
 
 
-def report_path(out_root: str | os.PathLike[str], participant: str, period: Period, fmt="pdf"):
-    """Where the report of a participant and period goes."""
-    return Path(out_root) / period.label / f"study-report-{participant}-{period.label}.{fmt}"
+def report_path(
+    out_root: str | os.PathLike[str], participant: str, period: Period, lang: str, fmt: str = "pdf"
+) -> Path:
+    """Where the report of a participant, period and language goes."""
+    name = f"study-report-{participant}-{period.label}-{lang}.{fmt}"
+    return Path(out_root) / period.label / name
+
+
+def executed_dir(out_root: str | os.PathLike[str], participant: str, period: Period, lang: str):
+    """Where the executed part notebooks of that report are kept."""
+    return Path(out_root) / period.label / "executed" / f"{participant}-{lang}"
 
 
 def participant_pseudonym(study, participant: str) -> str:
     """A stable pseudonym for the title page: ``P-`` and 8 hex digits of a keyed hash."""
-    key = bytes.fromhex(study.meta["pseudonym_key"])
+    key = store.pseudonym_key(study.meta, study.name)
     return "P-" + hmac.new(key, participant.encode(), hashlib.sha256).hexdigest()[:8]
 
 
@@ -123,8 +135,9 @@ def package_versions(names: Sequence[str] = KEY_PACKAGES) -> list[tuple[str, str
 
 
 def _private_dir(path: Path) -> Path:
-    path.mkdir(parents=True, exist_ok=True, mode=0o700)
-    path.chmod(0o700)
+    from study.files import private_dir
+
+    private_dir(path).chmod(0o700)  # a file in the way is one line (study.files)
     return path
 
 
@@ -181,6 +194,69 @@ def _fresh_namespace(km) -> None:
         kc.stop_channels()
 
 
+class _Progress:
+    """What the report is doing, on stderr: a bar on a terminal; elsewhere (a pipe, CI, cron's
+    log) one line per part as it starts, so a person sees it is not stuck."""
+
+    def __init__(self, parts: Sequence[Path], title: str, enabled: bool):
+        from tqdm import tqdm
+
+        self.title, self.total, self.enabled = title, len(parts), enabled
+        self.bar = None
+        if enabled and sys.stderr.isatty():
+            self.bar = tqdm(total=len(parts), unit="notebook", file=sys.stderr, leave=False)
+        self.done = 0
+
+    def part(self, nb_path: Path) -> None:
+        if self.bar is not None:
+            self.bar.set_description(nb_path.stem)
+        elif self.enabled:
+            number = f"{self.done + 1}/{self.total}"
+            sys.stderr.write(f"{self.title}: part {number} {nb_path.stem}\n")
+            sys.stderr.flush()
+
+    def part_done(self) -> None:
+        self.done += 1
+        if self.bar is not None:
+            self.bar.update(1)
+
+    def close(self) -> None:
+        if self.bar is not None:
+            self.bar.close()
+            self.bar = None
+
+    def step(self, what: str) -> None:
+        """A step after the parts (rendering), as a line."""
+        self.close()
+        if self.enabled:
+            sys.stderr.write(f"{self.title}: {what}\n")
+            sys.stderr.flush()
+
+
+def python_calls(
+    url: str, participant: str | None, period: str, window: int, lang: str
+) -> list[tuple[str, str]]:
+    """The appendix's "reproduce in Python": the one call that returns the report's results,
+    then each section's result by name (study.estimands). Without names the participant's id
+    is left for the reader to fill in (it may be a name)."""
+    from study.estimands import load
+    from study.report.i18n import t
+    from study.report.sections import PARTS
+    from study.store import describe
+
+    who = repr(participant) if participant is not None else "ID"
+    rows = [
+        ("s", f"study.open({describe(url)!r})"),
+        ("r", f"study.results(s, participant={who}, period={period!r}, window={window})"),
+    ]
+    registered = load()
+    for names in PARTS.values():
+        for name in names:
+            if name in registered:
+                rows.append((t(f"section.{name}.title", lang), f"r[{name!r}]"))
+    return rows
+
+
 def build_report(
     db: str | os.PathLike[str] | None,
     participant: str = "me",
@@ -198,9 +274,9 @@ def build_report(
 ) -> Path:
     """Execute every part notebook for one participant and period and render the report;
     return the PDF's path (the HTML lies beside it). An existing report is kept unless
-    ``force``."""
+    ``force``. ``progress`` shows each part on stderr as it runs (a bar on a terminal, one
+    line per part elsewhere)."""
     import papermill as pm
-    from tqdm import tqdm
 
     from study.api import Study
     from study.report.fingerprint import data_fingerprint
@@ -219,7 +295,7 @@ def build_report(
             "participant",
         )
     p = resolve_period(period, today)
-    targets = {f: report_path(out_root, participant, p, f) for f in ("pdf", *formats)}
+    targets = {f: report_path(out_root, participant, p, lang, f) for f in ("pdf", *formats)}
     if not force and all(path.exists() for path in targets.values()):
         return targets["pdf"]
     study = Study(db)
@@ -233,8 +309,9 @@ def build_report(
     kernel = ensure_kernel()
     if not Path(out_root).exists():
         _private_dir(Path(out_root))
-    out_dir = _private_dir(Path(out_root) / p.label)
-    exec_dir = _private_dir(out_dir / "executed")
+    _private_dir(Path(out_root) / p.label)
+    _private_dir(Path(out_root) / p.label / "executed")
+    exec_dir = _private_dir(executed_dir(out_root, participant, p, lang))
     params = {
         "db": study.url,
         "participant": participant,
@@ -244,15 +321,15 @@ def build_report(
         "names": bool(names),
     }
     executed: list[Path] = []
-    bar = tqdm(parts, unit="notebook", file=sys.stderr, disable=not progress, leave=False)
+    bar = _Progress(parts, f"report {p.label} ({lang}, {participant})", progress)
     # one kernel for all parts: a kernel start and the imports of pandas, statsmodels and
     # seaborn are most of a small report's time; each part starts with an empty namespace
     km = _start_kernel(kernel, parts[0].parent if parts else Path.cwd())
     # each executed part goes to pandoc while the kernel runs the next one
     converted = TypstParts()
     try:
-        for nb_path in bar:
-            bar.set_description(nb_path.stem)
+        for nb_path in parts:
+            bar.part(nb_path)
             out = exec_dir / nb_path.name
             try:
                 _fresh_namespace(km)
@@ -272,17 +349,17 @@ def build_report(
                 if out.exists():
                     out.chmod(0o600)
                 raise ReportError(_failure_line(nb_path, out, exc)) from None
-            finally:
-                bar.refresh()
             out.chmod(0o600)
+            bar.part_done()
             executed.append(out)
             converted.add(out)
     except BaseException:
         converted.__exit__()
+        bar.close()
         raise
     finally:
         km.shutdown_kernel(now=True)
-    bar.close()
+    bar.step("rendering the PDF" + (" and HTML" if "html" in formats else ""))
 
     with converted:  # its build directory goes when the PDF is written
         fp = data_fingerprint(study, participant, p)
@@ -308,6 +385,9 @@ def build_report(
                     (t("report.fingerprint_events", lang), str(fp.events)),
                     (t("report.fingerprint_sha256", lang), fp.sha256),
                 ],
+                t("report.python", lang): python_calls(
+                    study.url, participant if names else None, p.label, int(window), lang
+                ),
                 t("report.versions", lang): package_versions(),
             },
         )

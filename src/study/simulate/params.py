@@ -354,13 +354,18 @@ class Params:
     def from_toml(cls, path: str | os.PathLike[str]) -> Params:
         """Read settings from a TOML file; anything not given keeps its default."""
         import tomllib
+        from pathlib import Path
 
+        if not Path(path).is_file():  # a folder, a device (/dev/zero would never end)
+            raise ValidationError(f"{path}: no such file", "params")
+        if Path(path).stat().st_size > 1 << 20:
+            raise ValidationError(f"{path}: larger than 1 MiB; not a settings file", "params")
         try:
             with open(path, "rb") as fh:
                 data = tomllib.load(fh)
         except FileNotFoundError:
             raise ValidationError(f"{path}: no such file", "params") from None
-        except tomllib.TOMLDecodeError as exc:
+        except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
             raise ValidationError(f"{path}: not valid TOML ({exc})", "params") from None
         return cls.from_dict(data, where=str(path))
 
