@@ -227,7 +227,9 @@ def metric_trends(trends: list, lang: str) -> Figure:
     return fig
 
 
-def introducer_rates(summary: pd.DataFrame, labels: dict[str, str], lang: str) -> Figure:
+def introducer_rates(
+    summary: pd.DataFrame, labels: dict[str, str], lang: str, *, days: int = 90
+) -> Figure:
     """Point ranges: vouch-check pass rate, response rate and 12-month survival by introducer
     type, with their 95% intervals (:func:`study.analysis.second_degree.rates`)."""
     measures = [
@@ -257,7 +259,7 @@ def introducer_rates(summary: pd.DataFrame, labels: dict[str, str], lang: str) -
             ax.plot([r[low], r[high]], [yi, yi], color=pal[i], linewidth=2)
             ax.plot(r[est], yi, "o", color=pal[i])
         ax.set_xlim(-0.03, 1.03)
-        ax.set_title(t(title, lang).split(" (")[0], fontsize=10)
+        ax.set_title(t(title, lang, days=days).split(" (")[0], fontsize=10)
         ax.set_yticks(y, [labels.get(g, g) for g in groups])
         from matplotlib.ticker import FuncFormatter
 

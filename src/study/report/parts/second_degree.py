@@ -97,7 +97,11 @@ def second_degree_rates(ctx: Context, out: list[Item]) -> None:
         }
     )
     labels = {g: introducer(ctx, g) for g in s["introducer_type"]}
-    out += [Text(" ".join(words)), Table(table), Chart(figures.introducer_rates(s, labels, lang))]
+    out += [
+        Text(" ".join(words)),
+        Table(table),
+        Chart(figures.introducer_rates(s, labels, lang, days=res.response_days)),
+    ]
 
 
 @section("second_degree.model")
