@@ -40,7 +40,9 @@ end
 local function is_number(s)
   -- separators and the percent sign, incl. the no-break space German puts before "%"
   s = s:gsub("\u{a0}", ""):gsub("\u{202f}", ""):gsub("[%s,%.%%]", ""):gsub("\u{2212}", "-")
-  return s ~= "" and (tonumber(s) ~= nil or s == "NaN" or s == "nan" or s == "<NA>")
+  -- a dash is a missing number (the column stays right-aligned)
+  return s ~= "" and (tonumber(s) ~= nil or s == "NaN" or s == "nan" or s == "<NA>"
+    or s == "\u{2013}")
 end
 
 -- Right-align all-numeric columns, left-align the rest (unless set already).

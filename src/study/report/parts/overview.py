@@ -178,7 +178,11 @@ def indicator_table(ctx: Context, table: pd.DataFrame) -> pd.DataFrame:
     if "leads" in table:
         rows.append((t("indicator.leads", lang), whole("leads")))
     if "views" in table:
-        rows.append((t("indicator.views", lang), [views_text(ctx, r) for _, r in table.iterrows()]))
+        rows.append((t("indicator.views", lang), whole("views")))
+        if "views_days" in table:
+            length = (table["end"] - table["start"]).dt.days + 1
+            if (table["views_days"] < length).any():  # a period not measured throughout
+                rows.append(("– " + t("indicator.views_days", lang), whole("views_days")))
     for col in ("followers", "googlability_rank"):
         if col in table:
             rows.append((t(f"indicator.{col}", lang), whole(col)))
