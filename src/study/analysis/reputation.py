@@ -468,6 +468,7 @@ def activity_lags(
     trend: bool = True,
     intervention: Any = None,
     season: bool = False,
+    slope_change: bool = False,
     level: float = 0.95,
 ) -> LagResult:
     """Count model of the weekly ``outcome`` on each activity's count in weeks t-0 … t-``lags``.
@@ -495,6 +496,8 @@ def activity_lags(
         day = pd.Timestamp(intervention)
         day = (day.tz_convert(None) if day.tzinfo is not None else day).normalize()
         X["level"] = (week >= day).to_numpy(dtype=float)
+        if slope_change:
+            X["slope"] = X["level"] * ((week - day) / pd.Timedelta(days=7)).to_numpy()
         transition = ((week < day) & (week + pd.Timedelta(days=6) >= day)).to_numpy()
     if season:
         angle = _doy_angle(week + pd.Timedelta(days=3.5))
@@ -511,6 +514,8 @@ def activity_lags(
         offset=np.log(exposure[keep]),
         hac_lags=hac_lags,
     )
+    if fit.family == "quasipoisson":  # an estimated scale: t with the residual df
+        fit.df = float(n - X.shape[1])
     rows, cumulative = [], {}
     for a in present:
         for lag in range(lags + 1):
@@ -545,9 +550,8 @@ def activity_lags(
 MIN_TREND_WEEKS = 12
 #: Weeks each side needs for any ITS (the level change with a common trend).
 MIN_LEVEL_WEEKS = 4
-#: Lags of the Ljung–Box test on the Pearson residuals that decides whether the errors need
-#: to be robust to autocorrelation (Newey–West): only where the residuals call for it (with
-#: independent weeks Newey–West errors covered 65–78 %).
+#: Lags of the Ljung–Box test on the Pearson residuals (autocorrelation is reported; with
+#: independent weeks Newey–West errors covered 65–78 %, so they are not the default).
 LJUNG_BOX_LAGS = 8
 DAYS_PER_YEAR = 365.25
 
@@ -610,9 +614,10 @@ def segmented_its(
     periods: pd.DataFrame,
     intervention: Any,
     *,
-    family: str = "negbin",
+    family: str = "quasipoisson",
     season: bool | None = None,
     min_trend_weeks: float = MIN_TREND_WEEKS,
+    hac: bool = False,
     level: float = 0.95,
 ) -> ViewsIts:
     """Segmented count regression of entered periods (``start``, ``end``, ``days``, ``value``
@@ -622,8 +627,15 @@ def segmented_its(
     monthly count is one month, not four weeks. Periods before the day are the first segment,
     periods from it on the second; the period holding it is left out. ``season``: one annual
     sine/cosine pair of the day of the year (default: once a year of periods is measured).
-    Errors are model-based unless a Ljung–Box test on the Pearson residuals finds
-    autocorrelation (p < 0.05): then Newey–West.
+
+    Errors: quasi-Poisson (the Pearson scale estimated) with t quantiles of the residual
+    degrees of freedom, as R's ``summary.glm`` gives them for a quasi family. Measured on the
+    simulated studies (docs/validation.md): the negative binomial's model-based interval covered
+    the level change 90 % of the time with weekly views and 84 % with monthly ones (23 months
+    estimate the dispersion poorly), quasi-Poisson with t 95 % and 99 %. A Ljung–Box test of
+    the Pearson residuals is reported (``ljung_box_p``, ``robust``: autocorrelation found); with
+    ``hac=True`` such a fit gets Newey–West errors, which is not the default: in the
+    simulations they covered 50 % in the seeds whose residuals the test flagged.
     """
     from statsmodels.stats.diagnostic import acorr_ljungbox
 
@@ -667,12 +679,16 @@ def segmented_its(
     offset = np.log(d["days"].to_numpy(dtype=float) / 7)
     fit = fit_counts(y, X, family=family, offset=offset)
     mu = fit.mean(X, offset)
-    resid = (y - mu) / np.sqrt(mu + fit.dispersion * mu**2)
+    var = fit.dispersion * mu if fit.family == "quasipoisson" else mu + fit.dispersion * mu**2
+    resid = (y - mu) / np.sqrt(var)
     lags = max(1, min(LJUNG_BOX_LAGS, len(y) // 5))
     p_lb = float(acorr_ljungbox(resid, lags=[lags])["lb_pvalue"].iloc[0]) if len(y) > 10 else 1.0
     robust = p_lb < 0.05
-    if robust:
+    if robust and hac:
         fit = fit_counts(y, X, family=family, offset=offset, hac_lags=newey_west_lags(len(y)))
+    if fit.family == "quasipoisson" or (robust and hac):
+        # an estimated scale (or a robust covariance): t quantiles with the residual df
+        fit.df = float(len(y) - X.shape[1])
     lev = fit.rate_ratio("level", level=level)
     trend = fit.rate_ratio("years", level=level)
     slope = fit.rate_ratio("slope", level=level) if separate else None

@@ -127,7 +127,12 @@ def reputation_views(tables: Tables) -> ViewsResult:
         raise NotEnoughData("reputation.views", 0, 1)
     if len(participants(tables)) == 1:
         return ViewsResult(fits, missing=missing)
-    out: dict[str, Estimate] = {"rr level change": pooled([f.level for f in fits])}
+    if len(fits) < MIN_PARTICIPANTS:
+        raise too_few_participants(len(fits), "the views' level change")
+    # each participant's log level change and its own standard error (t-based intervals would
+    # not give it back exactly)
+    level = random_effects([f.log_level for f in fits], [f.log_level_se**2 for f in fits])
+    out: dict[str, Estimate] = {"rr level change": level}
     for name in ("rr trend per year", "rr pre-trend per year", "rr slope change per year"):
         terms = [f.estimands().get(name) for f in fits]
         if all(e is not None for e in terms):
@@ -246,15 +251,24 @@ def _activity_fit(tables: Tables, pid: str) -> tuple[LagResult, dict[str, int]]:
     except NotEnoughData:
         day = None
     weeks = int(panel["profile_views"].notna().sum()) if len(panel) else 0
+    counts = {a: int(panel[a].sum()) for a in ACTIVITIES if a in panel}
+    # a kind done fewer than MIN_ACTIVITIES times has no interval that says anything (and a
+    # Wald interval of so few events is too narrow): it is counted, not modelled
+    often = [a for a in ACTIVITIES if counts.get(a, 0) >= MIN_ACTIVITIES]
+    if not often:
+        raise NotEnoughData(
+            "a lag model (activities of one kind)", max(counts.values(), default=0), MIN_ACTIVITIES
+        )
     res = activity_lags(
         panel,
         participant=pid,
-        activities=ACTIVITIES,
+        activities=often,
         lags=LAGS,
+        family="quasipoisson",
         intervention=day,
+        slope_change=day is not None,
         season=weeks >= SEASON_FROM_WEEKS,
     )
-    counts = {a: int(panel[a].sum()) for a in ACTIVITIES if a in panel}
     return res, counts
 
 

@@ -149,7 +149,7 @@ def reputation_trends(ctx: Context, out: list[Item]) -> None:
 
 @section("reputation.activity")
 def reputation_activity(ctx: Context, out: list[Item]) -> None:
-    from study.estimands.reputation import LAGS, MIN_ACTIVITIES
+    from study.estimands.reputation import ACTIVITIES, LAGS, MIN_ACTIVITIES
 
     key = "section.reputation.activity"
     need(ctx, "reputation.activity", int(ctx.panel["activity"].sum()) if len(ctx.panel) else 0)
@@ -169,20 +169,27 @@ def reputation_activity(ctx: Context, out: list[Item]) -> None:
         ]
     else:
         words = [t(f"{key}.none", lang, lags=LAGS, k=len(r.ratios))]
-    few = [label("activity", a, lang) for a in r.ratios if r.counts.get(a, 0) < MIN_ACTIVITIES]
+        if not r.ratios:
+            words = []
+    shown = [a for a in ACTIVITIES if a in r.counts]
+    few = [label("activity", a, lang) for a in shown if a not in r.ratios]
     if few:
         words.append(t(f"{key}.few", lang, activities=", ".join(few), k=MIN_ACTIVITIES))
     n = r.lags.n if r.lags is not None else r.participants
     words.append(t(f"{key}.n", lang, n=n))
     table = pd.DataFrame(
         {
-            t("column.activity", lang): [label("activity", a, lang) for a in r.ratios],
-            t("column.count", lang): [r.counts.get(a, 0) for a in r.ratios],
+            t("column.activity", lang): [label("activity", a, lang) for a in shown],
+            t("column.count", lang): [r.counts.get(a, 0) for a in shown],
             t("column.rate_ratio_ci", lang): [
-                ci_cell(ctx, e.estimate, e.low, e.high) for e in r.ratios.values()
+                ci_cell(ctx, r.ratios[a].estimate, r.ratios[a].low, r.ratios[a].high)
+                if a in r.ratios
+                else "–"
+                for a in shown
             ],
             t("column.p_holm", lang): [
-                p_value(ctx, r.p_holm[a]).removeprefix("p = ") for a in r.ratios
+                p_value(ctx, r.p_holm[a]).removeprefix("p = ") if a in r.p_holm else "–"
+                for a in shown
             ],
         }
     )
