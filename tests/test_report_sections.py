@@ -103,7 +103,7 @@ def test_every_section_answers_on_the_demo_study(shown_en: dict[str, list]) -> N
     """Only the vouch-check model (13 checks, needs 20) and second- against first-degree
     survival lack data in the demo study: survival follow-up ends W = 365 days before the
     cut-off (docs/definitions.md), which leaves too few second-degree ties in 24 months."""
-    lacking = {"second_degree.model", "second_degree.survival"}
+    lacking = {"second_degree.model", "second_degree.survival", "job_search.model"}
     for name, items in shown_en.items():
         text = text_of(items, "en")
         assert not_enough(text) == (name in lacking), (name, text[-300:])
@@ -234,10 +234,9 @@ def test_job_search_numbers(sim_en: nb.Context, shown_en: dict[str, list]) -> No
     assert f"{r.leads} job leads in {r.n_months} months: {estimate(sim_en, r.per_month)}" in text
     assert estimate(sim_en, r.per_100_reliable) in text
     assert f"over the {r.known_months} months up to October 2025" in text
-    m = sim_en.results["job_search.model"]
-    rr = m.rate_ratios["activity"]
+    # 12 known months with 1 lead: fewer than 5 leads per term of the lead model
     model = text_of(shown_en["job_search.model"], "en")
-    assert f"went with {estimate(sim_en, rr)} times the leads" in model
+    assert "needs 6 months whose ties' fate is known and 15 job leads in them" in model
     f = sim_en.results["job_search.funnel"]
     assert f"Of {f.n} leads, {f.reached['applied']} led to an application" in text_of(
         shown_en["job_search.funnel"], "en"

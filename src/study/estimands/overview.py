@@ -94,7 +94,7 @@ def overview_indicators(tables: Tables) -> Indicators:
     }
     inputs = {k: v for k, v in inputs.items() if len(v)}
     if not inputs:
-        raise NotEnoughData("overview.indicators", 0, 1)
+        raise NotEnoughData("indicators (ties, leads or metrics)", 0, 1)
     views = metric_periods(tables.history, "profile_views", participant=tables.participant)
     start, end, freq = overview_span(tables_period(tables))
     return Indicators(
@@ -131,7 +131,7 @@ def overview_network(tables: Tables) -> NetworkCounts:
 
     known = tables.contacts[tables.contacts["first_seen"] <= tables.cutoff]
     if known.empty:
-        raise NotEnoughData("overview.network", 0, 1)
+        raise NotEnoughData("contacts", 0, 1)
     t = tables.ties
     latest = t.sort_values("spell").groupby(["participant", "contact"], observed=True).tail(1)
     new = (
@@ -155,7 +155,7 @@ class PanelFigures:
     participants: pd.DataFrame
     leads_per_100: Estimate | None
     views_level: Estimate | None
-    missing: list[str] = field(default_factory=list)
+    missing: list[NotEnoughData] = field(default_factory=list)
 
     @property
     def n(self) -> int:

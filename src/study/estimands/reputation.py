@@ -57,14 +57,16 @@ def participants(tables: Tables) -> list[str]:
     return sorted(tables.history["participant"].dropna().astype(str).unique())
 
 
-def _per_participant(tables: Tables, fn: Callable[[str], Any]) -> tuple[list[Any], list[str]]:
+def _per_participant(
+    tables: Tables, fn: Callable[[str], Any]
+) -> tuple[list[Any], list[NotEnoughData]]:
     """``fn(participant)`` for every participant; the errors of those with too few data."""
     fits, missing = [], []
     for pid in participants(tables):
         try:
             fits.append(fn(pid))
         except NotEnoughData as exc:
-            missing.append(f"{pid}: {exc}")
+            missing.append(exc)
     return fits, missing
 
 
@@ -107,7 +109,7 @@ class ViewsResult:
 
     fits: list[ViewsIts]
     pooled: dict[str, Estimate] = field(default_factory=dict)
-    missing: list[str] = field(default_factory=list)
+    missing: list[NotEnoughData] = field(default_factory=list)
 
     @property
     def fit(self) -> ViewsIts:
@@ -122,9 +124,9 @@ class ViewsResult:
 def reputation_views(tables: Tables) -> ViewsResult:
     fits, missing = _per_participant(tables, lambda pid: views_fit(tables, pid))
     if not fits:
-        if missing and len(participants(tables)) == 1:
-            raise NotEnoughData("reputation.views", 0, missing[0])
-        raise NotEnoughData("reputation.views", 0, 1)
+        if missing:
+            raise missing[0]
+        raise NotEnoughData("profile views", 0, 1)
     if len(participants(tables)) == 1:
         return ViewsResult(fits, missing=missing)
     if len(fits) < MIN_PARTICIPANTS:
@@ -187,7 +189,7 @@ def reputation_trends(tables: Tables) -> TrendsResult:
     if not ranks:
         missing.append(NotEnoughData("googlability_rank", 0, "5 checks"))
     if not growth and not ranks:
-        raise NotEnoughData("reputation.trends", 0, "4 measurements")
+        raise NotEnoughData("followers or rank measurements", 0, 4)
     res = TrendsResult(
         growth[0] if growth else None,
         ranks[0] if ranks else None,
@@ -278,7 +280,9 @@ def reputation_activity(tables: Tables) -> ActivityResult:
 
     fits, missing = _per_participant(tables, lambda pid: _activity_fit(tables, pid))
     if not fits:
-        raise NotEnoughData("reputation.activity", 0, missing[0] if missing else 1)
+        if missing:
+            raise missing[0]
+        raise NotEnoughData("activities", 0, 1)
     counts: dict[str, int] = {}
     for _, c in fits:
         for a, k in c.items():

@@ -64,7 +64,7 @@ class IntroducerRates:
 def second_degree_rates(tables: Tables) -> IntroducerRates:
     intro = tables.introductions
     if intro.empty:
-        raise NotEnoughData("second_degree.rates", 0, 1)
+        raise NotEnoughData("introduced contacts", 0, 1)
     return IntroducerRates(rates(intro, response_days=RESPONSE_DAYS, cutoff=tables.cutoff))
 
 
@@ -96,7 +96,7 @@ def second_degree_model(tables: Tables) -> VouchOdds:
     intro = tables.introductions
     checked = int(intro["vouch_outcome"].notna().sum()) if len(intro) else 0
     if checked == 0:
-        raise NotEnoughData("second_degree.model", 0, 20)
+        raise NotEnoughData("vouch checks", 0, 20)
     return VouchOdds(vouch_model(intro, connections=None))
 
 
@@ -172,7 +172,7 @@ class NetworkCounts:
 def second_degree_network(tables: Tables) -> NetworkCounts:
     t = tables.ties
     if t.empty:
-        raise NotEnoughData("second_degree.network", 0, 1)
+        raise NotEnoughData("ties", 0, 1)
     latest = t.sort_values("spell").groupby(["participant", "contact"], observed=True).tail(1)
     second = latest["basis"].astype("string") == "introduced"
     known = tables.contacts[tables.contacts["first_seen"] <= tables.cutoff]
