@@ -27,7 +27,9 @@ def test_panel_section_per_participant_and_pooled(panel_db: Path) -> None:
     items = section_items(ctx, "overview.panel")
     text = " ".join(i.markdown for i in items if isinstance(i, Text))
     assert "## The panel" in text and "The study has 3 participants." in text
-    assert "Pooled, " in text and "95% CI" in text
+    # three participants: no population-level interval (issue 16), and the report says so
+    assert "Pooled, " not in text and "95% CI" not in text
+    assert "With 3 participants there is no population-level interval yet" in text
     table = next(i.frame for i in items if isinstance(i, Table))
     assert len(table) == 3
     # participants appear as pseudonyms unless names are allowed

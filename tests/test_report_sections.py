@@ -102,11 +102,12 @@ def test_every_section_answers_on_the_demo_study(shown_en: dict[str, list]) -> N
     """Only the vouch-check model (13 checks, needs 20) and second- against first-degree
     survival lack data in the demo study: survival follow-up ends W = 365 days before the
     cut-off (docs/definitions.md), which leaves too few second-degree ties in 24 months."""
-    lacking = {"second_degree.model", "second_degree.survival"}
+    lacking = {"second_degree.model", "second_degree.survival", "job_search.model"}
     for name, items in shown_en.items():
         text = text_of(items, "en")
         assert not_enough(text) == (name in lacking), (name, text[-300:])
-    assert "(n = 13, needs 20 vouch checks with both outcomes)" in text_of(
+    # kinds of introducer with fewer than 5 checks are left out: 8 first-hand checks remain
+    assert "(n = 8, needs 20 vouch checks with both outcomes)" in text_of(
         shown_en["second_degree.model"], "en"
     )
 
@@ -221,42 +222,44 @@ def test_at_risk_list_shows_names_only_when_asked(sim: Path) -> None:
 
 
 def test_job_search_numbers(sim_en: nb.Context, shown_en: dict[str, list]) -> None:
-    from study.analysis import jobs
+    """The sections print the results of study.estimands (the validated functions)."""
+    from study.report.sections import estimate
 
-    r = jobs.lead_rates(sim_en.leads, sim_en.timeline, end=sim_en.end)
+    r = sim_en.results["job_search.rates"]
     text = text_of(shown_en["job_search.rates"], "en")
-    e = r.per_month
-    assert (
-        f"{len(sim_en.leads)} job leads in {r.months} months: {number(e.estimate, 'en', '.2f')}"
-        in text
-    )
-    panel = jobs.monthly_panel(sim_en.leads, sim_en.timeline, sim_en.history, end=sim_en.end)
-    rr = jobs.leads_model(panel, scale={"reliable": 10}).rate_ratios["reliable"]
-    assert (
-        f"Each 10 more reliable ties went with {number(rr.estimate, 'en', '.2f')} times the leads "
-        f"(95% CI {number(rr.low, 'en', '.2f')}–{number(rr.high, 'en', '.2f')})"
-    ) in text_of(shown_en["job_search.model"], "en")
-    f = jobs.funnel(sim_en.leads)
+    assert f"{r.leads} job leads in {r.n_months} months: {estimate(sim_en, r.per_month)}" in text
+    assert estimate(sim_en, r.per_100_reliable) in text
+    assert f"over the {r.known_months} months up to October 2025" in text
+    # 12 known months with 1 lead: fewer than 5 leads per term of the lead model
+    model = text_of(shown_en["job_search.model"], "en")
+    assert "needs 6 months whose ties' fate is known and 15 job leads in them" in model
+    f = sim_en.results["job_search.funnel"]
     assert f"Of {f.n} leads, {f.reached['applied']} led to an application" in text_of(
         shown_en["job_search.funnel"], "en"
     )
 
 
 def test_reputation_numbers(sim_en: nb.Context, shown_en: dict[str, list]) -> None:
-    from study.report.parts.reputation import views_its
+    from study.report.sections import estimate
 
-    res, week, _ = views_its(sim_en)
-    assert "deseasonalised" in res.curves  # over a year of weeks: the fit holds the season
+    fit = sim_en.results["reputation.views"].fit
+    assert fit.season  # over a year of weeks: the fit holds the season
     text = text_of(shown_en["reputation.views"], "en")
-    lev = res.level
-    assert f"by a factor of {number(lev.estimate, 'en', '.2f')} (95% CI " in text
+    assert f"changed by a factor of {estimate(sim_en, fit.level)}" in text
+    assert (
+        f"{round(fit.weeks_before)} weeks before and {round(fit.weeks_after)} weeks after" in text
+    )
     fig = charts(section_items(sim_en, "reputation.views"))[0]
     ax = fig.axes[0]
     assert any(line.get_linestyle() == "--" for line in ax.get_lines())  # the counterfactual
+    top = ax.get_ylim()[1]
+    for line in ax.get_lines():  # every line drawn lies inside the axis
+        y = [v for v in line.get_ydata() if v == v]
+        assert not y or max(y) <= top
     assert ax.get_ylabel() == "Views per week"
     plt.close(fig)
     trends = text_of(shown_en["reputation.trends"], "en")
-    assert "Followers changed by " in trends and "web search rank moved by " in trends
+    assert "Followers grew by " in trends and "web search rank changed by a factor of " in trends
 
 
 def test_overview_indicators(sim_en: nb.Context, shown_en: dict[str, list]) -> None:
@@ -270,18 +273,21 @@ def test_overview_indicators(sim_en: nb.Context, shown_en: dict[str, list]) -> N
 
 
 def test_second_degree_numbers(sim_en: nb.Context, shown_en: dict[str, list]) -> None:
-    from study.analysis import second_degree as rq4
     from study.analysis.base import NotEnoughData
+    from study.estimands.second_degree import second_degree_survival
 
     text = text_of(shown_en["second_degree.survival"], "en")
     with pytest.raises(NotEnoughData) as too_few:  # follow-up ends W before the cut-off
-        rq4.second_vs_first(sim_en.ties)
+        second_degree_survival(sim_en.tables)
     assert f"n = {too_few.value.n}" in text
-    s = rq4.rates(sim_en.introductions).summary
-    first = s[s["introducer_type"] == "first_hand"].iloc[0]
+    res = sim_en.results["second_degree.rates"]
+    first = res.estimands()["pass rate first_hand"]
     rates = text_of(shown_en["second_degree.rates"], "en")
-    assert f"known first-hand: {int(round(first.pass_rate * first.vouch_checks))} of " in rates
+    assert f"known first-hand: {round(first.estimate * first.n)} of {first.n}" in rates
     assert len(charts(shown_en["second_degree.rates"])) == 1
+    c = sim_en.results["second_degree.network"]
+    network = text_of(shown_en["second_degree.network"], "en")
+    assert f"{c.ties_first} first-degree and {c.ties_second} second-degree" in network
     ego = charts(section_items(sim_en, "second_degree.network"))[0]
     texts = [x.get_text() for x in ego.findobj(plt.Text)]
     assert not any(x.startswith("me-c") for x in texts)  # no contact labels
@@ -336,9 +342,9 @@ def test_a_partial_section_keeps_what_it_could_show(tmp_path: Path) -> None:
     ctx = nb.setup(tmp_path / "part.db", "me", "2026-10", "en", 365, False)
     items = section_items(ctx, "reputation.trends")
     text = text_of(items, "en")
-    assert "Followers changed by 13.0 (95% CI " in text  # 3 a week
+    assert "Followers grew by 13.0 (95% CI " in text  # 3 a week
     assert len(charts(items)) == 1
-    assert text.rstrip().endswith("needs 4 weeks with a value).*")
+    assert text.rstrip().endswith("needs 4 measurements).*")
 
 
 def test_setup_rejects_bad_parameters(db: Path) -> None:

@@ -93,7 +93,7 @@ def test_vouch_model_coverage_over_50_seeds() -> None:
 def test_vouch_model_panel_is_cluster_robust() -> None:
     d = introductions_frame(200, 7, participants=8)
     m = vouch_model(d)
-    assert m.covariance == "cluster-robust by participant"
+    assert m.covariance == "cluster-robust by participant (t with 7 df)"
     naive = vouch_model(d, cluster=None)
     assert not np.allclose(m.summary["se"], naive.summary["se"])
     np.testing.assert_allclose(m.summary["coef"], naive.summary["coef"])

@@ -182,3 +182,73 @@ def test_events_without_platform_by_platform() -> None:
     assert none["profile_views"] == pytest.approx(14)
     assert none["googlability_rank"] == 7 and none["talk"] == 1
     assert split.loc[split["platform"] == "xing", "profile_views"].tolist() == pytest.approx([7])
+
+
+def _weekly_two_platforms(missing_week: int) -> pd.DataFrame:
+    rows = []
+    for w in range(6):
+        start = pd.Timestamp("2026-01-05") + pd.Timedelta(weeks=w)
+        end = start + pd.Timedelta(days=6)
+        at = f"{end.date()}T12:00Z"
+        rows.append(metric("profile_views", 25, at, str(start.date()), str(end.date())))
+        if w != missing_week:
+            rows.append(
+                metric(
+                    "profile_views", 15, at, str(start.date()), str(end.date()), platform="linkedin"
+                )
+            )
+    return events(*rows)
+
+
+def test_a_week_one_platform_missed_is_missing_not_low() -> None:
+    # issue 16: the week without LinkedIn read as 25 views with 7 days' exposure beside 40s
+    p = weekly_metrics(_weekly_two_platforms(missing_week=3))
+    assert p["profile_views"].isna().tolist() == [False, False, False, True, False, False]
+    assert p.loc[3, "profile_views_days"] == 0
+    assert p["profile_views"].dropna().eq(40).all()
+
+
+def test_metric_periods_keep_the_resolution_entered_in() -> None:
+    from study.tables.metrics import metric_periods
+
+    entered = [280, 300, 310, 290]
+    rows = [
+        metric(
+            "profile_views",
+            v,
+            f"{end.date()}T12:00Z",
+            f"2026-{m:02d}-01",
+            str(end.date()),
+        )
+        for m, v in enumerate(entered, start=1)
+        for end in [pd.Timestamp(f"2026-{m:02d}-01") + pd.offsets.MonthEnd(0)]
+    ]
+    per = metric_periods(events(*rows))
+    assert per["value"].tolist() == entered  # not spread over weeks and summed back
+    assert per["days"].tolist() == [31, 28, 31, 30]
+    assert per["complete"].all()
+    weekly = metric_periods(_weekly_two_platforms(missing_week=3))
+    assert weekly["value"].isna().tolist() == [False, False, False, True, False, False]
+    assert weekly["platforms"].eq(2).all()
+
+
+def test_metric_periods_add_a_finer_platform_into_the_coarser_periods() -> None:
+    from study.tables.metrics import metric_periods
+
+    rows = [metric("profile_views", 310, "2026-01-31T12:00Z", "2026-01-01", "2026-01-31")]
+    # LinkedIn weekly from Monday 2025-12-29 to Sunday 2026-02-01: covers all of January
+    for w in range(5):
+        start = pd.Timestamp("2025-12-29") + pd.Timedelta(weeks=w)
+        end = start + pd.Timedelta(days=6)
+        rows.append(
+            metric(
+                "profile_views",
+                70,
+                f"{end.date()}T12:00Z",
+                str(start.date()),
+                str(end.date()),
+                platform="linkedin",
+            )
+        )
+    per = metric_periods(events(*rows))
+    assert per["value"].tolist() == pytest.approx([310 + 31 * 10])

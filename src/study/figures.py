@@ -109,27 +109,29 @@ def leads_per_month(table: pd.DataFrame, lang: str) -> Figure:
 
 
 def lead_funnel(funnel, lang: str) -> Figure:
-    """The lead funnel: the share of leads that reached each stage, with Wilson intervals, and
-    the count on each bar (a :class:`study.analysis.jobs.Funnel`)."""
+    """The lead funnel step by step: the conversion from the stage before among the leads whose
+    step is decided, with its Wilson interval, and how many were decided (a
+    :class:`study.estimands.job_search.LeadFunnel`)."""
     from matplotlib.ticker import FuncFormatter
 
     from study.report.i18n import number
 
-    s = funnel.summary
-    stages = [
-        f"{label('stage', x, lang)} (n = {int(n)})"
-        for x, n in zip(s["stage"], s["reached"], strict=True)
+    s = funnel.summary.iloc[1:]
+    steps = [
+        f"{label('stage', x, lang)} (n = {0 if pd.isna(d) else int(d)})"
+        for x, d in zip(s["stage"], s["decided"], strict=True)
     ]
-    fig, ax = _subplots(figsize=(WIDTH, 2.6))
+    fig, ax = _subplots(figsize=(WIDTH, 2.4))
     y = list(range(len(s)))[::-1]
+    est = s["conversion"].fillna(0)
     err = [
-        (s["share_of_leads"] - s["share_low"]).clip(lower=0),
-        (s["share_high"] - s["share_of_leads"]).clip(lower=0),
+        (est - s["conversion_low"].fillna(0)).clip(lower=0),
+        (s["conversion_high"].fillna(0) - est).clip(lower=0),
     ]
-    ax.barh(y, s["share_of_leads"], xerr=err, color=sns.color_palette(PALETTE)[1], capsize=3)
-    ax.set_yticks(y, stages)
+    ax.barh(y, est, xerr=err, color=sns.color_palette(PALETTE)[1], capsize=3)
+    ax.set_yticks(y, steps)
     ax.set_xlim(0, 1.02)
-    ax.set(xlabel=t("axis.share_of_leads", lang), title=t("section.job_search.funnel.figure", lang))
+    ax.set(xlabel=t("axis.conversion", lang), title=t("section.job_search.funnel.figure", lang))
     ax.xaxis.set_major_formatter(FuncFormatter(lambda v, _pos: number(v, lang, ".0%")))
     return fig
 
@@ -177,30 +179,33 @@ def reliable_share(share: pd.DataFrame, lang: str) -> Figure:
 
 
 def its_views(res, lang: str) -> Figure:
-    """Weekly profile views around a profile update: observed points, the fitted segments, the
-    counterfactual (the first segment continued, dashed) and the update (a vertical line)
-    (a :class:`study.analysis.reputation.ItsResult`)."""
+    """Profile views per week around the profile completion: each entered period's views per
+    week, the fitted segments, the counterfactual (the first segment continued, dashed) and
+    the update (a vertical line) (a :class:`study.analysis.reputation.ViewsIts`). The axis holds
+    everything drawn: a counterfactual that would run off the plot is drawn only as far as it
+    stays within it (and not at all when the level change is too imprecise to read)."""
     c = res.curves.copy()
     c["time"] = pd.to_datetime(c["time"])
-    at = pd.Timestamp(res.effects[0].at)
+    at = pd.Timestamp(res.intervention)
     pal = sns.color_palette(PALETTE)
     fig, ax = _subplots(figsize=(WIDTH, 3.2))
     ax.scatter(c["time"], c["observed"], s=9, color="0.55", label=t("axis.observed", lang))
     for _, seg in c.groupby("segment"):
         ax.plot(seg["time"], seg["fitted"], color=pal[0], linewidth=2)
     ax.plot([], [], color=pal[0], linewidth=2, label=t("axis.fitted", lang))
+    top = 1.15 * max(c["observed"].max(), c["fitted"].max())
     after = c[c["time"] >= at]
-    ax.plot(
-        after["time"],
-        after["counterfactual"],
-        color=pal[0],
-        linestyle="--",
-        linewidth=1.5,
-        label=t("axis.counterfactual", lang),
-    )
+    if not res.level.too_imprecise:
+        inside = after[after["counterfactual"] <= top]
+        ax.plot(
+            inside["time"],
+            inside["counterfactual"],
+            color=pal[0],
+            linestyle="--",
+            linewidth=1.5,
+            label=t("axis.counterfactual", lang),
+        )
     ax.axvline(at, color=pal[3], linewidth=1, label=t("axis.intervention", lang))
-    # the counterfactual may run far off: the axis follows what was observed and fitted
-    top = 1.4 * max(c["observed"].max(), c["fitted"].max())
     ax.set_ylim(0, top)
     ax.set(ylabel=t("axis.views_per_week", lang), title=t("section.reputation.views.figure", lang))
     _date_axis(ax, lang)
@@ -211,8 +216,9 @@ def its_views(res, lang: str) -> Figure:
 
 
 def metric_trends(trends: list, lang: str) -> Figure:
-    """One panel per level metric: the weekly values and the fitted linear trend
-    (:class:`study.analysis.reputation.TrendResult`)."""
+    """One panel per level metric: the measured values and the fitted growth (a
+    :class:`study.analysis.reputation.GrowthResult` or ``RankChange``, with ``metric`` and
+    ``curves`` holding week, observed, fitted)."""
     fig, axes = _subplots(
         len(trends), 1, figsize=(WIDTH, 2.3 * len(trends) + 0.4), sharex=True, squeeze=False
     )
@@ -232,7 +238,9 @@ def metric_trends(trends: list, lang: str) -> Figure:
     return fig
 
 
-def introducer_rates(summary: pd.DataFrame, labels: dict[str, str], lang: str) -> Figure:
+def introducer_rates(
+    summary: pd.DataFrame, labels: dict[str, str], lang: str, *, days: int = 90
+) -> Figure:
     """Point ranges: vouch-check pass rate, response rate and 12-month survival by introducer
     type, with their 95% intervals (:func:`study.analysis.second_degree.rates`)."""
     measures = [
@@ -262,7 +270,7 @@ def introducer_rates(summary: pd.DataFrame, labels: dict[str, str], lang: str) -
             ax.plot([r[low], r[high]], [yi, yi], color=pal[i], linewidth=2)
             ax.plot(r[est], yi, "o", color=pal[i])
         ax.set_xlim(-0.03, 1.03)
-        ax.set_title(t(title, lang).split(" (")[0], fontsize=10)
+        ax.set_title(t(title, lang, days=days).split(" (")[0], fontsize=10)
         ax.set_yticks(y, [labels.get(g, g) for g in groups])
         from matplotlib.ticker import FuncFormatter
 

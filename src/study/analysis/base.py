@@ -73,13 +73,44 @@ def fmt(x: float, digits: int = 2) -> str:
     return f"{x:.{digits}f}"
 
 
-def wilson(successes: int, n: int, level: float = 0.95) -> Estimate:
-    """A proportion with its Wilson score interval (statsmodels ``proportion_confint``)."""
+def wilson(successes: int, n: int, level: float = 0.95, *, modified: bool = False) -> Estimate:
+    """A proportion with its Wilson score interval (statsmodels ``proportion_confint``).
+
+    ``modified``: Brown, Cai & DasGupta's (2001) modified Wilson interval: with 1 or 2
+    successes (3 above n = 50) the lower bound is the Poisson one, ½ χ²(2x, α/2) / n, and so
+    for failures and the upper bound. Near 0 and 1 the plain Wilson lower bound lies too high:
+    a share of leads with a true value of 1 % was covered 81 % of the time (issue 16)."""
+    from scipy.stats import chi2
     from statsmodels.stats.proportion import proportion_confint
 
     if n <= 0:
         raise NotEnoughData("a proportion", n, 1)
     low, high = proportion_confint(successes, n, alpha=1 - level, method="wilson")
-    return Estimate(
-        successes / n, float(low), float(high), int(n), "Wilson score interval", level, "proportion"
-    )
+    how = "Wilson score interval"
+    if modified:
+        edge = 2 if n <= 50 else 3
+        alpha = 1 - level
+        if 1 <= successes <= edge:
+            low = 0.5 * chi2.ppf(alpha / 2, 2 * successes) / n
+        if 1 <= n - successes <= edge:
+            high = 1 - 0.5 * chi2.ppf(alpha / 2, 2 * (n - successes)) / n
+        how = "modified Wilson score interval"
+    return Estimate(successes / n, float(low), float(high), int(n), how, level, "proportion")
+
+
+def data_factor(est: Estimate) -> float | None:
+    """Roughly how many times the data behind ``est`` would make its interval narrow enough to
+    be read (:attr:`Estimate.too_imprecise` False): standard errors shrink with the square root
+    of the data, so the factor is the square of (width now / widest readable width), on the
+    log scale for ratios. None when the interval is not finite (no such guess is possible)."""
+    if not all(map(math.isfinite, (est.estimate, est.low, est.high))):
+        return None
+    if est.scale == "proportion":
+        width, limit = est.high - est.low, MAX_PROPORTION_WIDTH
+    elif est.scale == "ratio":
+        if est.low <= 0:
+            return None
+        width, limit = math.log(est.high / est.low), math.log(MAX_RATIO_SPAN)
+    else:
+        return None
+    return max(1.0, (width / limit) ** 2)

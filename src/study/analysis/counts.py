@@ -14,10 +14,12 @@ fits the model once (statsmodels) and turns any linear combination of coefficien
   (Cameron & Trivedi 1990): a closed form, so the decision does not hang on where an
   optimizer stops (one machine's optimizer left alpha at 4e-6, another's at 1e-9);
 * ``hac_lags=L``: Newey–West (HAC) errors with L lags, for autocorrelated time series;
-* ``groups=...``: cluster-robust errors by group (several participants in one panel).
+* ``groups=...``: cluster-robust errors by group (several participants in one panel), with t
+  quantiles of G − 1 degrees of freedom (with few participants normal quantiles make the
+  interval too narrow: :mod:`study.analysis.panel`).
 
-Intervals are Wald intervals on the log scale (normal quantiles), as ``confint.default`` and
-``Epi::ci.exp`` in R give them.
+Intervals are Wald intervals on the log scale (normal quantiles, or t for cluster-robust
+errors), as ``confint.default`` and ``Epi::ci.exp`` in R give them.
 """
 
 from __future__ import annotations
@@ -59,6 +61,15 @@ class CountFit:
     method: str
     dispersion: float
     n: int
+    #: degrees of freedom of the t quantiles (cluster-robust errors: G − 1); None: normal
+    df: float | None = None
+
+    def _quantile(self, level: float) -> float:
+        from scipy.stats import norm, t
+
+        return float(
+            norm.ppf(0.5 + level / 2) if self.df is None else t.ppf(0.5 + level / 2, self.df)
+        )
 
     def rate_ratio(self, term: str, *, scale: float = 1.0, level: float = 0.95) -> Estimate:
         """exp(scale × coefficient) with its interval (scale: e.g. 100 for 'per 100 ties')."""
@@ -66,14 +77,12 @@ class CountFit:
 
     def contrast(self, weights: dict[str, float], *, level: float = 0.95) -> Estimate:
         """exp(Σ wᵢ βᵢ) with its Wald interval from the chosen covariance."""
-        from scipy.stats import norm
-
         w = pd.Series(0.0, index=self.params.index)
         for term, weight in weights.items():
             w[term] = weight
         est = float(w @ self.params)
         se = float(np.sqrt(w @ self.cov.loc[w.index, w.index] @ w))
-        z = norm.ppf(0.5 + level / 2)
+        z = self._quantile(level)
         return Estimate(
             float(np.exp(est)),
             float(np.exp(est - z * se)),
@@ -84,10 +93,13 @@ class CountFit:
         )
 
     def p_value(self, term: str) -> float:
-        from scipy.stats import norm
+        from scipy.stats import norm, t
 
         se = float(np.sqrt(self.cov.loc[term, term]))
-        return float(2 * norm.sf(abs(self.params[term] / se))) if se > 0 else float("nan")
+        if not se > 0:
+            return float("nan")
+        z = abs(self.params[term] / se)
+        return float(2 * (norm.sf(z) if self.df is None else t.sf(z, self.df)))
 
     def mean(self, exog: pd.DataFrame, offset: np.ndarray | None = None) -> np.ndarray:
         """The expected count for rows of ``exog`` (same columns as the fit) and an offset."""
@@ -124,9 +136,11 @@ def fit_counts(
     if np.nansum(y) == 0:
         raise NotEnoughData("a count regression (all counts are zero)", n, "a non-zero count")
     cov_type, cov_kwds, how = "nonrobust", None, "model-based errors"
+    df = None
     if groups is not None and pd.Series(groups).nunique() > 1:
         cov_type, cov_kwds = "cluster", {"groups": pd.factorize(pd.Series(groups))[0]}
-        how = "cluster-robust errors by participant"
+        df = float(pd.Series(groups).nunique() - 1)
+        how = f"cluster-robust errors by participant (t with {df:.0f} df)"
     elif hac_lags is not None:
         cov_type, cov_kwds = "HAC", {"maxlags": int(hac_lags)}
         how = f"Newey–West HAC errors ({int(hac_lags)} lags)"
@@ -141,7 +155,7 @@ def fit_counts(
             if family == "negbin":
                 start = glm.fit()
                 if overdispersion_score(y, start.fittedvalues) <= 0:
-                    return _poisson_at_boundary(glm, fit_kw, how, n, k, exog)
+                    return _poisson_at_boundary(glm, fit_kw, how, n, k, exog, df)
                 model = sm.NegativeBinomial(y, exog, offset=offset, loglike_method="nb2")
                 with warnings.catch_warnings(record=True) as caught:
                     warnings.simplefilter("always", HessianInversionWarning)
@@ -155,7 +169,7 @@ def fit_counts(
                 method = f"negative-binomial regression (NB2), {how}"
                 singular = any(issubclass(w.category, HessianInversionWarning) for w in caught)
                 if singular or dispersion < NO_OVERDISPERSION:
-                    return _poisson_at_boundary(glm, fit_kw, how, n, k, exog)
+                    return _poisson_at_boundary(glm, fit_kw, how, n, k, exog, df)
             elif family == "quasipoisson":
                 result = glm.fit(scale="X2", **fit_kw)
                 dispersion = float(result.pearson_chi2 / result.df_resid)
@@ -166,24 +180,37 @@ def fit_counts(
                 method = f"Poisson regression, {how}"
         except (np.linalg.LinAlgError, PerfectSeparationWarning, ValueError) as exc:
             raise NotEnoughData(f"a count regression ({exc})", n, "varying data") from None
-    return _count_fit(result, family, method, dispersion, n, k, exog)
+    return _count_fit(result, family, method, dispersion, n, k, exog, df)
 
 
 def _poisson_at_boundary(
-    glm: Any, fit_kw: dict[str, Any], how: str, n: int, k: int, exog: pd.DataFrame
+    glm: Any,
+    fit_kw: dict[str, Any],
+    how: str,
+    n: int,
+    k: int,
+    exog: pd.DataFrame,
+    df: float | None = None,
 ) -> CountFit:
     """alpha at its boundary 0: the negative binomial is the Poisson model, reported as such."""
     result = glm.fit(**fit_kw)
     method = f"negative-binomial regression found no overdispersion (alpha ≈ 0): Poisson regression, {how}"
-    return _count_fit(result, "negbin", method, 0.0, n, k, exog)
+    return _count_fit(result, "negbin", method, 0.0, n, k, exog, df)
 
 
 def _count_fit(
-    result: Any, family: str, method: str, dispersion: float, n: int, k: int, exog: pd.DataFrame
+    result: Any,
+    family: str,
+    method: str,
+    dispersion: float,
+    n: int,
+    k: int,
+    exog: pd.DataFrame,
+    df: float | None = None,
 ) -> CountFit:
     names = list(exog.columns)
     params = pd.Series(np.asarray(result.params)[:k], index=names)
     cov = pd.DataFrame(np.asarray(result.cov_params())[:k, :k], index=names, columns=names)
     if not np.all(np.isfinite(params)) or not np.all(np.isfinite(np.diag(cov))):
         raise NotEnoughData("a count regression (the fit did not converge)", n, "more data")
-    return CountFit(result, params, cov, family, method, dispersion, n)
+    return CountFit(result, params, cov, family, method, dispersion, n, df)

@@ -27,14 +27,13 @@ import pandas as pd
 
 from study.analysis.base import Estimate, NotEnoughData, wilson
 from study.analysis.counts import CountFit, fit_counts
+from study.analysis.panel import MIN_PARTICIPANTS
 from study.errors import StudyError
 from study.vocabulary import LEAD_PROGRESS
 
 #: Labels for missing values in the share tables.
 NO_VALUE = {"basis": "no contact", "channel": "not recorded", "platform": "not recorded"}
 STRENGTH_ORDER = ("often", "occasionally", "rarely")
-#: Participants needed before cluster-robust errors are trusted (below: fixed effects only).
-MIN_CLUSTERS = 10
 
 
 def poisson_rate(count: int, exposure: float, *, level: float = 0.95, what: str = "") -> Estimate:
@@ -187,7 +186,7 @@ def lead_shares(
     counts = values.value_counts()
     groups = list(order) if order is not None else list(counts.index)
     groups += [g for g in counts.index if g not in groups]
-    shares = {g: wilson(int(counts.get(g, 0)), n, level) for g in groups}
+    shares = {g: wilson(int(counts.get(g, 0)), n, level, modified=True) for g in groups}
     summary = pd.DataFrame(
         [
             {
@@ -338,7 +337,8 @@ def leads_model(
     Rate ratios are per ``scale`` units of each covariate: by default per 100 ties for
     ``reliable`` and ``alive``, per 1 otherwise. ``exposure`` names a column whose log is the
     offset (e.g. ``alive``: then the covariates act on leads per tie). With several participants
-    the errors are cluster-robust by participant.
+    each has its own intercept, and from :data:`~study.analysis.panel.MIN_PARTICIPANTS` on the
+    errors are cluster-robust by participant (t with G − 1 df).
     """
     scale = {"reliable": 100.0, "alive": 100.0, **(scale or {})}
     cols = [c for c in covariates if c in panel]
@@ -356,7 +356,7 @@ def leads_model(
     if n_groups > 1:
         dummies = pd.get_dummies(groups, prefix="participant", drop_first=True, dtype=float)
         X = pd.concat([X, dummies], axis=1)
-    use_cluster = n_groups >= MIN_CLUSTERS if cluster is None else (cluster and n_groups > 1)
+    use_cluster = n_groups >= MIN_PARTICIPANTS if cluster is None else (cluster and n_groups > 1)
     for c in cols:
         if data[c].nunique() < 2:
             raise NotEnoughData(f"a lead model ({c} does not vary)", len(data), "varying values")

@@ -11,9 +11,14 @@ online reputation (views, followers) and a positive "Googlability". One row per 
   imported tie without a connection date (``age_known`` False: a vCard's ``first_seen`` is
   its export date) is never new.
 * **leads**: job leads first seen in the period.
-* **views**: profile views in the period — each week's views spread evenly over its 7 days,
-  so a week straddling two months counts in both — with an exact Poisson interval (on the
-  rounded sum). NA when no week of the period has a measurement.
+* **views**: profile views in the period. From ``views`` (the periods as entered,
+  :func:`study.tables.metrics.metric_periods`): the entered values of the periods inside it,
+  a period straddling its border counted by its days on each side; NA unless complete periods
+  cover at least half of it (a month with nothing entered has no views, not a few spilled
+  over from the weeks around it; monthly entries come back as entered); ``views_days`` says
+  how many of its days they cover (the last month often lacks its last, unexported week).
+  Counts of the log, without an interval. From the weekly ``panel`` instead (older callers): each week's views spread
+  over its 7 days, with an exact Poisson interval.
 * **followers**, **googlability_rank**: the last value measured in the period.
 
 :func:`changes` compares each period with the one before: differences, and for views and leads
@@ -31,6 +36,9 @@ import pandas as pd
 from study.analysis.base import NotEnoughData, wilson
 from study.periods import Period, periods
 from study.vocabulary import BASES
+
+#: Share of a period's days the entered views must cover for the period to show views.
+MIN_COVERED = 0.5
 
 
 @dataclass
@@ -64,6 +72,7 @@ def indicators(
     ties: pd.DataFrame | None = None,
     leads: pd.DataFrame | None = None,
     panel: pd.DataFrame | None = None,
+    views: pd.DataFrame | None = None,
     participant: str | None = None,
     level: float = 0.95,
 ) -> Overview:
@@ -91,6 +100,10 @@ def indicators(
         table["leads"] = [int(((seen >= p0) & (seen <= p1)).sum()) for p0, p1 in _bounds(ps)]
     if panel is not None:
         table = pd.concat([table, _reputation(panel, ps, level)], axis=1)
+    if views is not None:
+        views = _filter(views, participant)
+        table["views"], table["views_days"] = _entered_views(views, ps)
+        table = table.drop(columns=["views_low", "views_high"], errors="ignore")
     return Overview(table, ps, freq)
 
 
@@ -168,6 +181,28 @@ def _reputation(panel: pd.DataFrame, ps: list[Period], level: float) -> pd.DataF
                     row[col] = float(values[col].iloc[-1]) if len(values) else np.nan
         rows.append(row)
     return pd.DataFrame(rows)
+
+
+def _entered_views(periods: pd.DataFrame, ps: list[Period]) -> tuple[list[float], list[int]]:
+    """Views in each period from the entered periods, and the days of the period they cover
+    (see the module docstring)."""
+    d = periods[periods["complete"].astype(bool)]
+    start = _naive_day(d["start"]).to_numpy()
+    end = _naive_day(d["end"]).to_numpy()
+    value = d["value"].to_numpy(dtype=float)
+    days = d["days"].to_numpy(dtype=float)
+    one = np.timedelta64(1, "D")
+    out, covered_days = [], []
+    for p0, p1 in _bounds(ps):
+        lo = np.maximum(start, np.datetime64(p0))
+        hi = np.minimum(end, np.datetime64(p1))
+        shared = np.clip((hi - lo) / one + 1, 0, None)
+        covered = int(shared.sum())
+        length = (p1 - p0).days + 1
+        enough = covered >= MIN_COVERED * length
+        out.append(float((value * shared / days).sum()) if enough else np.nan)
+        covered_days.append(covered if enough else 0)
+    return out, covered_days
 
 
 def changes(overview: Overview, *, level: float = 0.95) -> pd.DataFrame:

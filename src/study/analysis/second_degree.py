@@ -54,10 +54,17 @@ def rates(
     level: float = 0.95,
     horizon_days: float = 365.25,
     min_n_survival: int = 10,
+    response_days: float | None = None,
+    cutoff: Any = None,
 ) -> RatesResult:
     """By introducer type (or any column): n; vouch checks and the share ``known`` (Wilson);
     the share that responded (Wilson); Kaplan-Meier survival at ``horizon_days`` with its
     log-transformed pointwise CI.
+
+    ``response_days`` (with ``cutoff``): "responded" means an inbound interaction within that
+    many days of the introduction, among the introductions at least that long before the
+    cut-off (``responders`` counts them): a share that does not grow with follow-up. Without
+    it, any response up to the cut-off counts.
 
     A group with fewer than ``min_n_survival`` ties gets no survival estimate (NaN) and a note
     saying so; the proportions need at least one contact (a group with no vouch checks gets NaN
@@ -73,14 +80,23 @@ def rates(
         row: dict[str, Any] = {by: g, "n": len(sub), "vouch_checks": int(checked.sum())}
         if checked.any():
             w = wilson(
-                int((sub.loc[checked, "vouch_outcome"] == "known").sum()), int(checked.sum()), level
+                int((sub.loc[checked, "vouch_outcome"] == "known").sum()),
+                int(checked.sum()),
+                level,
+                modified=True,
             )
             row.update(pass_rate=w.estimate, pass_low=w.low, pass_high=w.high)
         else:
             row.update(pass_rate=np.nan, pass_low=np.nan, pass_high=np.nan)
             notes.append("no vouch checks")
-        w = wilson(int(sub["responded"].sum()), len(sub), level)
-        row.update(response_rate=w.estimate, response_low=w.low, response_high=w.high)
+        responded, eligible = _responses(sub, response_days, cutoff)
+        row["responders"] = int(eligible.sum())
+        if eligible.any():
+            w = wilson(int(responded[eligible].sum()), int(eligible.sum()), level, modified=True)
+            row.update(response_rate=w.estimate, response_low=w.low, response_high=w.high)
+        else:
+            row.update(response_rate=np.nan, response_low=np.nan, response_high=np.nan)
+            notes.append(f"no introduction {response_days:.0f} days before the cut-off")
         tie = sub[sub["duration_days"].notna()]
         row["ties"] = len(tie)
         if len(tie) >= min_n_survival:
@@ -102,6 +118,19 @@ def rates(
     return RatesResult(by, pd.DataFrame(rows), level)
 
 
+def _responses(
+    d: pd.DataFrame, response_days: float | None, cutoff: Any
+) -> tuple[pd.Series, pd.Series]:
+    """Whether each contact responded (within the window), and whether it counts."""
+    if response_days is None:
+        return d["responded"].astype(bool), pd.Series(True, index=d.index)
+    window = pd.Timedelta(days=response_days)
+    at = pd.to_datetime(d["introduced_at"], utc=True)
+    first = pd.to_datetime(d["first_response_at"], utc=True)
+    eligible = at <= pd.Timestamp(cutoff) - window
+    return ((first - at) <= window).fillna(False).astype(bool), eligible.fillna(False)
+
+
 # the logistic model of passing the vouch check ----------------------------------------------------
 
 
@@ -115,6 +144,8 @@ class VouchModel:
     covariance: str
     level: float
     fit: Any = field(repr=False)
+    #: kinds of introducer left out: fewer than ``min_per_level`` checks, or all alike
+    left_out: list[str] = field(default_factory=list)
 
 
 def vouch_model(
@@ -126,20 +157,24 @@ def vouch_model(
     cluster: str | None = "auto",
     level: float = 0.95,
     min_n: int = 20,
+    min_per_level: int = 5,
 ) -> VouchModel:
     """Logistic regression (binomial GLM, logit link) of ``vouch_outcome == "known"``.
 
     Terms: the introducer type (treatment dummies against its first level present, normally
-    ``first_hand``); the introducer's connections as ``log1p`` (per unit of log(1 + n)) or
+    ``first_hand``; a type with fewer than ``min_per_level`` checks or only one outcome is left
+    out and listed in ``left_out``); the introducer's connections as ``log1p`` (per unit of log(1 + n)) or
     ``per100`` (per 100 connections), or None to leave them out (rows without a connection
     count are dropped when included); and the years from the introduction to the vouch check.
     Only introductions with a vouch check enter. ``cluster="auto"``: cluster-robust standard
-    errors by participant when there are several participants.
+    errors by participant (t with G − 1 df) from
+    :data:`~study.analysis.panel.MIN_PARTICIPANTS` participants on.
     """
     from study.analysis import sm
 
     d = introductions[introductions["vouch_outcome"].notna()].copy()
     cols: dict[str, pd.Series] = {}
+    left_out: list[str] = []
     if type_column:
         t = d[type_column].astype(str)
         order = (
@@ -148,6 +183,25 @@ def vouch_model(
             else sorted(t.unique())
         )
         levels = [lv for lv in order if lv in set(t)]
+        # a kind with too few checks, or whose checks all came out alike, has no finite odds
+        # ratio: it is left out (and named) rather than breaking the whole model
+        known = (d["vouch_outcome"] == "known").to_numpy()
+        usable = [
+            lv
+            for lv in levels
+            if (t == lv).sum() >= min_per_level
+            and 0 < known[(t == lv).to_numpy()].sum() < (t == lv).sum()
+        ]
+        left_out = [lv for lv in levels if lv not in usable]
+        if not usable or (levels and usable[0] != levels[0]):
+            raise NotEnoughData(
+                f"a vouch-check model (checks of the reference kind {levels[0] if levels else ''!r})",
+                int((t == levels[0]).sum()) if levels else 0,
+                f"{min_per_level} with both outcomes",
+            )
+        d = d[t.isin(usable).to_numpy()]
+        t = t[t.isin(usable)]
+        levels = usable
         for lv in levels[1:]:
             cols[f"{type_column}[{lv}]"] = (t == lv).astype(float)
     if connections is not None:
@@ -179,25 +233,29 @@ def vouch_model(
     if n < 5 * X.shape[1]:
         raise NotEnoughData("a vouch-check model (per term)", n, 5 * X.shape[1])
     model = sm.GLM(y, X, family=sm.families.Binomial())
+    from study.analysis.panel import MIN_PARTICIPANTS
+
+    groups_n = d.loc[X.index, "participant"].nunique() if "participant" in d else 1
     if cluster == "auto":
-        cluster = (
-            "participant"
-            if "participant" in d and d.loc[X.index, "participant"].nunique() > 1
-            else None
-        )
+        cluster = "participant" if groups_n >= MIN_PARTICIPANTS else None
+    df = None
     if cluster:
         groups = pd.factorize(d.loc[X.index, cluster])[0]
         fit = model.fit(cov_type="cluster", cov_kwds={"groups": groups})
-        covariance = f"cluster-robust by {cluster}"
+        df = len(np.unique(groups)) - 1
+        covariance = f"cluster-robust by {cluster} (t with {df} df)"
     else:
         fit = model.fit()
         covariance = "model-based"
     params, bse = np.asarray(fit.params), np.asarray(fit.bse)
-    if not np.all(np.isfinite(bse)) or np.any(np.abs(params) > 15):
+    # separation shows in the intercept and the 0/1 terms as log odds beyond ±15; a continuous
+    # term's coefficient depends on its unit (checks days after the introduction, in years)
+    binary = np.array([c == "Intercept" or X[c].isin([0.0, 1.0]).all() for c in X.columns])
+    if not np.all(np.isfinite(bse)) or np.any(np.abs(params[binary]) > 15):
         raise NotEnoughData(
             "a vouch-check model (separation: a group always passes or fails)", n, "more"
         )
-    z = stats.norm.ppf(0.5 + level / 2)
+    z = stats.norm.ppf(0.5 + level / 2) if df is None else stats.t.ppf(0.5 + level / 2, df)
     summary = pd.DataFrame(
         {
             "coef": params,
@@ -205,11 +263,16 @@ def vouch_model(
             "or": np.exp(params),
             "or_low": np.exp(params - z * bse),
             "or_high": np.exp(params + z * bse),
-            "p": np.asarray(fit.pvalues),
+            "p": 2
+            * (
+                stats.norm.sf(np.abs(params / bse))
+                if df is None
+                else stats.t.sf(np.abs(params / bse), df)
+            ),
         },
         index=pd.Index(list(X.columns), name="term"),
     )
-    return VouchModel(summary, n, passed, covariance, level, fit)
+    return VouchModel(summary, n, passed, covariance, level, fit, left_out)
 
 
 # second against first degree ----------------------------------------------------------------------

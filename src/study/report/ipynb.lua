@@ -12,6 +12,8 @@
 --   * a level-1 heading from metadata `part-title` is added if none exists
 --   * lone images (plots) are centered (no figure number)
 --   * horizontal rules become plain Typst lines (no template helper needed)
+--   * a part's answer box (an HTML div of class "answer") becomes the template's
+--     `answer-box` (imported from report.typ at the top of the part)
 --   * metadata `report-target` = html leaves images and rules to pandoc's HTML
 
 local stringify = pandoc.utils.stringify
@@ -38,7 +40,9 @@ end
 local function is_number(s)
   -- separators and the percent sign, incl. the no-break space German puts before "%"
   s = s:gsub("\u{a0}", ""):gsub("\u{202f}", ""):gsub("[%s,%.%%]", ""):gsub("\u{2212}", "-")
-  return s ~= "" and (tonumber(s) ~= nil or s == "NaN" or s == "nan" or s == "<NA>")
+  -- a dash is a missing number (the column stays right-aligned)
+  return s ~= "" and (tonumber(s) ~= nil or s == "NaN" or s == "nan" or s == "<NA>"
+    or s == "\u{2013}")
 end
 
 -- Right-align all-numeric columns, left-align the rest (unless set already).
@@ -80,6 +84,7 @@ local raw_to_ast = {
 }
 
 function Pandoc(doc)
+  local uses_box = false
   local meta = doc.meta
   local prefix = meta["part-id"] and stringify(meta["part-id"]) or nil
   local fallback_title = meta["part-title"] and stringify(meta["part-title"]) or nil
@@ -140,8 +145,21 @@ function Pandoc(doc)
       if not typst then return nil end
       return pandoc.RawBlock("typst", "#line(length: 100%, stroke: 0.5pt + luma(160))")
     end,
-    -- Drop leftover wrappers from parsed HTML (e.g. pandas' <div>) but keep content.
-    Div = function(d) return d.content end,
+    -- The answer box; other leftover wrappers from parsed HTML (e.g. pandas' <div>) are
+    -- dropped, their content kept.
+    Div = function(d)
+      if typst and has_class(d, "answer") then
+        uses_box = true
+        local out = pandoc.List({ pandoc.RawBlock("typst", "#answer-box[") })
+        out:extend(d.content)
+        out:insert(pandoc.RawBlock("typst", "]"))
+        return out
+      end
+      return d.content
+    end,
   })
+  if uses_box then
+    doc.blocks:insert(1, pandoc.RawBlock("typst", '#import "report.typ": answer-box'))
+  end
   return doc
 end

@@ -219,15 +219,39 @@ def _style_figures() -> None:
 
 
 def part_items(ctx: Context, part: str) -> list[sections.Item]:
-    """A part's heading and introduction."""
+    """A part's heading and introduction, then its answer box: the part module's
+    ``answer(ctx) -> str`` (study.report.parts.<part>), two or three plain sentences."""
     if part not in sections.PARTS:
         raise KeyError(f"no part {part!r} (known: {', '.join(sections.PARTS)})")
-    return [
+    items: list[sections.Item] = [
         sections.Text(
             f"# {t(f'part.{part}.title', ctx.lang)}\n\n"
             f"{t(f'part.{part}.intro', ctx.lang, period=ctx.period_words)}"
         )
     ]
+    text = part_answer(ctx, part)
+    if text:
+        items.append(sections.Box(t("answer.label", ctx.lang), text))
+    return items
+
+
+def part_answer(ctx: Context, part: str) -> str:
+    """The part's answer in words, or "" for a part without an ``answer`` function."""
+    import importlib
+    import warnings
+
+    from study.analysis.base import NotEnoughData
+
+    module = importlib.import_module(f"study.report.parts.{part}")
+    fn = getattr(module, "answer", None)
+    if fn is None:
+        return ""
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        try:
+            return str(fn(ctx))
+        except NotEnoughData as exc:
+            return t("report.not_enough_data", ctx.lang, n=exc.n, needs=exc.needs)
 
 
 def show(items: list[sections.Item], lang: str) -> None:
@@ -245,6 +269,8 @@ def show(items: list[sections.Item], lang: str) -> None:
         elif isinstance(item, sections.Chart):
             display(item.figure)
             plt.close(item.figure)
+        elif isinstance(item, sections.Box):
+            display(HTML(item.to_html()))
 
 
 def show_part(ctx: Context, part: str) -> None:

@@ -382,10 +382,13 @@ def build_report(
             lang=lang,
             appendix={
                 t("report.parameters", lang): [
-                    ("db", describe(study.url)),
-                    ("participant", shown),
-                    ("period", f"{p.label} ({p.start.isoformat()} .. {p.end.isoformat()})"),
-                    ("lang", lang),
+                    (t("report.database", lang), describe(study.url)),
+                    (t("report.participant", lang), shown),
+                    (
+                        t("report.period", lang),
+                        f"{p.label} ({p.start.isoformat()} .. {p.end.isoformat()})",
+                    ),
+                    (t("report.language", lang), lang),
                     (t("report.window", lang), str(int(window))),
                     (t("report.names", lang), yes_no),
                 ],

@@ -21,7 +21,7 @@ from typing import TYPE_CHECKING
 
 import pandas as pd
 
-from study.analysis.base import NotEnoughData
+from study.analysis.base import Estimate, NotEnoughData
 from study.report.i18n import number, t
 
 if TYPE_CHECKING:
@@ -62,7 +62,24 @@ class Chart:
     figure: Figure
 
 
-Item = Text | Table | Chart
+@dataclass(frozen=True)
+class Box:
+    """A part's answer box: two or three plain sentences (shown framed, in the PDF a box)."""
+
+    title: str
+    text: str
+
+    def to_html(self) -> str:
+        from html import escape
+
+        return (
+            '<div class="answer" style="border:1px solid #999;background:#f4f4f4;'
+            'padding:0.5em 0.8em;margin:0.6em 0">'
+            f"<p><strong>{escape(self.title)}:</strong> {escape(self.text)}</p></div>"
+        )
+
+
+Item = Text | Table | Chart | Box
 #: A section appends its items to the list it is given, so that what it could show before
 #: running out of data stays shown (a partial section), followed by "not enough data yet".
 SectionFn = Callable[["Context", list[Item]], None]
@@ -179,6 +196,42 @@ def ci_cell(ctx: Context, est: float, low: float, high: float, spec: str = ".2f"
     if est is None or pd.isna(est):
         return "–"
     return _interval(ctx, "ci_cell", est, low, high, spec)
+
+
+def imprecise(ctx: Context, est: Estimate, spec: str = ".2f") -> str:
+    """ "too imprecise to interpret yet (n = 12, 95% CI 3.28–92,055,500.14); roughly 9 times as
+    much data would make it interpretable" (the factor from :func:`~study.analysis.base.
+    data_factor`: intervals narrow with the square root of the data)."""
+    from study.analysis.base import data_factor
+
+    f = lambda v: _num(ctx, v, spec)  # noqa: E731
+    factor = data_factor(est)
+    words = {"n": est.n, "low": f(est.low), "high": f(est.high)}
+    if factor is None:
+        return t("report.too_imprecise_more", ctx.lang, **words)
+    return t("report.too_imprecise", ctx.lang, factor=_round_up(factor), **words)
+
+
+def _round_up(x: float) -> int:
+    """A factor as people say it: 2, 3 … 10, then 15, 20, 30 …, 100, 150 …"""
+    import math
+
+    n = max(2, math.ceil(x))
+    if n <= 10:
+        return n
+    step = 10 ** (len(str(n)) - 1)
+    for m in (1, 1.5, 2, 3, 5, 10):
+        if n <= m * step:
+            return int(m * step)
+    return n
+
+
+def estimate(ctx: Context, est: Estimate, spec: str = ".2f") -> str:
+    """An estimate as a finding, "0.48 (95% CI 0.31–0.74)", or, when its interval is too wide
+    to be read (:attr:`Estimate.too_imprecise`), the words of :func:`imprecise`."""
+    if est.too_imprecise:
+        return imprecise(ctx, est, spec)
+    return ci(ctx, est.estimate, est.low, est.high, spec)
 
 
 def signed(ctx: Context, value: float, spec: str = "") -> str:

@@ -473,6 +473,14 @@ def simulate_participant(
         starts[1:], s, end, tie_of, t_int, i_dir, R, ties, n_direct, t_vouch, vouched, known
     )
     eff["live_reliable_ties"] = reliable.sum(axis=0).astype(int).tolist()
+    # the same by basis and platform: the truth of the leads' sources (a lead through a contact
+    # comes through one of the reliable ties at the end of the month before)
+    eff["live_reliable_ties_by_basis"] = {
+        b: reliable[t_basis == b].sum(axis=0).astype(int).tolist() for b in np.unique(t_basis)
+    }
+    eff["live_reliable_ties_by_platform"] = {
+        q: reliable[t_plat == q].sum(axis=0).astype(int).tolist() for q in np.unique(t_plat)
+    }
     _leads(buf, rng, p, pid, eff, starts, reliable, s, end, t_keys, t_plat, tmax)
 
     # the participant's own activity, profile, metrics -----------------------------------------
@@ -639,6 +647,35 @@ def view_rate(p: Params, win: Window, platform: str, level: float, iv_day: float
     return np.exp(log_mu)
 
 
+def _monthly_views(buf, rng, p, win, plat, eff, iv_day, starts) -> None:
+    """Profile views entered per calendar month: daily rates, one negative-binomial frailty per
+    Monday..Sunday block as in the weekly counts, summed over each month's days."""
+    v = p.views
+    n_days = int(starts[-1])
+    day = np.arange(n_days, dtype=float)[:, None]
+    rate = view_rate(p, win, plat, eff["views_log_level"], iv_day, day)[:, 0]
+    block = (day[:, 0] + win.start.weekday()) // 7
+    frailty = (
+        rng.gamma(1 / v.dispersion, v.dispersion, int(block.max()) + 1)
+        if v.dispersion > 0
+        else np.ones(int(block.max()) + 1)
+    )
+    counts = rng.poisson(rate * frailty[block.astype(int)])
+    edges = starts.astype(int)
+    values = np.add.reduceat(counts, edges[:-1]).astype(float)
+    p_start = [(win.start + dt.timedelta(days=int(d))).isoformat() for d in edges[:-1]]
+    p_end = [(win.start + dt.timedelta(days=int(d) - 1)).isoformat() for d in edges[1:]]
+    buf.add(
+        "metric",
+        np.minimum(edges[1:] - END_MARGIN - 0.1, win.tmax),
+        plat,
+        value=values,
+        name="profile_views",
+        period_start=np.array(p_start, dtype=object),
+        period_end=np.array(p_end, dtype=object),
+    )
+
+
 def _profile_and_metrics(
     buf, rng, p, win, eff, iv_day, starts, act_t, act_type, act_plat, s, end, reason, t_plat
 ):
@@ -675,7 +712,17 @@ def _profile_and_metrics(
             period_start=np.array(p_start, dtype=object),
             period_end=np.array(p_end, dtype=object),
         )
-        buf.add("metric", t_week, plat, value=_nb(rng, mu, v.dispersion).astype(float), **common)
+        views = _nb(rng, mu, v.dispersion).astype(float)
+        if v.entry == "month":
+            _monthly_views(buf, rng, p, win, plat, eff, iv_day, starts)
+        elif v.p_missing > 0:
+            kept = rng.random(views.size) >= v.p_missing
+            entered = {k: np.asarray(x)[kept] for k, x in common.items() if k != "name"}
+            buf.add(
+                "metric", t_week[kept], plat, value=views[kept], name="profile_views", **entered
+            )
+        else:
+            buf.add("metric", t_week, plat, value=views, **common)
         common["name"] = "search_appearances"
         buf.add(
             "metric",

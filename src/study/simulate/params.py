@@ -272,6 +272,11 @@ class Views(_Section):
     dispersion: float = _rate(0.1)
     #: Search appearances per profile view (same model, scaled).
     search_per_view: float = _rate(2.5)
+    #: How the profile views are entered: ``week`` (Monday..Sunday, as the platforms show
+    #: them) or ``month`` (one count per calendar month, as a monthly export gives them).
+    entry: str = field(default="week", metadata={"check": "choice", "choices": ("week", "month")})
+    #: Probability that a platform's weekly count of views is not entered (an export missed).
+    p_missing: float = _prob(0.0)
     #: Post impressions per week: a base plus this many per post or article that week.
     impressions_base: float = _rate(40.0)
     impressions_per_post: float = _rate(250.0)
@@ -412,6 +417,11 @@ def _check_section(section: Any, name: str) -> None:
         check = f.metadata.get("check")
         where = f"{name}.{f.name}"
         value = getattr(section, f.name)
+        if check == "choice":
+            choices = f.metadata["choices"]
+            if value not in choices:
+                raise ValidationError(f"{value!r} is not one of {', '.join(choices)}", where)
+            continue
         if "keys" in f.metadata:
             if not isinstance(value, dict):
                 raise ValidationError("must be a table of values", where)

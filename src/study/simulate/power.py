@@ -153,36 +153,37 @@ def _ratio(b: float, se: float) -> tuple[float, float, float]:
 
 
 def its_view_step(frames: SimFrames) -> tuple[float, float, float]:
-    """Level change of weekly profile views after the profile was completed, as the report
-    estimates it: :func:`study.analysis.reputation.profile_views_its` (negative binomial, one
-    Fourier pair for the season) on :func:`study.tables.metrics.weekly_metrics`, around the
-    ``about`` update. Several participants: their log level changes pooled by inverse variance
-    (a fixed-effect meta-analysis; each participant's series is its own ITS)."""
+    """Level change of the profile views at the profile completion, as the report estimates it:
+    :func:`study.estimands.reputation.views_fit` (the ITS of the views as entered, around the
+    first update of the About me page) for each participant; several participants pooled by a
+    random-effects meta-analysis (:func:`study.analysis.panel.random_effects`; participants'
+    effects may differ, and a fixed-effect pooling then gives too narrow an interval), and not
+    estimable below :data:`~study.analysis.panel.MIN_PARTICIPANTS` participants (no
+    population-level interval)."""
     from study.analysis.base import NotEnoughData
-    from study.analysis.reputation import profile_views_its
-    from study.tables.metrics import weekly_metrics
+    from study.estimands.reputation import pooled, views_fit
+    from study.tables.bundle import Tables
 
-    panel = weekly_metrics(frames.events)
-    logs, weights = [], []
-    for pid in panel["participant"].dropna().unique():
+    tables = Tables(frames.events, frames.contacts, frames.end)
+    pids = sorted(frames.events["participant"].dropna().astype(str).unique())
+    levels = []
+    for pid in pids:
         try:
             with warnings.catch_warnings():
                 warnings.simplefilter("ignore")
-                lv = profile_views_its(panel, participant=pid, sections=["about"], fourier=1).level
+                levels.append(views_fit(tables, pid).level)
         except NotEnoughData:
             continue
-        if not (lv.low > 0 and math.isfinite(lv.high)):
-            continue
-        se = (math.log(lv.high) - math.log(lv.low)) / (2 * 1.96)
-        if se <= 0 or not math.isfinite(se):
-            continue
-        logs.append(math.log(lv.estimate))
-        weights.append(1 / se**2)
-    if not logs:
+    if not levels:
         return _not_estimable()
-    w = np.asarray(weights)
-    b = float(np.dot(w, logs) / w.sum())
-    return _ratio(b, float(1 / math.sqrt(w.sum())))
+    if len(pids) == 1:
+        lv = levels[0]
+        return lv.estimate, lv.low, lv.high
+    try:
+        est = pooled(levels)
+    except NotEnoughData:
+        return _not_estimable()
+    return est.estimate, est.low, est.high
 
 
 #: effect name -> the estimator a power run uses by default.

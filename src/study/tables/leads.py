@@ -121,6 +121,25 @@ def leads(
     return out.sort_values(["participant", "first_seen", "lead"]).reset_index(drop=True)
 
 
+def tie_state_at(
+    leads_table: pd.DataFrame,
+    at: pd.Series,
+    ties: pd.DataFrame,
+    events: pd.DataFrame,
+    *,
+    window_days: int = 365,
+) -> pd.DataFrame:
+    """The source tie's state (``alive``, ``reliable``, as in :func:`leads`) at the moments
+    ``at`` instead of at ``first_seen``: e.g. at the start of the lead's month, before the
+    interactions the lead itself brought about could make its tie reliable."""
+    out = leads_table[["participant", "contact"]].assign(first_seen=pd.to_datetime(at, utc=True))
+    out = out.reset_index(drop=True)
+    inter = _interactions(events, out)
+    state = _tie_state(out, ties, events, inter, window_days)
+    state.index = leads_table.index
+    return state
+
+
 def _interactions(events: pd.DataFrame, out: pd.DataFrame) -> pd.DataFrame:
     """Interactions with the leads' source contacts only (keeps the merge small)."""
     kind = events["kind"]

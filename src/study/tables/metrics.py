@@ -13,6 +13,9 @@ row per participant and week. The rules that turn events into that panel:
   spreads over four or five weeks, and two exports covering halves of a week add up. Column
   ``<metric>_days`` says how many of the week's 7 days some period covered (use ``days / 7`` as
   exposure for partially covered weeks). A week no period covers is missing (NaN), not zero.
+  Summed over platforms, a week counts the days every platform reporting then (between its
+  first and last entered day) covered, and a week one of them did not cover as the others did
+  is missing (NaN, 0 days): 25 views from XING alone beside 40 from both is not a low week.
   Overlapping periods of the same metric and platform are summed as they are (do not log them).
 * **Level metrics** (``followers``, ``connections``, ``googlability_rank``) take the **last value
   of the week** (by ``occurred_at``); summed across platforms for followers and connections
@@ -175,7 +178,9 @@ def _count_metrics(metric: pd.DataFrame, keys: list[str]) -> pd.DataFrame:
             "days": covered,
         }
     )
-    # days covered: by any period of the metric (max over platforms when summing them)
+    # days covered: when summing platforms, a week counts only as far as every platform that
+    # was reporting then (between its first and last entered day) covered it; a week one of
+    # them missed is missing, not low
     by = [*keys, "name", "week"]
     summed = parts.groupby(by, observed=True, sort=False, dropna=False).agg(
         value=("value", "sum"), days=("days", "sum")
@@ -186,14 +191,10 @@ def _count_metrics(metric: pd.DataFrame, keys: list[str]) -> pd.DataFrame:
             platform = platform.cat.codes.to_numpy()
         else:
             platform, _ = pd.factorize(platform.astype(str), use_na_sentinel=False)
-        per_platform = (
-            parts.assign(platform=platform[rep])
-            .groupby([*by, "platform"], observed=True, sort=False)["days"]
-            .sum()
-            .groupby(level=by, observed=True)
-            .max()
+        summed["days"], complete = _days_every_platform(
+            parts.assign(platform=platform[rep]), summed.index, by
         )
-        summed["days"] = per_platform
+        summed.loc[~complete, "value"] = np.nan
     idx = summed.index
     summed.index = pd.MultiIndex.from_arrays(
         [
@@ -206,6 +207,26 @@ def _count_metrics(metric: pd.DataFrame, keys: list[str]) -> pd.DataFrame:
     wide = summed.unstack("name")
     wide.columns = [n if v == "value" else f"{n}_days" for v, n in wide.columns]
     return wide.reset_index()
+
+
+def _days_every_platform(
+    parts: pd.DataFrame, index: pd.MultiIndex, by: list[str]
+) -> tuple[np.ndarray, np.ndarray]:
+    """Per row of ``index`` (keys, name, week): the days every reporting platform covered (the
+    fewest), and whether all of them covered the same days (else the sum is not comparable)."""
+    days = parts.groupby([*by, "platform"], observed=True, sort=False)["days"].sum().clip(upper=7)
+    span_by = [b for b in by if b != "week"] + ["platform"]
+    spans = parts.groupby(span_by, observed=True, sort=False)["week"].agg(["min", "max"])
+    rows = index.to_frame(index=False)
+    rows["_row"] = np.arange(len(rows))
+    active = rows.merge(spans.reset_index(), on=span_by[:-1], how="left")
+    active = active[(active["week"] >= active["min"]) & (active["week"] <= active["max"])]
+    active = active.merge(days.rename("_days").reset_index(), on=[*by, "platform"], how="left")
+    active["_days"] = active["_days"].fillna(0)
+    g = active.groupby("_row")["_days"]
+    fewest = g.min().reindex(rows["_row"]).to_numpy()
+    most = g.max().reindex(rows["_row"]).to_numpy()
+    return np.nan_to_num(fewest).astype(float), (fewest == most)
 
 
 def _labels(uniques: Any, kind: Any = None) -> np.ndarray:
@@ -273,3 +294,101 @@ def _profile_updates(upd: pd.DataFrame, keys: list[str]) -> pd.DataFrame:
     grouped = frame.groupby([*keys, "week"], observed=True, sort=False, dropna=False)
     out = grouped["section"].agg(lambda s: ",".join(dict.fromkeys(s))).rename("intervention")
     return pd.concat([out, grouped.size().rename("profile_updates")], axis=1).reset_index()
+
+
+# --- count metrics at the resolution they were entered in ---------------------------------------
+
+PERIOD_COLUMNS = ("participant", "start", "end", "days", "value", "complete", "platforms")
+
+
+def metric_periods(
+    events: pd.DataFrame, metric: str = "profile_views", *, participant: str | None = None
+) -> pd.DataFrame:
+    """A count metric as it was entered: one row per participant and entered period.
+
+    The weekly panel spreads every period over its days, which suits a figure but not a model:
+    a monthly count spread over four weeks looks like four independent weeks (pseudo-replication),
+    and a week one platform did not report looks low, not missing. Here instead:
+
+    * **Periods**: the periods of the platforms entered at the coarsest resolution (the longest
+      median period); entries of other platforms are added to them by the days they share
+      (a weekly platform into a monthly grid). When all platforms use the same periods (the
+      usual case) the rows are exactly the entered periods.
+    * **Platforms**: each platform counts from its first to its last entered day (before and
+      after, it adds nothing: not yet joined, or left). A period inside a platform's span that
+      the platform did not cover on every day is **incomplete**: ``value`` is NaN (missing, not
+      low) and ``complete`` False.
+    * ``days`` is the period's length (inclusive days); ``value`` the sum over platforms;
+      ``platforms`` how many platforms were counted in it.
+
+    Columns: participant, start, end (tz-naive dates), days, value, complete, platforms.
+    """
+    ev = events[events["kind"] == "metric"]
+    if participant is not None:
+        ev = ev[ev["participant"] == participant]
+    ev = ev[(ev["name"].astype("string") == metric) & ev["value"].notna()]
+    ev = ev[ev["period_start"].notna() & ev["period_end"].notna()]
+    if ev.empty:
+        return pd.DataFrame({c: pd.Series(dtype="float64") for c in PERIOD_COLUMNS})
+    entries = pd.DataFrame(
+        {
+            "participant": ev["participant"].astype("string").to_numpy(),
+            "platform": ev["platform"].astype("string").fillna("").to_numpy(),
+            "start": _naive_day(ev["period_start"]).to_numpy(),
+            "end": _naive_day(ev["period_end"]).to_numpy(),
+            "value": ev["value"].to_numpy(dtype=float),
+        }
+    )
+    entries["days"] = (entries["end"] - entries["start"]) / _DAY + 1
+    frames = [_periods_of(p, g) for p, g in entries.groupby("participant", sort=True)]
+    out = pd.concat(frames, ignore_index=True)
+    return out[list(PERIOD_COLUMNS)]
+
+
+def _periods_of(pid: str, entries: pd.DataFrame) -> pd.DataFrame:
+    # the grid: the periods of the platforms whose entries are longest
+    median_days = entries.groupby("platform")["days"].median()
+    coarsest = median_days[median_days == median_days.max()].index
+    grid = (
+        entries.loc[entries["platform"].isin(coarsest), ["start", "end"]]
+        .drop_duplicates()
+        .sort_values("start")
+        .reset_index(drop=True)
+    )
+    g_start = grid["start"].to_numpy()
+    g_end = grid["end"].to_numpy()
+    g_days = (g_end - g_start) / _DAY + 1
+    total = np.zeros(len(grid))
+    complete = np.ones(len(grid), dtype=bool)
+    counted = np.zeros(len(grid), dtype=int)
+    for _, e in entries.groupby("platform", sort=True):
+        s = e["start"].to_numpy()
+        t = e["end"].to_numpy()
+        v = e["value"].to_numpy()
+        d = e["days"].to_numpy()
+        # days each entry shares with each grid period (periods x entries)
+        lo = np.maximum(g_start[:, None], s[None, :])
+        hi = np.minimum(g_end[:, None], t[None, :])
+        shared = np.clip((hi - lo) / _DAY + 1, 0, None)
+        value = (shared * (v / d)[None, :]).sum(axis=1)
+        covered = np.minimum(shared.sum(axis=1), g_days)
+        first, last = s.min(), t.max()
+        span_lo = np.maximum(g_start, first)
+        span_hi = np.minimum(g_end, last)
+        in_span = np.clip((span_hi - span_lo) / _DAY + 1, 0, None)
+        active = in_span > 0
+        # inside its span a platform must cover every day of the period it is active in
+        complete &= ~active | (covered >= in_span)
+        total += value
+        counted += active.astype(int)
+    return pd.DataFrame(
+        {
+            "participant": pid,
+            "start": g_start,
+            "end": g_end,
+            "days": g_days.astype(int),
+            "value": np.where(complete, total, np.nan),
+            "complete": complete,
+            "platforms": counted,
+        }
+    )

@@ -27,6 +27,13 @@ def main(argv: list[str] | None = None) -> int:
         help="a scenario to run (repeatable; default: all)",
     )
     parser.add_argument(
+        "--results",
+        action="append",
+        default=[],
+        metavar="PATTERN",
+        help="only the results matching this pattern, e.g. 'job_search.*' (repeatable)",
+    )
+    parser.add_argument(
         "--workers", type=int, default=os.cpu_count(), help="processes (default: all cores)"
     )
     parser.add_argument(
@@ -43,7 +50,9 @@ def main(argv: list[str] | None = None) -> int:
         f"validating {len(names)} scenario(s) × {len(seeds)} seeds on {args.workers} processes",
         file=sys.stderr,
     )
-    rows, summary, seconds = timed_run(names, seeds, workers=args.workers)
+    rows, summary, seconds = timed_run(
+        names, seeds, workers=args.workers, results_only=args.results
+    )
     command = "python -m study.validation " + shlex.join(argv if argv is not None else sys.argv[1:])
     text = markdown(summary, seeds=len(seeds), seconds=seconds, command=command.strip())
     if str(args.out) == "-":

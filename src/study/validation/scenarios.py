@@ -33,6 +33,9 @@ class Scenario:
     end: dt.date = END
     #: estimands (``section: name`` patterns, fnmatch) this scenario does not hold a truth for
     skip: tuple[str, ...] = field(default=())
+    #: the only results (section patterns, fnmatch) this scenario is for; empty: every result.
+    #: A world that breaks one estimator's assumption need not run the others again.
+    only: tuple[str, ...] = field(default=())
 
 
 def null_params() -> Params:
@@ -116,5 +119,46 @@ scenario(
         "two exports (as the importers do), instead of when they happened",
         _with("ties", removal_seen_every_days=90.0),
         participants=8,
+    )
+)
+
+
+# research questions 1, 3 and 4 (issue 16): worlds that break the estimators' assumptions ----
+
+
+scenario(
+    Scenario(
+        "views_monthly",
+        "profile views entered once a month (a monthly export): the ITS must fit months, not "
+        "weeks spread from them (pseudo-replication)",
+        _with("views", entry="month"),
+        only=("reputation.*",),
+    )
+)
+scenario(
+    Scenario(
+        "views_gaps",
+        "each platform's weekly views missing with probability 0.1 (exports missed): a week "
+        "one platform lacks must be missing, not low",
+        _with("views", p_missing=0.1),
+        only=("reputation.*",),
+    )
+)
+scenario(
+    Scenario(
+        "views_month2",
+        "the profile completed in month 2, within 8 weeks of the set-up updates of day one: "
+        "they must not swallow the intervention",
+        _with("views", intervention_month=2),
+        only=("reputation.*",),
+    )
+)
+scenario(
+    Scenario(
+        "views_late",
+        "the profile completed in month 9: enough weeks before it for a separate pre-trend and "
+        "slope change",
+        _with("views", intervention_month=9),
+        only=("reputation.*",),
     )
 )

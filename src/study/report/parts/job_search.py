@@ -1,4 +1,8 @@
-"""Research question 1, job search: how many leads, from where, how far, through which ties."""
+"""Research question 1, job search: the results of :mod:`study.estimands.job_search` in words.
+
+The numbers come from ``ctx.results["job_search.<section>"]`` (the functions the validation
+harness checks); this module only words them, and says "too imprecise to interpret yet" where
+an interval is too wide to be read."""
 
 from __future__ import annotations
 
@@ -6,32 +10,21 @@ from typing import TYPE_CHECKING
 
 import pandas as pd
 
-from study.report.i18n import label, number, t
+from study.report.i18n import label, t
 from study.report.sections import (
     Chart,
     Item,
     Table,
     Text,
-    ci,
     ci_cell,
+    estimate,
     need,
     p_value,
     section,
 )
-from study.vocabulary import LEAD_PROGRESS
 
 if TYPE_CHECKING:
     from study.report.notebook import Context
-
-#: The GLM's rate ratios are per this many reliable ties.
-TIES_STEP = 10
-#: What the share tables break leads down by, in this order.
-SOURCES = ("channel", "basis", "platform")
-
-
-def _leads(ctx: Context, name: str) -> pd.DataFrame:
-    need(ctx, name, len(ctx.leads))
-    return ctx.leads
 
 
 def value_label(ctx: Context, by: str, value: str) -> str:
@@ -45,115 +38,150 @@ def value_label(ctx: Context, by: str, value: str) -> str:
     return label(by, value, ctx.lang)
 
 
+def _listing(ctx: Context, items: list[str]) -> str:
+    """ "a, b and c" in the language."""
+    if len(items) <= 1:
+        return "".join(items)
+    return t("report.and", ctx.lang, first=", ".join(items[:-1]), last=items[-1])
+
+
+def _horizon(ctx: Context) -> str:
+    return ctx.day(ctx.end - pd.Timedelta(days=ctx.window))
+
+
+def _last_known_month(ctx: Context) -> str:
+    """The last month whose start lies at or before cut-off − W, in words ("October 2025")."""
+    from study.periods import parse_period
+    from study.report.i18n import period_label
+
+    day = (ctx.end - pd.Timedelta(days=ctx.window)).tz_convert(ctx.study.tz)
+    return period_label(parse_period(f"{day.year}-{day.month:02d}"), ctx.lang)
+
+
+def rates_words(ctx: Context, r) -> list[str]:
+    """The rates section's sentences (also the answer box's first ones)."""
+    key = "section.job_search.rates"
+    words = []
+    if r.participants == 1:
+        words.append(
+            t(
+                f"{key}.answer",
+                ctx.lang,
+                n=r.leads,
+                months=r.n_months,
+                rate=estimate(ctx, r.per_month),
+            )
+        )
+    elif r.per_month is not None:
+        words.append(
+            t(
+                f"{key}.answer_panel",
+                ctx.lang,
+                n=r.leads,
+                participants=r.participants,
+                months=r.n_months,
+                rate=estimate(ctx, r.per_month),
+            )
+        )
+    else:
+        words.append(t("report.no_population", ctx.lang, n=r.participants))
+    if r.per_100_reliable is not None:
+        words.append(
+            t(
+                f"{key}.per_100_reliable",
+                ctx.lang,
+                rate=estimate(ctx, r.per_100_reliable),
+                months=r.known_months,
+                horizon=_last_known_month(ctx),
+            )
+        )
+    else:
+        words.append(
+            t(f"{key}.per_100_not_yet", ctx.lang, horizon=_horizon(ctx), window=ctx.window)
+        )
+    return words
+
+
 @section("job_search.rates")
 def job_search_rates(ctx: Context, out: list[Item]) -> None:
     from study import figures
-    from study.analysis import jobs
 
-    key = "section.job_search.rates"
-    leads = _leads(ctx, "job_search.rates")
-    timeline = ctx.timeline if len(ctx.timeline) else None
-    r = jobs.lead_rates(leads, timeline, end=ctx.end)
-    words = [
-        t(
-            f"{key}.answer",
-            ctx.lang,
-            n=int(r.summary["leads"].sum()),
-            months=r.months,
-            rate=ci(ctx, r.per_month.estimate, r.per_month.low, r.per_month.high),
-        )
+    need(ctx, "job_search.rates", len(ctx.leads))
+    r = ctx.results["job_search.rates"]
+    out += [
+        Text(" ".join(rates_words(ctx, r))),
+        Chart(figures.leads_per_month(r.summary, ctx.lang)),
     ]
-    if r.per_100_ties is not None:
-        e = r.per_100_ties
-        words.append(t(f"{key}.per_100", ctx.lang, rate=ci(ctx, e.estimate, e.low, e.high)))
-    if r.per_100_reliable is not None:
-        e = r.per_100_reliable
-        words.append(
-            t(f"{key}.per_100_reliable", ctx.lang, rate=ci(ctx, e.estimate, e.low, e.high))
+
+
+def top_words(ctx: Context, res, by: str) -> str:
+    """ "Most frequent channel: referral, 4 of 9 leads (44%, 95% CI …)", or the groups that tie
+    for it named as a tie."""
+    key = "section.job_search.sources"
+    top = res.top(by)
+    sh = res.shares[by]
+    if len(top) > 1:
+        return t(
+            f"{key}.tie_{by}",
+            ctx.lang,
+            values=_listing(ctx, [value_label(ctx, by, g) for g in top]),
+            k=int(sh.summary.set_index(by).loc[top[0], "leads"]),
+            n=res.n,
         )
-    out += [Text(" ".join(words)), Chart(figures.leads_per_month(r.summary, ctx.lang))]
+    e = sh.shares[top[0]]
+    return t(
+        f"{key}.{by}",
+        ctx.lang,
+        value=value_label(ctx, by, top[0]),
+        k=int(round(e.estimate * res.n)),
+        n=res.n,
+        share=estimate(ctx, e, ".0%"),
+    )
 
 
 @section("job_search.sources")
 def job_search_sources(ctx: Context, out: list[Item]) -> None:
-    from study.analysis import jobs
+    from study.estimands.job_search import SOURCES
 
-    key = "section.job_search.sources"
-    leads = _leads(ctx, "job_search.sources")
-    rows, tops = [], {}
+    need(ctx, "job_search.sources", len(ctx.leads))
+    res = ctx.results["job_search.sources"]
+    rows = []
     for by in SOURCES:
-        shares = jobs.lead_shares(leads, by)
-        s = shares.summary.sort_values("leads", ascending=False, kind="stable")
-        tops[by] = s.iloc[0]
-        for r in s.itertuples(index=False):
+        for r in res.shares[by].summary.itertuples(index=False):
             rows.append(
                 {
-                    "by": t(f"column.{by}", ctx.lang),
-                    "value": value_label(ctx, by, getattr(r, by)),
-                    "leads": int(r.leads),
-                    "share": ci_cell(ctx, r.share, r.low, r.high, ".0%"),
+                    t("column.property", ctx.lang): t(f"column.{by}", ctx.lang),
+                    t("column.group", ctx.lang): value_label(ctx, by, getattr(r, by)),
+                    t("column.leads", ctx.lang): int(r.leads),
+                    t("column.share_ci", ctx.lang): ci_cell(ctx, r.share, r.low, r.high, ".0%"),
                 }
             )
-    words = [
-        t(
-            f"{key}.{by}",
-            ctx.lang,
-            value=value_label(ctx, by, tops[by][by]),
-            k=int(tops[by]["leads"]),
-            n=len(leads),
-            share=ci(ctx, tops[by]["share"], tops[by]["low"], tops[by]["high"], ".0%"),
-        )
-        for by in SOURCES
-    ]
-    table = pd.DataFrame(rows).rename(
-        columns={
-            "by": t("column.property", ctx.lang),
-            "value": t("column.group", ctx.lang),
-            "leads": t("column.leads", ctx.lang),
-            "share": t("column.share_ci", ctx.lang),
-        }
-    )
-    out += [Text(" ".join(words)), Table(table)]
+    words = " ".join(top_words(ctx, res, by) for by in SOURCES)
+    out += [Text(words), Table(pd.DataFrame(rows))]
 
 
 @section("job_search.funnel")
 def job_search_funnel(ctx: Context, out: list[Item]) -> None:
     from study import figures
-    from study.analysis import jobs
 
     key = "section.job_search.funnel"
-    leads = _leads(ctx, "job_search.funnel")
-    f = jobs.funnel(leads)
-    reached = {s: f.reached[s] for s in LEAD_PROGRESS}
-    words = [t(f"{key}.answer", ctx.lang, n=f.n, **reached)]
-    best = [s for s in LEAD_PROGRESS[1:] if s in f.conversions and f.reached[s] > 0]
-    if best:
-        s = best[-1]
-        c = f.conversions[s]
-        prev = LEAD_PROGRESS[LEAD_PROGRESS.index(s) - 1]
-        words.append(
-            t(
-                f"{key}.conversion",
-                ctx.lang,
-                source=label("stage", prev, ctx.lang),
-                target=label("stage", s, ctx.lang),
-                share=ci(ctx, c.estimate, c.low, c.high, ".0%"),
-            )
-        )
-    open_leads = int(leads["closed"].isna().sum())
-    if open_leads:
-        words.append(t(f"{key}.open", ctx.lang, n=open_leads))
+    need(ctx, "job_search.funnel", len(ctx.leads))
+    f = ctx.results["job_search.funnel"]
+    words = [t(f"{key}.answer", ctx.lang, n=f.n, **f.reached)]
+    words.append(
+        t(f"{key}.open", ctx.lang, n=f.open) if f.open else t(f"{key}.none_open", ctx.lang)
+    )
+    s = f.summary
     table = pd.DataFrame(
         {
-            t("column.stage", ctx.lang): [label("stage", s, ctx.lang) for s in f.summary["stage"]],
-            t("column.reached", ctx.lang): f.summary["reached"].astype(int),
-            t("column.share_of_leads", ctx.lang): [
-                ci_cell(ctx, r.share_of_leads, r.share_low, r.share_high, ".0%")
-                for r in f.summary.itertuples()
+            t("column.stage", ctx.lang): [label("stage", x, ctx.lang) for x in s["stage"]],
+            t("column.reached", ctx.lang): s["reached"].astype(int),
+            t("column.decided", ctx.lang): [
+                "–" if pd.isna(d) else str(int(d)) for d in s["decided"]
             ],
             t("column.conversion", ctx.lang): [
                 ci_cell(ctx, r.conversion, r.conversion_low, r.conversion_high, ".0%")
-                for r in f.summary.itertuples()
+                for r in s.itertuples()
             ],
         }
     )
@@ -162,23 +190,21 @@ def job_search_funnel(ctx: Context, out: list[Item]) -> None:
 
 @section("job_search.strength")
 def job_search_strength(ctx: Context, out: list[Item]) -> None:
-    from study.analysis import jobs
+    from study.analysis.jobs import STRENGTH_ORDER
 
     key = "section.job_search.strength"
-    leads = _leads(ctx, "job_search.strength")
-    need(ctx, "job_search.strength", int(leads["tie_strength"].notna().sum()))
-    sh = jobs.tie_strength_shares(leads)
-    e = {g: sh.shares[g] for g in jobs.STRENGTH_ORDER}
+    leads = ctx.leads
+    need(ctx, "job_search.strength", int(leads["tie_strength"].notna().sum()) if len(leads) else 0)
+    sh = ctx.results["job_search.strength"].shares
+    counts = sh.summary.set_index("tie_strength")["leads"]
     words = t(
         f"{key}.answer",
         ctx.lang,
         n=sh.n,
-        often=ci(ctx, e["often"].estimate, e["often"].low, e["often"].high, ".0%"),
-        occasionally=ci(
-            ctx, e["occasionally"].estimate, e["occasionally"].low, e["occasionally"].high, ".0%"
-        ),
-        rarely=ci(ctx, e["rarely"].estimate, e["rarely"].low, e["rarely"].high, ".0%"),
+        **{g: int(counts.get(g, 0)) for g in STRENGTH_ORDER},
     )
+    if all(e.too_imprecise for e in sh.shares.values()):
+        words += " " + t(f"{key}.imprecise", ctx.lang, n=sh.n)
     table = pd.DataFrame(
         {
             t("column.strength", ctx.lang): [
@@ -195,33 +221,81 @@ def job_search_strength(ctx: Context, out: list[Item]) -> None:
 
 @section("job_search.model")
 def job_search_model(ctx: Context, out: list[Item]) -> None:
-    from study.analysis import jobs
+    from study.estimands.job_search import TIES_STEP
 
     key = "section.job_search.model"
-    leads = _leads(ctx, "job_search.model")
-    need(ctx, "job_search.model", len(ctx.timeline), 6)
-    panel = jobs.monthly_panel(leads, ctx.timeline, ctx.history, end=ctx.end)
-    m = jobs.leads_model(panel, scale={"reliable": TIES_STEP})
-    words = []
-    rows = []
-    for cov, est in m.rate_ratios.items():
-        words.append(
-            t(
-                f"{key}.{cov}",
-                ctx.lang,
-                step=TIES_STEP,
-                rr=number(est.estimate, ctx.lang, ".2f"),
-                low=number(est.low, ctx.lang, ".2f"),
-                high=number(est.high, ctx.lang, ".2f"),
-            )
-        )
-        r = m.summary.set_index("covariate").loc[cov]
+    need(ctx, "job_search.model", len(ctx.leads))
+    m = ctx.results["job_search.model"]
+    words, rows = [], []
+    summary = m.model.summary.set_index("covariate")
+    for cov in ("reliable", "activity"):
+        est = m.rate_ratios[cov]
+        term = t(f"{key}.term_{cov}", ctx.lang, step=TIES_STEP)
+        if est.too_imprecise:
+            words.append(t(f"{key}.imprecise", ctx.lang, term=term, what=estimate(ctx, est)))
+        else:
+            words.append(t(f"{key}.{cov}", ctx.lang, step=TIES_STEP, rr=estimate(ctx, est)))
         rows.append(
             {
-                t("column.term", ctx.lang): t(f"{key}.term_{cov}", ctx.lang, step=TIES_STEP),
+                t("column.term", ctx.lang): term,
                 t("column.rate_ratio_ci", ctx.lang): ci_cell(ctx, est.estimate, est.low, est.high),
-                "p": p_value(ctx, r["p_value"]).removeprefix("p = "),
+                "p": p_value(ctx, summary.loc[cov, "p_value"]).removeprefix("p = "),
             }
         )
-    words.append(t(f"{key}.n", ctx.lang, n=m.n))
+    words.append(t(f"{key}.n", ctx.lang, n=m.months, horizon=_last_known_month(ctx)))
     out += [Text(" ".join(words)), Table(pd.DataFrame(rows))]
+
+
+def answer(ctx: Context) -> str:
+    """The part's answer box: how many leads, whether reliable ties bring them, from where."""
+    key = "answer.job_search"
+    r = ctx.results.get("job_search.rates") if len(ctx.leads) else None
+    if r is None:
+        return t(f"{key}.none", ctx.lang)
+    lang = ctx.lang
+    if r.participants == 1:
+        words = [
+            t(
+                f"{key}.leads",
+                lang,
+                n=r.leads,
+                months=r.n_months,
+                rate=estimate(ctx, r.per_month),
+                through=r.through,
+            )
+        ]
+    elif r.per_month is not None:
+        words = [
+            t(
+                f"{key}.leads_panel",
+                lang,
+                n=r.leads,
+                participants=r.participants,
+                rate=estimate(ctx, r.per_month),
+                through=r.through,
+            )
+        ]
+    else:
+        words = [t("report.no_population", lang, n=r.participants)]
+    e = r.per_100_reliable
+    if e is None:
+        words.append(t(f"{key}.per_tie_not_yet", lang, window=ctx.window))
+    elif e.too_imprecise:
+        words.append(t(f"{key}.per_tie_imprecise", lang, what=estimate(ctx, e)))
+    else:
+        words.append(t(f"{key}.per_tie", lang, rate=estimate(ctx, e)))
+    src = ctx.results.get("job_search.sources")
+    if src is not None:
+        top = src.top("channel")
+        k = int(src.shares["channel"].summary.set_index("channel").loc[top[0], "leads"])
+        if len(top) > 1:
+            values = _listing(ctx, [value_label(ctx, "channel", g) for g in top])
+            words.append(t(f"{key}.channel_tie", lang, values=values, k=k))
+        else:
+            words.append(
+                t(f"{key}.channel", lang, value=value_label(ctx, "channel", top[0]), k=k, n=src.n)
+            )
+    return " ".join(words)
+
+
+__all__ = ["answer"]

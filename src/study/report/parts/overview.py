@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
-import datetime as dt
 from typing import TYPE_CHECKING
 
 import pandas as pd
 
+from study.analysis.panel import MIN_PARTICIPANTS
 from study.report import counts
 from study.report.i18n import label, number, t
 from study.report.sections import (
@@ -15,52 +15,25 @@ from study.report.sections import (
     NotApplicable,
     Table,
     Text,
-    ci,
-    ci_cell,
     cols,
+    estimate,
+    memo,
     need,
     section,
 )
 from study.vocabulary import BASES
 
 if TYPE_CHECKING:
-    from study.periods import Period
     from study.report.notebook import Context
-
-#: How many periods before the report's period the overview shows.
-PERIODS_BEFORE = {"month": 3, "quarter": 3}
-
-
-def overview_span(period: Period) -> tuple[dt.date, dt.date, str]:
-    """Start, end and step of the overview's periods: a month with the three before it, a
-    quarter with the three before it, a year by quarters, a range of dates by months."""
-    from study.periods import period_kind
-
-    kind = period_kind(period)
-    if kind in PERIODS_BEFORE:
-        months = PERIODS_BEFORE[kind] * (3 if kind == "quarter" else 1)
-        start = (pd.Timestamp(period.start) - pd.DateOffset(months=months)).date()
-        return start, period.end, kind
-    if kind == "year":
-        return period.start, period.end, "quarter"
-    return period.start.replace(day=1), period.end, "month"
 
 
 @section("overview.indicators")
 def overview_indicators(ctx: Context, out: list[Item]) -> None:
+    name = "overview.indicators"
+    need(ctx, name, len(ctx.ties) + len(ctx.leads) + len(ctx.panel))
     from study.analysis import overview
 
-    name = "overview.indicators"
-    inputs = {
-        "timeline": ctx.timeline,
-        "ties": ctx.ties,
-        "leads": ctx.leads,
-        "panel": ctx.panel,
-    }
-    inputs = {k: v for k, v in inputs.items() if len(v)}
-    need(ctx, name, sum(len(v) for v in inputs.values()))
-    start, end, freq = overview_span(ctx.period)
-    ov = overview.indicators(start, end, freq=freq, participant=ctx.participant, **inputs)
+    ov = ctx.results[name].overview
     table = ov.summary
     now = table.iloc[-1]
     change = overview.changes(ov).iloc[-1] if len(table) > 1 else None
@@ -95,7 +68,7 @@ def indicator_sentences(ctx: Context, now: pd.Series, change: pd.Series | None) 
     if _has(now, "network_size"):
         share = ""
         if _has(now, "share_reliable"):
-            share = ci(ctx, now["share_reliable"], now["share_low"], now["share_high"], ".0%")
+            share = number(now["share_reliable"], lang, ".0%")
         out.append(
             t(
                 f"{key}.network",
@@ -127,24 +100,12 @@ def indicator_sentences(ctx: Context, now: pd.Series, change: pd.Series | None) 
             t(f"{key}.leads", lang, n=int(now["leads"]), change=_change(ctx, change, "leads"))
         )
     if _has(now, "views"):
-        ratio = ""
-        if change is not None and _has(change, "views_ratio"):
-            ratio = t(
-                f"{key}.views_ratio",
-                lang,
-                ratio=ci(
-                    ctx,
-                    change["views_ratio"],
-                    change["views_ratio_low"],
-                    change["views_ratio_high"],
-                ),
-            )
         out.append(
             t(
                 f"{key}.views",
                 lang,
-                views=ci(ctx, now["views"], now["views_low"], now["views_high"], ".0f"),
-                ratio=ratio,
+                views=views_text(ctx, now),
+                change=_change(ctx, change, "views") if views_comparable(ctx) else "",
             )
         )
     if _has(now, "followers"):
@@ -168,6 +129,29 @@ def indicator_sentences(ctx: Context, now: pd.Series, change: pd.Series | None) 
     return out
 
 
+def views_comparable(ctx: Context) -> bool:
+    """Views of the period and the one before can be compared only when both cover all days."""
+    t_ = ctx.results["overview.indicators"].summary
+    if len(t_) < 2 or "views_days" not in t_:
+        return False
+    length = (t_["end"] - t_["start"]).dt.days + 1
+    return bool((t_["views_days"].iloc[-2:] >= length.iloc[-2:]).all())
+
+
+def views_text(ctx: Context, row: pd.Series) -> str:
+    """Views of a period, with the days they cover when not all: "578 (25 of 31 days)"."""
+    if not _has(row, "views"):
+        return "–"
+    value = number(row["views"], ctx.lang, ".0f")
+    length = (pd.Timestamp(row["end"]) - pd.Timestamp(row["start"])).days + 1
+    days = int(row["views_days"]) if _has(row, "views_days") else length
+    if days >= length:
+        return value
+    return t(
+        "section.overview.indicators.views_days", ctx.lang, views=value, days=days, length=length
+    )
+
+
 def indicator_table(ctx: Context, table: pd.DataFrame) -> pd.DataFrame:
     """Indicators as rows, periods as columns (the report's period last), cells as text."""
     lang = ctx.lang
@@ -182,10 +166,7 @@ def indicator_table(ctx: Context, table: pd.DataFrame) -> pd.DataFrame:
         rows.append(
             (
                 t("indicator.share_reliable", lang),
-                [
-                    ci_cell(ctx, r.share_reliable, r.share_low, r.share_high, ".0%")
-                    for r in table.itertuples()
-                ],
+                ["–" if pd.isna(v) else number(v, lang, ".0%") for v in table["share_reliable"]],
             )
         )
     if "new_ties" in table:
@@ -197,15 +178,11 @@ def indicator_table(ctx: Context, table: pd.DataFrame) -> pd.DataFrame:
     if "leads" in table:
         rows.append((t("indicator.leads", lang), whole("leads")))
     if "views" in table:
-        rows.append(
-            (
-                t("indicator.views", lang),
-                [
-                    ci_cell(ctx, r.views, r.views_low, r.views_high, ".0f")
-                    for r in table.itertuples()
-                ],
-            )
-        )
+        rows.append((t("indicator.views", lang), whole("views")))
+        if "views_days" in table:
+            length = (table["end"] - table["start"]).dt.days + 1
+            if (table["views_days"] < length).any():  # a period not measured throughout
+                rows.append(("– " + t("indicator.views_days", lang), whole("views_days")))
     for col in ("followers", "googlability_rank"):
         if col in table:
             rows.append((t(f"indicator.{col}", lang), whole(col)))
@@ -221,14 +198,21 @@ def overview_activity(ctx: Context, out: list[Item]) -> None:
     ev = ctx.period_events
     need(ctx, "overview.activity", len(ev))
     by_kind = counts.events_by_kind(ev)
-    top = by_kind.iloc[0]
-    text = t(
-        "section.overview.activity.answer",
-        ctx.lang,
-        n=len(ev),
-        top=label("kind", top["kind"], ctx.lang),
-        top_n=int(top["count"]),
-    )
+    most = by_kind[by_kind["count"] == by_kind["count"].max()]
+    kinds = [label("kind", k, ctx.lang) for k in most["kind"]]
+    key = "section.overview.activity"
+    if len(kinds) > 1:  # several kinds share the top: named as a tie
+        text = t(
+            f"{key}.answer_tie",
+            ctx.lang,
+            n=len(ev),
+            top=t("report.and", ctx.lang, first=", ".join(kinds[:-1]), last=kinds[-1]),
+            top_n=int(most["count"].iloc[0]),
+        )
+    else:
+        text = t(
+            f"{key}.answer", ctx.lang, n=len(ev), top=kinds[0], top_n=int(most["count"].iloc[0])
+        )
     out += [Text(text), Chart(figures.events_by_kind(by_kind, ctx.lang))]
 
 
@@ -236,65 +220,73 @@ def overview_activity(ctx: Context, out: list[Item]) -> None:
 def overview_network(ctx: Context, out: list[Item]) -> None:
     known = ctx.contacts[ctx.contacts["first_seen"] <= ctx.end]
     need(ctx, "overview.network", len(known))
-    rule = int(known["basis"].isin(counts.RULE_BASES).sum())
-    new = int((known["first_seen"] >= ctx.start).sum())
+    c = ctx.results["overview.network"]
     table = counts.contacts_by_basis(known)
     table["basis"] = [label("basis", b, ctx.lang) for b in table["basis"]]
     table = table.rename(
         columns={p: label("platform", p, ctx.lang) for p in ("xing", "linkedin", "other")}
     )
-    text = t(
-        "section.overview.network.answer",
-        ctx.lang,
-        n=len(known),
-        rule=rule,
-        share=rule / len(known),
-        new=new,
-    )
-    out += [Text(text), Table(cols(ctx, table, basis="basis", total="contacts"))]
+    key = "section.overview.network"
+    words = [
+        t(
+            f"{key}.answer",
+            ctx.lang,
+            n=c.contacts,
+            rule=c.rule,
+            share=c.rule / c.contacts,
+            new=c.new,
+        ),
+        t(
+            f"{key}.counts",
+            ctx.lang,
+            ties=c.ties,
+            alive=c.alive,
+            followed=c.followed,
+            window=ctx.window,
+        ),
+    ]
+    out += [Text(" ".join(words)), Table(cols(ctx, table, basis="basis", total="contacts"))]
+
+
+def panel_results(ctx: Context):
+    """The results of every participant of the study together (the panel's pooled figures)."""
+    from study.estimands import Results
+    from study.tables.bundle import Tables
+
+    def make() -> Results:
+        return Results(Tables.from_study(ctx.study, None, ctx.period, window=ctx.window))
+
+    return memo(ctx, "panel_results", make)
 
 
 @section("overview.panel")
 def overview_panel(ctx: Context, out: list[Item]) -> None:
-    """A study with several participants: each participant's figures and the pooled ones
-    (cluster-robust by participant); left out of a one-person study's report."""
-    from study.analysis.panel import study_panel_summary
+    """A study with several participants: each participant's counts and the pooled figures
+    (population-level, from 5 participants); left out of a one-person study's report."""
     from study.report.run import participant_pseudonym
 
     ids = ctx.study.participants()
     if len(ids) < 2:
         raise NotApplicable
-    res = study_panel_summary(ctx.study, ctx.end, window_days=ctx.window)
+    res = panel_results(ctx)["overview.panel"]
     lang = ctx.lang
-    words = [t("section.overview.panel.answer", lang, n=len(ids))]
-    if res.reliable_share is not None:
-        r = res.reliable_share
-        words.append(
-            t("section.overview.panel.share", lang, share=ci(ctx, r.estimate, r.low, r.high, ".0%"))
-        )
-    if res.leads_per_participant is not None:
-        r = res.leads_per_participant
-        words.append(
-            t("section.overview.panel.leads", lang, leads=ci(ctx, r.estimate, r.low, r.high))
-        )
+    key = "section.overview.panel"
+    words = [t(f"{key}.answer", lang, n=res.n)]
+    if res.n < MIN_PARTICIPANTS:
+        words.append(t("report.no_population", lang, n=res.n))
+    else:
+        if res.leads_per_100 is not None:
+            words.append(t(f"{key}.leads", lang, leads=estimate(ctx, res.leads_per_100)))
+        if res.views_level is not None:
+            words.append(t(f"{key}.views", lang, level=estimate(ctx, res.views_level)))
     per = res.participants
     show = lambda pid: pid if ctx.names else participant_pseudonym(ctx.study, pid)  # noqa: E731
     table = pd.DataFrame(
         {
             "participant": [show(p) for p in per["participant"]],
             "ties": per["ties"].astype(int),
-            "median": [
-                ci_cell(ctx, m / 30.4375, lo / 30.4375, hi / 30.4375, ".1f")
-                for m, lo, hi in zip(
-                    per["median_days"], per["median_low"], per["median_high"], strict=True
-                )
-            ],
-            "reliable": [
-                ci_cell(ctx, m, lo, hi, ".0%")
-                for m, lo, hi in zip(
-                    per["reliable_share"], per["reliable_low"], per["reliable_high"], strict=True
-                )
-            ],
+            "alive": per["alive"].astype(int),
+            "reliable": per["reliable"].astype(int),
             "leads": per["leads"].astype(int),
         }
     )
@@ -305,10 +297,41 @@ def overview_panel(ctx: Context, out: list[Item]) -> None:
                 ctx,
                 table,
                 participant="participant",
-                ties="ties",
-                median="panel_median",
-                reliable="panel_reliable",
+                ties="ties_ever",
+                alive="alive_now",
+                reliable="reliable_now",
                 leads="leads",
             )
         ),
     ]
+
+
+def answer(ctx: Context) -> str:
+    """The overview's box: the network now and what the period brought."""
+    key = "answer.overview"
+    lang = ctx.lang
+    ind = ctx.results.get("overview.indicators")
+    if ind is None:
+        return t(f"{key}.none", lang)
+    now = ind.summary.iloc[-1]
+    words = []
+    if _has(now, "network_size"):
+        words.append(
+            t(
+                f"{key}.network",
+                lang,
+                period=ctx.period_words,
+                n=int(now["network_size"]),
+                reliable=int(now["reliable"]),
+            )
+        )
+    words.append(
+        t(
+            f"{key}.period",
+            lang,
+            ties=int(now["new_ties"]) if _has(now, "new_ties") else 0,
+            leads=int(now["leads"]) if _has(now, "leads") else 0,
+            views=views_text(ctx, now),
+        )
+    )
+    return " ".join(words)

@@ -1,47 +1,79 @@
-"""Research question 3, online reputation: did profile work and activity move the views?"""
+"""Research question 3, online reputation: the results of :mod:`study.estimands.reputation` in
+words (the numbers are ``ctx.results["reputation.<section>"]``, the functions the validation
+harness checks)."""
 
 from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-import numpy as np
 import pandas as pd
 
 from study.report.i18n import label, number, t
-from study.report.sections import Chart, Item, Table, Text, ci, ci_cell, need, p_value, section
+from study.report.sections import (
+    Chart,
+    Item,
+    Table,
+    Text,
+    ci_cell,
+    estimate,
+    need,
+    p_value,
+    section,
+)
 
 if TYPE_CHECKING:
-    from study.analysis.reputation import ItsResult
+    from study.analysis.reputation import ViewsIts
     from study.report.notebook import Context
 
-#: Activities of a type needed before the text speaks of its association.
-MIN_ACTIVITIES = 5
-#: Weeks of activity whose association with the views is summed (this week and four before).
-LAGS = 4
+
+def _weeks(ctx: Context, weeks: float) -> str:
+    return number(round(weeks), ctx.lang, ".0f")
 
 
-def views_its(ctx: Context) -> tuple[ItsResult, pd.Timestamp, pd.Timestamp]:
-    """The ITS of weekly profile views around the first profile update that has enough
-    measured weeks on both sides, with the season once a year is measured
-    (``reputation.season_pairs``); also the first update's week (to say when they differ)."""
-    from study.analysis import reputation
-    from study.analysis.base import NotEnoughData
+def _day(ctx: Context, day: pd.Timestamp) -> str:
+    """A tz-naive UTC day as the report shows dates."""
+    return ctx.day(pd.Timestamp(day).tz_localize("UTC") + pd.Timedelta(hours=12))
 
-    panel = ctx.panel
-    name = "reputation.views"
-    need(ctx, name, int(panel["profile_views"].notna().sum()) if len(panel) else 0, 8)
-    weeks = reputation.intervention_weeks(panel)
-    need(ctx, name, len(weeks))
-    fourier = reputation.season_pairs(panel)
-    last: NotEnoughData | None = None
-    for week in weeks:
-        try:
-            res = reputation.profile_views_its(panel, interventions=[week], fourier=fourier)
-            return res, week, weeks[0]
-        except NotEnoughData as exc:
-            last = exc
-    assert last is not None
-    raise last
+
+def views_words(ctx: Context, fit: ViewsIts) -> list[str]:
+    """The views section's sentences: the update, the weeks each side, the level change, the
+    trend(s); each estimate a finding or "too imprecise to interpret yet"."""
+    key = "section.reputation.views"
+    lang = ctx.lang
+    resolution = "weekly" if fit.resolution_days <= 7 else "periods"
+    words = [
+        t(
+            f"{key}.update",
+            lang,
+            day=_day(ctx, fit.intervention),
+            before=_weeks(ctx, fit.weeks_before),
+            after=_weeks(ctx, fit.weeks_after),
+        ),
+    ]
+    if resolution == "periods":
+        words.append(t(f"{key}.periods", lang, before=fit.periods_before, after=fit.periods_after))
+    words.append(t(f"{key}.level", lang, level=estimate(ctx, fit.level)))
+    if fit.model == "separate":
+        words.append(
+            t(
+                f"{key}.separate",
+                lang,
+                pre=estimate(ctx, fit.pre_trend, ".3f"),
+                slope=estimate(ctx, fit.slope, ".3f"),
+            )
+        )
+    else:
+        words.append(
+            t(f"{key}.common", lang, trend=estimate(ctx, fit.trend, ".3f"), weeks=_min_weeks())
+        )
+    words.append(t(f"{key}.{'robust' if fit.robust else 'independent'}", lang))
+    return words
+
+
+def _min_weeks() -> int:
+    from study.analysis.reputation import MIN_TREND_WEEKS
+
+    return MIN_TREND_WEEKS
 
 
 @section("reputation.views")
@@ -49,111 +81,152 @@ def reputation_views(ctx: Context, out: list[Item]) -> None:
     from study import figures
 
     key = "section.reputation.views"
-    res, week, first = views_its(ctx)
+    need(ctx, "reputation.views", len(ctx.panel))
+    fit = ctx.results["reputation.views"].fit
     lang = ctx.lang
-    words = []
-    if week != first:
-        words.append(t(f"{key}.later", lang, first=ctx.day(_utc(first)), used=ctx.day(_utc(week))))
-    slope = res.slope
-    words.append(
-        t(
-            f"{key}.answer",
-            lang,
-            week=ctx.day(_utc(week)),
-            level=ci(ctx, res.level.estimate, res.level.low, res.level.high),
-            slope=ci(ctx, slope.estimate, slope.low, slope.high, ".3f") if slope else "–",
-            n=res.n,
-        )
-    )
-    rows = res.summary
-    terms = ["trend", "level", "slope"][: len(rows)]
+    rows = [("level", fit.level)]
+    if fit.model == "separate":
+        rows += [("pre_trend", fit.pre_trend), ("slope", fit.slope)]
+    else:
+        rows += [("trend", fit.trend)]
     table = pd.DataFrame(
         {
-            t("column.term", lang): [t(f"{key}.term_{x}", lang) for x in terms],
+            t("column.term", lang): [t(f"{key}.term_{x}", lang) for x, _ in rows],
             t("column.rate_ratio_ci", lang): [
-                ci_cell(ctx, r.rate_ratio, r.low, r.high, ".3f") for r in rows.itertuples()
+                ci_cell(ctx, e.estimate, e.low, e.high, ".3f") for _, e in rows
             ],
-            "p": [p_value(ctx, p).removeprefix("p = ") for p in rows["p_value"]],
+            "p": [
+                p_value(ctx, fit.fit.p_value(n)).removeprefix("p = ")
+                for n in ["level", *(["years", "slope"] if fit.model == "separate" else ["years"])]
+            ],
         }
     )
-    out += [Text(" ".join(words)), Chart(figures.its_views(res, lang)), Table(table)]
-
-
-def _utc(week: pd.Timestamp) -> pd.Timestamp:
-    """A panel week (tz-naive Monday, UTC calendar) as a moment ctx.day can show."""
-    return pd.Timestamp(week).tz_localize("UTC") + pd.Timedelta(hours=12)
+    out += [
+        Text(" ".join(views_words(ctx, fit))),
+        Chart(figures.its_views(fit, lang)),
+        Table(table),
+    ]
 
 
 @section("reputation.trends")
 def reputation_trends(ctx: Context, out: list[Item]) -> None:
     from study import figures
-    from study.analysis import reputation
-    from study.analysis.base import NotEnoughData
 
     key = "section.reputation.trends"
-    need(ctx, "reputation.trends", len(ctx.panel), 4)
-    trends, words, missing = [], [], None
-    for metric in ("followers", "googlability_rank"):
-        try:
-            tr = reputation.metric_trend(ctx.panel, metric)
-        except NotEnoughData as exc:
-            missing = exc
-            continue
-        s = tr.summary.iloc[0]
-        trends.append(tr)
+    need(ctx, "reputation.trends", len(ctx.panel))
+    r = ctx.results["reputation.trends"]
+    words, shown = [], []
+    if r.followers is not None:
+        g = r.followers
         words.append(
             t(
-                f"{key}.{metric}",
+                f"{key}.followers",
                 ctx.lang,
-                slope=ci(ctx, tr.slope.estimate, tr.slope.low, tr.slope.high, ".1f"),
-                first=number(s["first"], ctx.lang, ".0f"),
-                last=number(s["last"], ctx.lang, ".0f"),
-                n=int(s["n"]),
+                gain=estimate(ctx, g.per_month, ".1f"),
+                first=number(g.first, ctx.lang, ".0f"),
+                last=number(g.last, ctx.lang, ".0f"),
+                n=g.measurements,
             )
         )
-    if not trends:
-        assert missing is not None
-        raise missing
-    out += [Text(" ".join(words)), Chart(figures.metric_trends(trends, ctx.lang))]
-    if missing is not None:
-        raise missing  # the other metric: "not enough data yet" below what could be shown
+        shown.append(g)
+    if r.rank is not None:
+        k = r.rank
+        words.append(
+            t(
+                f"{key}.googlability_rank",
+                ctx.lang,
+                factor=estimate(ctx, k.per_month, ".3f"),
+                first=number(k.first, ctx.lang, ".0f"),
+                last=number(k.last, ctx.lang, ".0f"),
+                n=k.measurements,
+            )
+        )
+        shown.append(k)
+    out += [Text(" ".join(words)), Chart(figures.metric_trends(shown, ctx.lang))]
+    if r.missing:
+        raise r.missing[0]  # the other metric: "not enough data yet" below what could be shown
 
 
 @section("reputation.activity")
 def reputation_activity(ctx: Context, out: list[Item]) -> None:
-    from study.analysis import reputation
+    from study.estimands.reputation import ACTIVITIES, LAGS, MIN_ACTIVITIES
 
     key = "section.reputation.activity"
-    panel = ctx.panel
-    need(ctx, "reputation.activity", int(panel["activity"].sum()) if len(panel) else 0)
-    res = reputation.activity_lags(panel, lags=LAGS)
-    s = res.summary
-    often = s["activity"].map(lambda a: int(panel[a].sum()) >= MIN_ACTIVITIES)
-    clear = s[often & ((s["low"] > 1) | (s["high"] < 1))]
-    if len(clear):
-        r = clear.iloc[int(np.abs(np.log(clear["rate_ratio"].to_numpy(float))).argmax())]
-        words = t(
-            f"{key}.answer",
-            ctx.lang,
-            activity=activity_word(ctx, r["activity"]),
-            rr=ci(ctx, r["rate_ratio"], r["low"], r["high"]),
-            lags=LAGS,
-        )
+    need(ctx, "reputation.activity", int(ctx.panel["activity"].sum()) if len(ctx.panel) else 0)
+    r = ctx.results["reputation.activity"]
+    lang = ctx.lang
+    standing = r.stands_out()
+    if standing:
+        words = [
+            t(
+                f"{key}.answer",
+                lang,
+                activity=activity_word(ctx, a),
+                rr=estimate(ctx, r.ratios[a]),
+                lags=LAGS,
+            )
+            for a in standing
+        ]
     else:
-        words = t(f"{key}.none", ctx.lang, lags=LAGS)
+        words = [t(f"{key}.none", lang, lags=LAGS, k=len(r.ratios))]
+        if not r.ratios:
+            words = []
+    shown = [a for a in ACTIVITIES if a in r.counts]
+    few = [label("activity", a, lang) for a in shown if a not in r.ratios]
+    if few:
+        words.append(t(f"{key}.few", lang, activities=", ".join(few), k=MIN_ACTIVITIES))
+    n = r.lags.n if r.lags is not None else r.participants
+    words.append(t(f"{key}.n", lang, n=n))
     table = pd.DataFrame(
         {
-            t("column.activity", ctx.lang): [label("activity", a, ctx.lang) for a in s["activity"]],
-            t("column.count", ctx.lang): [int(panel[a].sum()) for a in s["activity"]],
-            t("column.rate_ratio_ci", ctx.lang): [
-                ci_cell(ctx, r.rate_ratio, r.low, r.high) for r in s.itertuples()
+            t("column.activity", lang): [label("activity", a, lang) for a in shown],
+            t("column.count", lang): [r.counts.get(a, 0) for a in shown],
+            t("column.rate_ratio_ci", lang): [
+                ci_cell(ctx, r.ratios[a].estimate, r.ratios[a].low, r.ratios[a].high)
+                if a in r.ratios
+                else "–"
+                for a in shown
+            ],
+            t("column.p_holm", lang): [
+                p_value(ctx, r.p_holm[a]).removeprefix("p = ") if a in r.p_holm else "–"
+                for a in shown
             ],
         }
     )
-    out += [Text(words + " " + t(f"{key}.n", ctx.lang, n=res.n)), Table(table)]
+    out += [Text(" ".join(words)), Table(table)]
 
 
 def activity_word(ctx: Context, activity: str) -> str:
     """An activity type inside a sentence ("one more talk"; German nouns keep their capital)."""
     word = label("activity", activity, ctx.lang)
     return word.lower() if ctx.lang == "en" else word
+
+
+def answer(ctx: Context) -> str:
+    """The part's answer box: the views around the profile completion, then followers and rank."""
+    key = "answer.reputation"
+    lang = ctx.lang
+    words = []
+    views = ctx.results.get("reputation.views")
+    if views is not None:
+        fit = views.fit
+        words.append(
+            t(
+                f"{key}.views",
+                lang,
+                day=_day(ctx, fit.intervention),
+                level=estimate(ctx, fit.level),
+                before=_weeks(ctx, fit.weeks_before),
+                after=_weeks(ctx, fit.weeks_after),
+            )
+        )
+    else:
+        words.append(t(f"{key}.no_views", lang))
+    trends = ctx.results.get("reputation.trends")
+    if trends is not None and trends.followers is not None:
+        words.append(
+            t(f"{key}.followers", lang, gain=estimate(ctx, trends.followers.per_month, ".1f"))
+        )
+    if trends is not None and trends.rank is not None:
+        words.append(t(f"{key}.rank", lang, factor=estimate(ctx, trends.rank.per_month, ".3f")))
+    return " ".join(words)
