@@ -46,8 +46,8 @@ test: $(STAMP)
 	bash scripts/ensure-system-deps.sh
 	@$(BIN)/python scripts/versions.py
 	@$(BIN)/python -m compileall -q src >/dev/null
-	$(BIN)/ruff format --check src tests bench bench/run
-	$(BIN)/ruff check src tests bench bench/run
+	$(BIN)/ruff format --check src tests bench bench/run scripts
+	$(BIN)/ruff check src tests bench bench/run scripts
 	$(BIN)/python -m pytest
 
 ## The tests that depend most on the numerical libraries, on the newest versions pyproject's
@@ -61,11 +61,11 @@ test-latest:
 		tests/test_refdata_survival.py tests/test_phreg.py tests/test_analysis_reputation.py
 
 lint: $(STAMP)
-	$(BIN)/ruff check src tests bench bench/run
+	$(BIN)/ruff check src tests bench bench/run scripts
 
 format: $(STAMP)
-	$(BIN)/ruff format src tests bench
-	$(BIN)/ruff check --fix src tests bench
+	$(BIN)/ruff format src tests bench scripts
+	$(BIN)/ruff check --fix src tests bench scripts
 
 bench: $(STAMP)
 	$(BIN)/python -c 'import duckdb, adbc_driver_sqlite' 2>/dev/null || $(BIN)/python -m pip install --quiet -e '.[bench]'

@@ -162,6 +162,31 @@ def test_key_figures_of_every_part(which: str, request, db: Path) -> None:
         assert f"{hr_word} {low_high[0]}, {ci} {low_high[1]}" in text
 
 
+@pytest.mark.parametrize("which", ["german", "english_names"])
+def test_the_python_entry_point_returns_the_numbers_the_pdf_prints(
+    which: str, request, db: Path
+) -> None:
+    """`study.results` (the call the report's appendix names) gives the very numbers of the
+    PDF: the leads per month (job search) and the views' level change (online reputation),
+    each with its 95 % interval, written out here without the report's formatting code."""
+    import study
+
+    lang = "de" if which == "german" else "en"
+    text = pdf_text(request.getfixturevalue(which))
+    with study.open(db) as s:
+        r = study.results(s, "me", PERIOD)
+        printed = {
+            "job_search.rates": r["job_search.rates"].estimands()["leads per month"],
+            "reputation.views": r["reputation.views"].estimands()["rr level change"],
+        }
+    for section, e in printed.items():
+        assert not e.too_imprecise, section  # the demo's figures are findings: printed as such
+        words = f"{e.estimate:.2f} (95% CI {e.low:.2f}–{e.high:.2f})"
+        if lang == "de":
+            words = words.replace(".", ",").replace("95% CI", "95-%-KI")
+        assert words in text, (section, words)
+
+
 def test_key_figures_and_fingerprint(german: Path, db: Path) -> None:
     import study
 

@@ -7,6 +7,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import matplotlib.pyplot as plt
+import pandas as pd
 import pytest
 from report_study import NAMES, make_simulated_study, make_small_study
 
@@ -361,7 +362,9 @@ def test_setup_rejects_bad_parameters(db: Path) -> None:
 def test_tables_are_built_once_per_notebook(db: Path) -> None:
     ctx = nb.setup(db, "me", "2026-10", "en", 365, False)
     assert ctx.ties is ctx.ties and ctx.leads is ctx.leads
-    assert ctx.ties.attrs["cutoff"] == ctx.end and ctx.ties.attrs["window_days"] == 365
+    assert (
+        pd.Timestamp(ctx.ties.attrs["cutoff"]) == ctx.end and ctx.ties.attrs["window_days"] == 365
+    )
     assert ctx.timeline["period_end"].max() == ctx.end
 
 

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pandas as pd
 import pytest
 from helpers.frames import Log, day
@@ -205,7 +207,7 @@ def test_reliable_by_known_vouch_check(log: Log) -> None:
     assert not one(ties(log.events(), log.contacts(), cutoff=day(20 + 364)), "n")["reliable_at_end"]
 
 
-def test_reliability_timeline_counts(log: Log) -> None:
+def test_reliability_timeline_counts(log: Log, tmp_path: Path) -> None:
     for k in "abc":
         log.contact(k)
     log.accepted("a", 0)
@@ -222,7 +224,8 @@ def test_reliability_timeline_counts(log: Log) -> None:
     assert list(tl["alive"]) == [2, 2, 3, 2, 2]
     assert list(tl["reliable"]) == [0, 1, 1, 1, 1]
     monthly = reliability_timeline(ev, t)  # the ties table's cut-off and window
-    assert t.attrs == {"cutoff": day(250), "window_days": 365}
+    assert t.attrs == {"cutoff": day(250).isoformat(), "window_days": 365}
+    t.to_parquet(tmp_path / "ties.parquet")  # plain attrs: the table writes to Parquet
     assert (monthly["period_end"].dt.day == 1).all() and len(monthly) == 8
     assert (monthly["reliable"] <= monthly["alive"]).all()
 

@@ -490,7 +490,8 @@ def ties(
     for col, cats in (("basis", BASES), ("introducer_basis", BASES), ("platform", PLATFORMS)):
         sp[col] = _with_categories(sp[col], list(cats))
     out = sp.take(_key_order(sp))[list(TIE_COLUMNS)].reset_index(drop=True)
-    out.attrs.update(cutoff=cutoff, window_days=window_days)
+    # plain values (an ISO string for the cut-off), so that the table writes to Parquet
+    out.attrs.update(cutoff=as_utc(cutoff).isoformat(), window_days=int(window_days))
     return out
 
 
