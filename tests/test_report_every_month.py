@@ -59,3 +59,33 @@ def test_the_first_month_in_german_and_the_last_in_english_make_a_pdf(
     assert "Noch zu wenig Daten" in early
     # the survival part says from when it will have follow-up, never a bare "–"
     assert "Nachbeobachtung länger als W = 365 Tage (ab dem" in early
+
+
+def test_every_month_of_the_demo_has_every_section_in_both_languages(demo: Path) -> None:
+    """What each month's PDF would hold, for every month of the demo's span and both languages:
+    every part's answer and every section's items come out, never an error (the sections run
+    in-process, as the notebooks run them; scripts/report-every-month.sh renders all the PDFs).
+    A month with too little data for a section says so."""
+    import dataclasses
+
+    from study.periods import iter_periods
+    from study.report import notebook as nb
+    from study.report.sections import PARTS, Text, section_items
+
+    months = iter_periods("month", first_month(demo), last_complete_month(dt.date.today()).end)
+    assert len(months) >= 24
+    not_yet = {"de": 0, "en": 0}
+    for period in months:
+        german = nb.setup(demo, "me", period.label, "de", 365, False)
+        english = dataclasses.replace(german, lang="en")  # the same tables and results
+        for ctx in (german, english):
+            for part, sections in PARTS.items():
+                assert nb.part_answer(ctx, part).strip(), (period.label, ctx.lang, part)
+                for name in sections:
+                    items = section_items(ctx, name)
+                    words = " ".join(i.markdown for i in items if isinstance(i, Text))
+                    not_yet[ctx.lang] += (
+                        "Noch zu wenig Daten" in words or "Not enough data yet" in words
+                    )
+    # the first months hold too little for several sections, and say so in both languages
+    assert not_yet["de"] > 0 and not_yet["de"] == not_yet["en"], not_yet
