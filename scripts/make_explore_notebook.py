@@ -28,7 +28,7 @@ running a cell again changes nothing in the study (this notebook only reads)."""
         """db = "data/study.db"  # a path or SQLAlchemy URL; a relative path is found from here upwards
 participant = "me"
 period = ""  # e.g. 2026-10, 2026-Q3, 2026 or 2026-01-01..2026-03-31; empty: the last complete month
-window = 365  # W: days without a two-way interaction after which a tie has gone quiet
+window = 365  # W: days without an interaction (either direction) after which a tie has gone quiet
 export_dir = ""  # where the tables for R or DuckDB go; empty: a new temporary folder""",
         metadata={"tags": ["parameters"]},
     ),
