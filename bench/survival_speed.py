@@ -1,4 +1,4 @@
-"""The survival row of ``bench/run``: Kaplan-Meier by basis + Cox with 4 covariates, ours vs lifelines.
+"""The survival row of ``bench/run``: Kaplan-Meier by basis + Cox with 3 covariates, ours vs lifelines.
 
 The ties table is generated (deterministic for a seed) with the columns and dtypes of
 ``study.tables.ties.ties``: basis, platform, with_message (nullable boolean),
@@ -8,14 +8,17 @@ two flags, so both fits are checked against each other (the coefficients must ag
 
 Ours: ``kaplan_meier(ties, by="basis")`` and ``cox(ties, covariates, strata=None)``.
 The reference: lifelines ``KaplanMeierFitter`` per basis and ``CoxPHFitter`` (Efron) on the
-same design (treatment dummies against the first level, missing flags as 0).
+same design (treatment dummies against the first level, a missing flag as its own level).
 """
 
 from __future__ import annotations
 
 import time
 
-COVARIATES = ["basis", "platform", "with_message", "introducer_reliable"]
+#: introducer_reliable is not among them: it is missing for every tie not introduced, so its
+#: "unknown" level (a missing value is a level of its own) is the complement of basis
+#: `introduced` and the design is singular
+COVARIATES = ["basis", "platform", "with_message"]
 BASES = ["knows_personally", "met_in_person", "introduced", "none"]
 
 
@@ -79,7 +82,7 @@ def _design(t):
     for lv in BASES[1:]:
         X[f"basis[{lv}]"] = (t["basis"] == lv).astype(float)
     X["platform[linkedin]"] = (t["platform"] == "linkedin").astype(float)
-    for c in ("with_message", "introducer_reliable"):  # no (reference), yes, unknown
+    for c in ("with_message",):  # no (reference), yes, unknown
         X[f"{c}[yes]"] = (t[c] == True).fillna(False).astype(float)  # noqa: E712
         X[f"{c}[unknown]"] = t[c].isna().astype(float)
     X["duration_days"] = t["duration_days"]

@@ -107,59 +107,45 @@ def test_no_code_is_shown(which: str, request) -> None:
         assert code not in text
 
 
-def key_figures(db: Path, lang: str) -> dict[str, str]:
-    """Each part's key figure as the analysis functions compute it for the study, in words."""
-    from study.analysis import jobs, reputation
-    from study.analysis import second_degree as rq4
-    from study.analysis import sustainability as rq2
-    from study.report import notebook as nb
+def key_figures(db: Path, lang: str) -> dict[str, list[str]]:
+    """Each part's key figures as the report's results hold them (``study.results``), written
+    out as the report writes numbers: the live ties; the leads per month, the headline hazard
+    ratio, the views' level change, each with its interval; for second-degree contacts the
+    first hazard ratio, or the words for not enough data yet."""
+    import study
     from study.report.i18n import number
-    from study.report.parts.reputation import views_its
-    from study.report.parts.sustainability import in_person
 
-    ctx = nb.setup(db, "me", PERIOD, lang, 365, False)
     f = lambda v: number(v, lang, ".2f")  # noqa: E731
-    hr = rq2.cox(in_person(ctx.ties), ["made"]).hazard_ratio("made[in_person]")
-    panel = jobs.monthly_panel(ctx.leads, ctx.timeline, ctx.history, end=ctx.end)
-    rr = jobs.leads_model(panel, scale={"reliable": 10}).rate_ratios["reliable"]
-    _, week, _ = views_its(ctx)  # the update the report chose; the fit done here again
-    season = reputation.season_pairs(ctx.panel)
-    its = reputation.profile_views_its(ctx.panel, interventions=[week], fourier=season)
-    from study.analysis.base import NotEnoughData
-
-    try:  # survival follow-up ends W before the cut-off: too few second-degree ties in 24 months
-        second = rq4.second_vs_first(ctx.ties).summary.iloc[0]
-        second_figure = f"{f(second['hr'])}, {f(second['hr_low'])}–{f(second['hr_high'])}"
-    except NotEnoughData as exc:
-        second_figure = f"n = {exc.n}"
-    return {
-        "overview": str(int(ctx.timeline["alive"].iloc[-1])),
-        "job_search": f"{f(rr.estimate)} ({f(rr.low)}–{f(rr.high)})",
-        "sustainability": f"{f(hr.estimate)}, {f(hr.low)}–{f(hr.high)}",
-        "reputation": f"{f(its.level.estimate)}",
-        "second_degree": second_figure,
-    }
+    with study.open(db) as s:
+        r = study.results(s, "me", PERIOD)
+        alive = int(r.tables.timeline["alive"].iloc[-1])
+        figures = {
+            "job_search": r["job_search.rates"].per_month,
+            "sustainability": r["sustainability.survival"].headline,
+            "reputation": r["reputation.views"].estimands()["rr level change"],
+        }
+        second = r.get("second_degree.survival")
+    out = {"overview": [f"{alive} " + ("lebendige" if lang == "de" else "live")]}
+    for part, e in figures.items():
+        assert e is not None, part
+        out[part] = [f(e.estimate), f"{f(e.low)}–{f(e.high)}"]
+    if second is None:
+        out["second_degree"] = [t("section.second_degree.survival.title", lang)]
+    else:
+        e = next(iter(second.estimands().values()))
+        out["second_degree"] = [f(e.estimate), f"{f(e.low)}–{f(e.high)}"]
+    return out
 
 
 @pytest.mark.parametrize("which", ["german", "english_names"])
 def test_key_figures_of_every_part(which: str, request, db: Path) -> None:
-    """The hazard ratio, rate ratios and counts printed in the PDF are the ones the analysis
-    functions compute for the study."""
+    """The figures the PDF prints for each part are the report's results for the study
+    (each estimate and its interval as the report writes numbers)."""
     lang = "de" if which == "german" else "en"
     text = pdf_text(request.getfixturevalue(which))
-    figures = key_figures(db, lang)
-    ci = "95-%-KI" if lang == "de" else "95% CI"
-    hr_word = "Hazard Ratio" if lang == "de" else "hazard ratio"
-    assert (f" {figures['overview']} " + ("lebendige" if lang == "de" else "live")) in text
-    assert f"{figures['job_search']}" in text
-    low_high = figures["sustainability"].split(", ")
-    assert f"{hr_word} {low_high[0]}, {ci} {low_high[1]}" in text
-    assert f"{figures['reputation']} ({ci} " in text
-    if figures["second_degree"].startswith("n = "):
-        assert figures["second_degree"] in text
-    else:
-        low_high = figures["second_degree"].split(", ")
-        assert f"{hr_word} {low_high[0]}, {ci} {low_high[1]}" in text
+    for part, words in key_figures(db, lang).items():
+        for w in words:
+            assert f" {w}" in text or f"({w}" in text, (part, w)
 
 
 @pytest.mark.parametrize("which", ["german", "english_names"])
@@ -236,8 +222,9 @@ def test_html_is_self_contained(german: Path) -> None:
     html = german.with_suffix(".html").read_text(encoding="utf-8")
     assert 'src="media' not in html and "http" not in html.split("<body")[1]
     # every figure inlined: events by kind; leads per month, funnel; two survival curves,
-    # reliable share; views, trends; introducer rates, ego network
-    assert html.count("data:image/svg+xml") == 10
+    # the endings' cumulative incidence, reliable share; views, trends; introducer rates, ego
+    # network
+    assert html.count("data:image/svg+xml") == 11
     assert t("part.sustainability.title", "de") in html
     assert "<table" in html and t("report.appendix", "de") in html
 

@@ -175,7 +175,7 @@ def test_survival_headline_is_the_basis_contrast_fixed_in_advance(
     assert len(charts(shown_en["sustainability.survival"])) == 1
     # every "–" of the table is explained below it
     table = next(i for i in shown_en["sustainability.survival"] if isinstance(i, Table)).frame
-    for col in ("12 months (95% CI)", "24 months (95% CI)"):
+    for col in (t("column.surv_12", "en"), t("column.surv_24", "en")):
         if (table[col] == "–").any():
             assert f"– at {col.split(' (')[0]}:" in text
 

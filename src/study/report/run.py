@@ -20,7 +20,7 @@ import hmac
 import os
 import re
 import sys
-from collections.abc import Sequence
+from collections.abc import Collection, Sequence
 from importlib.metadata import PackageNotFoundError, version
 from pathlib import Path
 
@@ -240,11 +240,18 @@ class _Progress:
 
 
 def python_calls(
-    url: str, participant: str | None, period: str, window: int, lang: str
+    url: str,
+    participant: str | None,
+    period: str,
+    window: int,
+    lang: str,
+    *,
+    left_out: Collection[str] = (),
 ) -> list[tuple[str, str]]:
     """The appendix's "reproduce in Python": the one call that returns the report's results,
-    then each section's result by name (study.estimands). Without names the participant's id
-    is left for the reader to fill in (it may be a name)."""
+    then each section's result by name (study.estimands), except the sections the report
+    leaves out (``left_out``: the panel of a one-person study). Without names the
+    participant's id is left for the reader to fill in (it may be a name)."""
     from study.estimands import load
     from study.report.i18n import t
     from study.report.sections import PARTS
@@ -258,7 +265,7 @@ def python_calls(
     registered = load()
     for names in PARTS.values():
         for name in names:
-            if name in registered:
+            if name in registered and name not in left_out:
                 rows.append((t(f"section.{name}.title", lang), f"r[{name!r}]"))
     return rows
 
@@ -397,7 +404,12 @@ def build_report(
                     (t("report.fingerprint_sha256", lang), fp.sha256),
                 ],
                 t("report.python", lang): python_calls(
-                    study.url, participant if names else None, p.label, int(window), lang
+                    study.url,
+                    participant if names else None,
+                    p.label,
+                    int(window),
+                    lang,
+                    left_out=() if len(study.participants()) > 1 else ("overview.panel",),
                 ),
                 t("report.versions", lang): package_versions(),
             },
