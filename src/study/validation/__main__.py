@@ -42,19 +42,42 @@ def main(argv: list[str] | None = None) -> int:
         default=Path("docs/validation.md"),
         help="the page to write (default docs/validation.md); - prints it",
     )
+    parser.add_argument(
+        "--seeds-for",
+        action="append",
+        default=[],
+        metavar="SCENARIO=N",
+        help="another number of seeds for one scenario (repeatable), e.g. panel=100",
+    )
     parser.add_argument("--rows", type=Path, help="also write every seed's rows to this CSV")
     args = parser.parse_args(argv)
     names = args.scenario or list(SCENARIOS)
-    seeds = list(range(args.first_seed, args.first_seed + args.seeds))
+    counts = {name: args.seeds for name in names}
+    for item in args.seeds_for:
+        name, _, n = item.partition("=")
+        if name not in SCENARIOS or not n.isdigit() or int(n) < 1:
+            parser.error(
+                f"--seeds-for {item!r}: give SCENARIO=N, a scenario of {sorted(SCENARIOS)}"
+            )
+        if name in counts:
+            counts[name] = int(n)
+    seeds = {name: list(range(args.first_seed, args.first_seed + n)) for name, n in counts.items()}
     print(
-        f"validating {len(names)} scenario(s) × {len(seeds)} seeds on {args.workers} processes",
+        f"validating {len(names)} scenario(s) × "
+        + ", ".join(sorted({str(n) for n in counts.values()}))
+        + f" seeds on {args.workers} processes",
         file=sys.stderr,
     )
     rows, summary, seconds = timed_run(
-        names, seeds, workers=args.workers, results_only=args.results
+        names,
+        seeds,
+        workers=args.workers,
+        results_only=args.results,
+        progress=lambda line: print(line, file=sys.stderr, flush=True),
     )
     command = "python -m study.validation " + shlex.join(argv if argv is not None else sys.argv[1:])
-    text = markdown(summary, seeds=len(seeds), seconds=seconds, command=command.strip())
+    per = counts if len(set(counts.values())) > 1 else args.seeds
+    text = markdown(summary, seeds=per, seconds=seconds, command=command.strip())
     if str(args.out) == "-":
         print(text)
     else:

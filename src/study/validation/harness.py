@@ -12,7 +12,7 @@ import fnmatch
 import math
 import os
 import time
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from concurrent.futures import ProcessPoolExecutor
 from typing import Any
 
@@ -98,32 +98,52 @@ def _one(job: tuple[str, int, tuple[str, ...]]) -> list[dict[str, Any]]:
         return run_seed(*job)
 
 
+def _seeds_of(seeds: Iterable[int] | Mapping[str, Iterable[int]], scenario: str) -> list[int]:
+    return [int(x) for x in (seeds[scenario] if isinstance(seeds, Mapping) else seeds)]
+
+
 def run(
     scenarios: Sequence[str],
-    seeds: Iterable[int],
+    seeds: Iterable[int] | Mapping[str, Iterable[int]],
     *,
     workers: int | None = None,
     results_only: Sequence[str] = (),
+    progress: Callable[[str], None] | None = None,
 ) -> pd.DataFrame:
     """Every (scenario, seed) in worker processes (all cores by default); one row per estimand.
-    ``results_only``: section patterns (fnmatch) to run, e.g. ``("job_search.*",)``."""
-    jobs = [(sc, int(seed), tuple(results_only)) for sc in scenarios for seed in seeds]
+    ``seeds``: the same for every scenario, or per scenario (a mapping by name).
+    ``results_only``: section patterns (fnmatch) to run, e.g. ``("job_search.*",)``.
+    ``progress`` is told when each scenario is done (a run takes an hour or more)."""
+    if not isinstance(seeds, Mapping):
+        seeds = list(seeds)
+    jobs = [(sc, seed, tuple(results_only)) for sc in scenarios for seed in _seeds_of(seeds, sc)]
+    left = {sc: len(_seeds_of(seeds, sc)) for sc in scenarios}
+    t0 = time.perf_counter()
     workers = workers or os.cpu_count() or 1
     rows: list[dict[str, Any]] = []
+
+    def done(job: tuple[str, int, tuple[str, ...]]) -> None:
+        left[job[0]] -= 1
+        if progress is not None and left[job[0]] == 0:
+            minutes = (time.perf_counter() - t0) / 60
+            progress(f"scenario {job[0]} done ({minutes:.1f} minutes so far)")
+
     if workers == 1:
         for job in jobs:
             rows += _one(job)
+            done(job)
     else:
         os.environ.setdefault("OMP_NUM_THREADS", "1")
         os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")
         with ProcessPoolExecutor(max_workers=workers) as pool:
-            for part in pool.map(_one, jobs, chunksize=1):
+            for job, part in zip(jobs, pool.map(_one, jobs, chunksize=1), strict=True):
                 rows += part
+                done(job)
     return pd.DataFrame(rows, columns=ROW_COLUMNS)
 
 
-def summarize(rows: pd.DataFrame, seeds: int) -> pd.DataFrame:
-    """Per scenario and estimand: seeds computed, truth, mean estimate, bias (on the log scale
+def summarize(rows: pd.DataFrame, seeds: int | Mapping[str, int]) -> pd.DataFrame:
+    """Per scenario and estimand (``seeds``: run per scenario, one number or by name): seeds computed, truth, mean estimate, bias (on the log scale
     for ratios), coverage and its Monte Carlo SE, share printed as a finding, and the band the
     coverage must lie in: 95 % ± max(2 points, 1.96 MC SE at 95 %)."""
     out = []
@@ -134,7 +154,7 @@ def summarize(rows: pd.DataFrame, seeds: int) -> pd.DataFrame:
             "scenario": scenario,
             "estimand": estimand,
             "computed": n,
-            "seeds": seeds,
+            "seeds": seeds[scenario] if isinstance(seeds, Mapping) else seeds,
             "truth": float(truth.iloc[0]) if len(truth) else math.nan,
             "mean_estimate": float(g["estimate"].mean()),
             "findings": float(g["finding"].mean()),
@@ -197,11 +217,13 @@ def verdict(rec: pd.Series) -> str:
 
 def timed_run(
     scenarios: Sequence[str],
-    seeds: Sequence[int],
+    seeds: Sequence[int] | Mapping[str, Sequence[int]],
     *,
     workers: int | None = None,
     results_only: Sequence[str] = (),
+    progress: Callable[[str], None] | None = None,
 ) -> tuple[pd.DataFrame, pd.DataFrame, float]:
     t0 = time.perf_counter()
-    rows = run(scenarios, seeds, workers=workers, results_only=results_only)
-    return rows, summarize(rows, len(seeds)), time.perf_counter() - t0
+    rows = run(scenarios, seeds, workers=workers, results_only=results_only, progress=progress)
+    counts = {sc: len(seeds[sc]) for sc in scenarios} if isinstance(seeds, Mapping) else len(seeds)
+    return rows, summarize(rows, counts), time.perf_counter() - t0

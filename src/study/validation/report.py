@@ -5,6 +5,7 @@ from __future__ import annotations
 import datetime as dt
 import os
 import platform
+from collections.abc import Mapping
 from importlib.metadata import version
 from pathlib import Path
 
@@ -22,7 +23,9 @@ def _num(x: float) -> str:
     return "–" if pd.isna(x) else f"{x:.3g}"
 
 
-def markdown(summary: pd.DataFrame, *, seeds: int, seconds: float, command: str) -> str:
+def markdown(
+    summary: pd.DataFrame, *, seeds: int | Mapping[str, int], seconds: float, command: str
+) -> str:
     """The page: when and on what it ran, then one table per scenario."""
     now = dt.datetime.now(dt.UTC).strftime("%Y-%m-%d %H:%M UTC")
     libs = ", ".join(f"{p} {version(p)}" for p in ("numpy", "scipy", "pandas", "statsmodels"))
@@ -34,7 +37,13 @@ def markdown(summary: pd.DataFrame, *, seeds: int, seconds: float, command: str)
         "tables and runs the very functions the report prints from (`study.estimands`); each",
         "printed 95 % interval is compared with the truth (`study.validation.truths`).",
         "",
-        f"- run: {now}, `{command}`, {seeds} seeds per scenario, {seconds / 60:.1f} minutes",
+        f"- run: {now}, `{command}`, "
+        + (
+            "seeds per scenario as each one's heading says"
+            if isinstance(seeds, Mapping)
+            else f"{seeds} seeds per scenario"
+        )
+        + f", {seconds / 60:.1f} minutes",
         f"- machine: {platform.machine()}, {os.cpu_count()} cores, Python "
         f"{platform.python_version()}; {libs}",
         "- bias: mean of estimate − truth, on the log scale for ratios (log bias 0.1 ≈ 10 % too"
@@ -59,7 +68,8 @@ def markdown(summary: pd.DataFrame, *, seeds: int, seconds: float, command: str)
         lines += [
             f"## Scenario `{name}`",
             "",
-            f"{sc.description} ({sc.participants} participant(s) × {sc.months} months).",
+            f"{sc.description} ({sc.participants} participant(s) × {sc.months} months; "
+            f"{int(g['seeds'].iloc[0])} seeds).",
             "",
             "| estimand | truth | mean estimate | bias (MC SE) | coverage (MC SE) | verdict |"
             " computed | finding | coverage as a finding |",
