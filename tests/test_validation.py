@@ -151,3 +151,21 @@ def test_a_scenario_runs_only_the_results_it_is_for() -> None:
     assert rows and all(r["estimand"].startswith("reputation.") for r in rows)
     rows = run_seed("views_gaps", 2, results_only=("reputation.trends",))
     assert {r["estimand"].split(":")[0] for r in rows} == {"reputation.trends"}
+
+
+def test_seeds_per_scenario_and_a_line_as_each_is_done(tmp_path, capsys) -> None:
+    """`--seeds-for` runs a scenario with another number of seeds; the page says each
+    scenario's seeds in its heading and in the computed column; stderr has a line per scenario."""
+    from study.validation.__main__ import main
+
+    out = tmp_path / "validation.md"
+    argv = ["--seeds", "2", "--seeds-for", "views_late=1", "--workers", "1", "--out", str(out)]
+    assert main([*argv, "--scenario", "views_gaps", "--scenario", "views_late"]) == 0
+    page = out.read_text()
+    assert "seeds per scenario as each one's heading says" in page
+    assert "months; 2 seeds)" in page and "months; 1 seed)" in page
+    assert "/1 |" in page and "/2 |" in page
+    err = capsys.readouterr().err
+    assert "scenario views_gaps done" in err and "scenario views_late done" in err
+    with pytest.raises(SystemExit):
+        main([*argv, "--seeds-for", "nowhere=3"])

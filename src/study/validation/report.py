@@ -69,7 +69,7 @@ def markdown(
             f"## Scenario `{name}`",
             "",
             f"{sc.description} ({sc.participants} participant(s) × {sc.months} months; "
-            f"{int(g['seeds'].iloc[0])} seeds).",
+            f"{int(g['seeds'].iloc[0])} seed{'' if int(g['seeds'].iloc[0]) == 1 else 's'}).",
             "",
             "| estimand | truth | mean estimate | bias (MC SE) | coverage (MC SE) | verdict |"
             " computed | finding | coverage as a finding |",
