@@ -29,7 +29,7 @@ def test_bench_small_prints_every_row():
     assert all(re.search(r"\d+ MiB / \d+ MiB", ln) for ln in measured)
     assert any(w.startswith("analysis tables, 10 x 24-month panel") for w in works)
     assert any(
-        w.startswith("Kaplan-Meier by basis + Cox (4 covariates), 5,000 ties") for w in works
+        w.startswith("Kaplan-Meier by basis + Cox (3 covariates), 5,000 ties") for w in works
     )
     assert any(w.startswith("full one-participant PDF report (30 contacts)") for w in works)
     assert "pending" not in done.stdout
