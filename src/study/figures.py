@@ -396,7 +396,9 @@ def cumulative_incidence(res, labels: dict[str, str], causes: dict[str, str], la
     group with its 95% band (a :class:`study.analysis.competing.CompetingResult`); months."""
     data = res.curves_table
     shown = [c for c in causes if c in set(data["cause"])]
-    fig, axes = _subplots(1, len(shown), figsize=(WIDTH, 3.0), sharey=True, squeeze=False)
+    fig, axes = _subplots(
+        1, len(shown), figsize=(WIDTH, 3.0), sharey=True, squeeze=False, layout="constrained"
+    )
     groups = list(dict.fromkeys(data["group"]))
     colours = dict(zip(groups, sns.color_palette(PALETTE, len(groups)), strict=True))
     month = 365.25 / 12
