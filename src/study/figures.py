@@ -8,6 +8,7 @@ picture (:class:`WholeFigure`).
 
 from __future__ import annotations
 
+import textwrap
 from typing import Any
 
 import matplotlib.dates as mdates
@@ -270,7 +271,9 @@ def introducer_rates(
             ax.plot([r[low], r[high]], [yi, yi], color=pal[i], linewidth=2)
             ax.plot(r[est], yi, "o", color=pal[i])
         ax.set_xlim(-0.03, 1.03)
-        ax.set_title(t(title, lang, days=days).split(" (")[0], fontsize=10)
+        # three narrow panels: a long title (German) wraps instead of running into the next
+        words = t(title, lang, days=days).split(" (")[0]
+        ax.set_title(textwrap.fill(words, 16), fontsize=10)
         ax.set_yticks(y, [labels.get(g, g) for g in groups])
         from matplotlib.ticker import FuncFormatter
 
