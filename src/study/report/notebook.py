@@ -19,6 +19,7 @@ import pandas as pd
 
 from study.errors import ValidationError
 from study.periods import Period
+from study.report import parts as _parts  # noqa: F401 (the parts register their sections)
 from study.report import sections
 from study.report.i18n import check_lang, date, period_label, t
 from study.tables.bundle import Tables, resolve_period

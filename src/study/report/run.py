@@ -15,8 +15,6 @@ copy, and writes no report file. Reports are written whole or not at all (temp f
 from __future__ import annotations
 
 import datetime as dt
-import hashlib
-import hmac
 import os
 import re
 import sys
@@ -24,10 +22,10 @@ from collections.abc import Collection, Sequence
 from importlib.metadata import PackageNotFoundError, version
 from pathlib import Path
 
-from study import store
 from study.errors import StudyError, ValidationError
 from study.files import private_dir, private_placeholder
 from study.periods import Period
+from study.report.pseudonym import participant_pseudonym  # noqa: F401 (run.participant_pseudonym, as before)
 
 KERNEL_NAME = "study"
 KERNEL_DISPLAY_NAME = "study (.venv)"
@@ -118,12 +116,6 @@ def executed_dir(
 ) -> Path:
     """Where the executed part notebooks of that report are kept."""
     return Path(out_root) / period.label / "executed" / f"{participant}-{lang}"
-
-
-def participant_pseudonym(study, participant: str) -> str:
-    """A stable pseudonym for the title page: ``P-`` and 8 hex digits of a keyed hash."""
-    key = store.pseudonym_key(study.meta, study.name)
-    return "P-" + hmac.new(key, participant.encode(), hashlib.sha256).hexdigest()[:8]
 
 
 def package_versions(names: Sequence[str] = KEY_PACKAGES) -> list[tuple[str, str]]:

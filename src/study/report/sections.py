@@ -14,6 +14,7 @@ exactly one notebook).
 
 from __future__ import annotations
 
+import importlib
 import warnings
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -125,6 +126,15 @@ def section(name: str) -> Callable[[SectionFn], SectionFn]:
     return register
 
 
+def registered() -> dict[str, SectionFn]:
+    """The registry, with the parts loaded: each part module registers its sections when it
+    is imported (study.report.parts). They are loaded by name, as a registry loads its
+    plugins, so that this module stays below the parts that use it."""
+    if not SECTIONS:
+        importlib.import_module("study.report.parts")
+    return SECTIONS
+
+
 class NotApplicable(Exception):  # noqa: N818 (a signal, not an error)
     """The section does not apply to this study (e.g. the panel section of a one-person study):
     it is left out entirely, heading included."""
@@ -133,7 +143,7 @@ class NotApplicable(Exception):  # noqa: N818 (a signal, not an error)
 def section_items(ctx: Context, name: str) -> list[Item]:
     """Everything a section shows: heading, question, method, then the answer's items (or the
     "not enough data yet" paragraph)."""
-    if name not in SECTIONS:
+    if name not in registered():
         raise KeyError(f"no section {name!r} (known: {', '.join(sorted(SECTIONS))})")
     key = f"section.{name}"
     lang = ctx.lang
@@ -264,7 +274,3 @@ def memo(ctx: Context, key: str, make: Callable[[], object]) -> object:
     if isinstance(cache[key], NotEnoughData):
         raise cache[key]
     return cache[key]
-
-
-# the section functions register themselves on import
-from study.report import parts as _parts  # noqa: E402,F401

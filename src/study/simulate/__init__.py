@@ -258,7 +258,7 @@ def frames(
     end: dt.date | None = None,
 ) -> Any:
     """The same simulation as :func:`run`, as DataFrames without a database (for power runs)."""
-    from study.simulate.power import SimFrames
+    from study.simulate.simframes import SimFrames
 
     params = params or Params()
     pids = participant_ids(participants)

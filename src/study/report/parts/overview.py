@@ -263,7 +263,7 @@ def panel_results(ctx: Context):
 def overview_panel(ctx: Context, out: list[Item]) -> None:
     """A study with several participants: each participant's counts and the pooled figures
     (population-level, from 5 participants); left out of a one-person study's report."""
-    from study.report.run import participant_pseudonym
+    from study.report.pseudonym import participant_pseudonym
 
     ids = ctx.study.participants()
     if len(ids) < 2:
