@@ -233,7 +233,7 @@ def answer(ctx: Context) -> str:
     if few:
         words.append(
             t(
-                f"{key}.few",
+                f"{key}.few" if clear else f"{key}.few_all",
                 lang,
                 groups=", ".join(f"{introducer(ctx, k)}: {e.n}" for k, e in few.items()),
             )
