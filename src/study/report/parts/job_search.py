@@ -167,7 +167,7 @@ def job_search_funnel(ctx: Context, out: list[Item]) -> None:
     key = "section.job_search.funnel"
     need(ctx, "job_search.funnel", len(ctx.leads))
     f = ctx.results["job_search.funnel"]
-    words = [t(f"{key}.answer", ctx.lang, n=f.n, **f.reached)]
+    words = [t(f"{key}.answer" + ("_one" if f.n == 1 else ""), ctx.lang, n=f.n, **f.reached)]
     words.append(
         t(f"{key}.open", ctx.lang, n=f.open) if f.open else t(f"{key}.none_open", ctx.lang)
     )
@@ -198,7 +198,7 @@ def job_search_strength(ctx: Context, out: list[Item]) -> None:
     sh = ctx.results["job_search.strength"].shares
     counts = sh.summary.set_index("tie_strength")["leads"]
     words = t(
-        f"{key}.answer",
+        f"{key}.answer" + ("_one" if sh.n == 1 else ""),
         ctx.lang,
         n=sh.n,
         **{g: int(counts.get(g, 0)) for g in STRENGTH_ORDER},
