@@ -26,10 +26,14 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
-from scipy import stats
 
 from study.analysis.base import Estimate, NotEnoughData
-from study.analysis.sustainability import DEFAULT_COVARIATES, _design, survival_rows
+from study.analysis.sustainability import (
+    DEFAULT_COVARIATES,
+    _design,
+    hazard_ratio_table,
+    survival_rows,
+)
 
 #: Cuts of the age pieces (days): 0-3, 3-6, 6-12, 12-24 months, then one open-ended piece.
 CUTS: tuple[float, ...] = (0.0, 91.3125, 182.625, 365.25, 730.5)
@@ -193,23 +197,10 @@ def piecewise_exponential(
             events,
             "more",
         )
-    zc = stats.norm.ppf(0.5 + level / 2)
     # the participants' own baseline levels are fitted, not reported
     shown = [i for i, c in enumerate(X.columns) if not c.startswith("participant[")]
     terms = [X.columns[i] for i in shown]
-    b, s = params[k:][shown], bse[k:][shown]
-    summary = pd.DataFrame(
-        {
-            "coef": b,
-            "se": s,
-            "hr": np.exp(b),
-            "hr_low": np.exp(b - zc * s),
-            "hr_high": np.exp(b + zc * s),
-            "z": b / s,
-            "p": 2 * stats.norm.sf(np.abs(b / s)),
-        },
-        index=pd.Index(terms, name="term"),
-    )
+    summary = hazard_ratio_table(params[k:][shown], bse[k:][shown], terms, level)
     pieces = pd.DataFrame(
         {
             "start": bounds[:-1],

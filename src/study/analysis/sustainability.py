@@ -469,6 +469,26 @@ def _is_yes_no(s: pd.Series) -> bool:
     return bool(values) and values <= {True, False}
 
 
+def hazard_ratio_table(
+    coef: np.ndarray, se: np.ndarray, terms: list[str], level: float = 0.95
+) -> pd.DataFrame:
+    """Coefficients on the log-hazard scale as a table: hazard ratio, Wald interval, z, p
+    (the Cox model and the at-risk list's piecewise-exponential model print the same)."""
+    zc = stats.norm.ppf(0.5 + level / 2)
+    return pd.DataFrame(
+        {
+            "coef": coef,
+            "se": se,
+            "hr": np.exp(coef),
+            "hr_low": np.exp(coef - zc * se),
+            "hr_high": np.exp(coef + zc * se),
+            "z": coef / se,
+            "p": 2 * stats.norm.sf(np.abs(coef / se)),
+        },
+        index=pd.Index(terms, name="term"),
+    )
+
+
 def cox(
     ties: pd.DataFrame,
     covariates: Sequence[str] = DEFAULT_COVARIATES,
@@ -541,19 +561,7 @@ def cox(
         raise NotEnoughData(
             "a Cox model (no finite estimate: a group without ended ties?)", events, "more"
         )
-    zc = stats.norm.ppf(0.5 + level / 2)
-    summary = pd.DataFrame(
-        {
-            "coef": params,
-            "se": bse,
-            "hr": np.exp(params),
-            "hr_low": np.exp(params - zc * bse),
-            "hr_high": np.exp(params + zc * bse),
-            "z": params / bse,
-            "p": 2 * stats.norm.sf(np.abs(params / bse)),
-        },
-        index=pd.Index(list(X.columns), name="term"),
-    )
+    summary = hazard_ratio_table(params, bse, list(X.columns), level)
     return CoxResult(
         summary,
         n,
